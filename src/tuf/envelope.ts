@@ -1,0 +1,87 @@
+// The signed envelope `{"signed":…,"signatures":[…]}` (formats.md §1.3): reading a file into
+// the canonical bytes that signatures cover plus the parsed value, and writing the exact bytes
+// Go's encoding/json produces.
+
+import { canonicalBytes, canonicalString, fileFormString } from './canonical.js';
+import { Ctx, array, base64, get, object, str } from './guards.js';
+import { isJsonObject, parseJson, type Json, type JsonObject } from './json.js';
+import { scanCanonical } from './scan.js';
+
+export interface Signature {
+  keyid: string;
+  method: string;
+  sig: Buffer;
+}
+
+export interface Envelope {
+  /** The parsed `signed` value (Go's generic view). */
+  signed: JsonObject;
+  /** notary-canonical bytes of `signed`: what signatures are checked against. */
+  canonical: Buffer;
+  signatures: Signature[];
+}
+
+const PREFIX = Buffer.from('{"signed":');
+const MIDDLE = Buffer.from(',"signatures":');
+
+/** Parses metadata file bytes. Strict: duplicate keys and case variants are refused. */
+export function parseEnvelope(bytes: Uint8Array, role: string): Envelope {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Fast path for files in the form notary writes; anything else takes the general path.
+  if (buf.subarray(0, PREFIX.length).equals(PREFIX)) {
+    const scanned = scanCanonical(buf, PREFIX.length);
+    if (scanned && buf.subarray(scanned.end, scanned.end + MIDDLE.length).equals(MIDDLE)) {
+      const sigStart = scanned.end + MIDDLE.length;
+      const last = buf.length - 1;
+      if (buf[last] === 0x7d) {
+        const sigs = parseJson(buf.subarray(sigStart, last), { rejectDuplicates: true, what: role });
+        const signed: unknown = JSON.parse(buf.toString('utf8', PREFIX.length, scanned.end));
+        if (isPlainObject(signed)) {
+          return { signed, canonical: scanned.canonical, signatures: parseSignatures(sigs, role) };
+        }
+      }
+    }
+  }
+  const tree = parseJson(buf, { rejectDuplicates: true, what: role });
+  const ctx = new Ctx(role);
+  const o = object(tree, ctx, ['signed', 'signatures']);
+  const signed = object(get(o, 'signed'), ctx.at('signed'));
+  return {
+    signed,
+    canonical: canonicalBytes(signed, 'verify'),
+    signatures: parseSignatures(get(o, 'signatures'), role),
+  };
+}
+
+function isPlainObject(v: unknown): v is JsonObject {
+  // JSON.parse output is JSON by construction; only the top-level shape needs checking.
+  return isJsonObject(v as Json);
+}
+
+function parseSignatures(v: Json | undefined, role: string): Signature[] {
+  const ctx = new Ctx(role, 'signatures');
+  if (v === null) return [];
+  return array(v, ctx).map((s, i) => {
+    const sctx = ctx.at(String(i));
+    const o = object(s, sctx, ['keyid', 'method', 'sig']);
+    return {
+      keyid: str(get(o, 'keyid'), sctx.at('keyid')),
+      method: str(get(o, 'method'), sctx.at('method')).toLowerCase(),
+      sig: base64(get(o, 'sig'), sctx.at('sig')),
+    };
+  });
+}
+
+/** Canonical signing bytes of a value built by dtrust (strict: refuses what notary cannot keep). */
+export function signingBytes(signed: JsonObject): Buffer {
+  return canonicalBytes(signed, 'sign');
+}
+
+/** The exact file bytes Go writes for a signed value and its signatures. */
+export function envelopeBytes(signed: JsonObject, signatures: readonly Signature[]): Buffer {
+  const body = fileFormString(canonicalString(signed, 'sign'));
+  const sigs = signatures
+    .map((s) => `{"keyid":${JSON.stringify(s.keyid)},"method":${JSON.stringify(s.method)},"sig":"${s.sig.toString('base64')}"}`)
+    .join(',');
+  return Buffer.from(`{"signed":${body},"signatures":[${sigs}]}`, 'utf8');
+}

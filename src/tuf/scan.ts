@@ -1,0 +1,236 @@
+// Fast path for the verify input. notary writes `signed` already in canonical order, only
+// HTML-escaped; for such bytes the canonical form is the same bytes with those five escapes
+// decoded. This scanner proves that property byte by byte (sorted unique keys, no whitespace,
+// valid UTF-8, plain integers) and returns the canonical bytes without building a tree.
+// Anything it is unsure of returns null and the caller takes the full parse-and-encode path,
+// so the result is always identical to canonicalBytes(parseJson(bytes), 'verify').
+
+export interface ScanResult {
+  end: number;
+  canonical: Buffer;
+}
+
+export function scanCanonical(b: Uint8Array, start: number): ScanResult | null {
+  const s = new Scanner(b, start);
+  try {
+    s.value(0);
+  } catch (e) {
+    if (e === BAIL) return null;
+    throw e;
+  }
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (s.cuts.length === 0) return { end: s.pos, canonical: buf.subarray(start, s.pos) };
+  const chunks: Buffer[] = [];
+  let from = start;
+  for (let i = 0; i < s.cuts.length; i += 3) {
+    chunks.push(buf.subarray(from, s.cuts[i]!));
+    chunks.push(REPLACEMENT[s.cuts[i + 2]!]!);
+    from = s.cuts[i + 1]!;
+  }
+  chunks.push(buf.subarray(from, s.pos));
+  return { end: s.pos, canonical: Buffer.concat(chunks) };
+}
+
+const REPLACEMENT: Buffer[] = [
+  Buffer.from('<'),
+  Buffer.from('>'),
+  Buffer.from('&'),
+  Buffer.from('\u2028'),
+  Buffer.from('\u2029'),
+];
+
+const BAIL = Symbol('bail');
+const MAX_DEPTH = 512;
+
+class Scanner {
+  /** Triples (escapeStart, escapeEnd, replacementIndex) for escapes to decode. */
+  cuts: number[] = [];
+  constructor(
+    readonly b: Uint8Array,
+    public pos: number,
+  ) {}
+
+  value(depth: number): void {
+    if (depth > MAX_DEPTH) throw BAIL;
+    const c = this.b[this.pos];
+    if (c === 0x7b) this.object(depth);
+    else if (c === 0x5b) this.array(depth);
+    else if (c === 0x22) this.string(false);
+    else if (c === 0x74) this.word(0x74, 0x72, 0x75, 0x65, -1);
+    else if (c === 0x66) this.word(0x66, 0x61, 0x6c, 0x73, 0x65);
+    else if (c === 0x6e) this.word(0x6e, 0x75, 0x6c, 0x6c, -1);
+    else this.number();
+  }
+
+  word(a: number, b: number, c: number, d: number, e: number): void {
+    const x = this.b;
+    const p = this.pos;
+    if (x[p] !== a || x[p + 1] !== b || x[p + 2] !== c || x[p + 3] !== d) throw BAIL;
+    if (e >= 0) {
+      if (x[p + 4] !== e) throw BAIL;
+      this.pos += 5;
+    } else this.pos += 4;
+  }
+
+  number(): void {
+    const b = this.b;
+    let p = this.pos;
+    if (b[p] === 0x2d) p++;
+    const first = b[p];
+    if (first === 0x30) {
+      if (b[p - 1] === 0x2d) throw BAIL; // -0 canonicalises to 0
+      p++;
+    } else if (first !== undefined && first >= 0x31 && first <= 0x39) {
+      const d0 = p;
+      let c = b[++p];
+      while (c !== undefined && c >= 0x30 && c <= 0x39) c = b[++p];
+      if (p - d0 > 15) throw BAIL; // beyond 15 digits the float64 round trip needs the slow path
+    } else throw BAIL;
+    const c = b[p];
+    if (c === 0x2e || c === 0x65 || c === 0x45) throw BAIL;
+    this.pos = p;
+  }
+
+  /** Keys may not hold escapes: their byte order is then checked on the raw bytes. */
+  string(asKey: boolean): void {
+    const b = this.b;
+    let p = this.pos + 1;
+    for (;;) {
+      const c = b[p];
+      if (c === undefined) throw BAIL;
+      if (c === 0x22) break;
+      if (c < 0x20) throw BAIL;
+      if (c === 0x5c) {
+        if (asKey) throw BAIL;
+        const e = b[p + 1];
+        if (e === 0x22 || e === 0x5c) {
+          p += 2;
+          continue;
+        }
+        if (e !== 0x75) throw BAIL;
+        const idx = unicodeEscape(b, p);
+        if (idx < 0) throw BAIL;
+        this.cuts.push(p, p + 6, idx);
+        p += 6;
+        continue;
+      }
+      if (c < 0x80) {
+        p++;
+        continue;
+      }
+      p = utf8Valid(b, p);
+    }
+    this.pos = p + 1;
+  }
+
+  object(depth: number): void {
+    const b = this.b;
+    this.pos++;
+    if (b[this.pos] === 0x7d) {
+      this.pos++;
+      return;
+    }
+    let prevStart = -1;
+    let prevEnd = -1;
+    for (;;) {
+      if (b[this.pos] !== 0x22) throw BAIL;
+      const ks = this.pos + 1;
+      this.string(true);
+      const ke = this.pos - 1;
+      if (prevStart >= 0 && compareBytes(b, prevStart, prevEnd, ks, ke) >= 0) throw BAIL;
+      prevStart = ks;
+      prevEnd = ke;
+      if (b[this.pos] !== 0x3a) throw BAIL;
+      this.pos++;
+      this.value(depth + 1);
+      const c = b[this.pos];
+      if (c === 0x2c) {
+        this.pos++;
+        continue;
+      }
+      if (c === 0x7d) {
+        this.pos++;
+        return;
+      }
+      throw BAIL;
+    }
+  }
+
+  array(depth: number): void {
+    const b = this.b;
+    this.pos++;
+    if (b[this.pos] === 0x5d) {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      this.value(depth + 1);
+      const c = b[this.pos];
+      if (c === 0x2c) {
+        this.pos++;
+        continue;
+      }
+      if (c === 0x5d) {
+        this.pos++;
+        return;
+      }
+      throw BAIL;
+    }
+  }
+}
+
+/** Index into REPLACEMENT for \u003c \u003e \u0026 \u2028 \u2029 (lower-case hex), else -1. */
+function unicodeEscape(b: Uint8Array, p: number): number {
+  const h = String.fromCharCode(b[p + 2] ?? 0, b[p + 3] ?? 0, b[p + 4] ?? 0, b[p + 5] ?? 0);
+  switch (h) {
+    case '003c':
+      return 0;
+    case '003e':
+      return 1;
+    case '0026':
+      return 2;
+    case '2028':
+      return 3;
+    case '2029':
+      return 4;
+    default:
+      return -1;
+  }
+}
+
+/** Validates one UTF-8 sequence at p and returns the index after it; bails on invalid input. */
+function utf8Valid(b: Uint8Array, p: number): number {
+  const c = b[p]!;
+  let need: number;
+  let cp: number;
+  let min: number;
+  if (c >= 0xc2 && c <= 0xdf) {
+    need = 1;
+    cp = c & 0x1f;
+    min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    need = 2;
+    cp = c & 0x0f;
+    min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    need = 3;
+    cp = c & 0x07;
+    min = 0x10000;
+  } else throw BAIL;
+  for (let i = 1; i <= need; i++) {
+    const d = b[p + i];
+    if (d === undefined || (d & 0xc0) !== 0x80) throw BAIL;
+    cp = (cp << 6) | (d & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw BAIL;
+  return p + need + 1;
+}
+
+function compareBytes(b: Uint8Array, as: number, ae: number, bs: number, be: number): number {
+  const n = Math.min(ae - as, be - bs);
+  for (let i = 0; i < n; i++) {
+    const d = b[as + i]! - b[bs + i]!;
+    if (d !== 0) return d;
+  }
+  return ae - as - (be - bs);
+}
