@@ -4,24 +4,27 @@
 import { Command, CommanderError } from 'commander';
 import { versionBlock, versionLine } from './version.js';
 
+/** Runs one command line; returns the process exit code (0 or 1, as notary). */
 export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number> {
   const name = invokedAs === 'notary' ? 'notary' : 'dtrust';
   const program = new Command(name);
   program
     .description(
-      'Notary allows the creation and management of collections of signed targets, allowing the signing and validation of arbitrary content.',
+      `${name === 'notary' ? 'Notary' : 'dtrust'} allows the creation and management of collections of signed targets, allowing the signing and validation of arbitrary content.`,
     )
-    .option('--version', 'Print the version number of notary')
+    .option('--version', `Print the version number of ${name}`)
+    .argument('[command]')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stdout.write(s) })
-    .action(() => {
+    .action((command: string | undefined) => {
+      if (command !== undefined) throw new UsageError(`unknown command "${command}" for "${name}"`);
       if (program.opts().version) process.stdout.write(versionLine(name) + '\n');
       else program.outputHelp();
     });
 
   program
     .command('version')
-    .description('Print the version number of notary')
+    .description(`Print the version number of ${name}`)
     .action(() => {
       process.stdout.write(versionBlock(name));
     });
@@ -35,3 +38,5 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
     return 1;
   }
 }
+
+class UsageError extends Error {}
