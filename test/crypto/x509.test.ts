@@ -211,6 +211,12 @@ test('CN string type follows Go: PrintableString if possible, else UTF8String', 
     assert.equal(cnTag(der), tag, cn);
     assert.equal(inspectCertificate(der).commonName, cn);
   }
+  // Go leaves an empty CommonName out of the Name: Subject = Issuer = empty SEQUENCE.
+  const { der } = await newRoot('', key);
+  assert.equal(elementOf(der, tbsFields(der)[3]!).toString('hex'), '3000');
+  assert.equal(elementOf(der, tbsFields(der)[5]!).toString('hex'), '3000');
+  assert.equal(inspectCertificate(der).commonName, null);
+  await assert.rejects(newRoot('bad\ud800', key), CryptoError);
 });
 
 test('createRootCertificate with RSA and P-384 keys uses the algorithms Go picks', async () => {

@@ -1,0 +1,39 @@
+// Where a command writes: stdout for results (as notary), stderr for logs, and the log format
+// of logrus (notary's logger) so that scripts reading notary's stderr keep working.
+
+export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
+const RANK: Record<LogLevel, number> = { error: 0, warning: 1, info: 2, debug: 3 };
+const TAG: Record<LogLevel, string> = { error: 'ERRO', warning: 'WARN', info: 'INFO', debug: 'DEBU' };
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  log(level: LogLevel, msg: string): void;
+  setLevel(level: LogLevel): void;
+  readonly stdoutIsTTY: boolean;
+  readonly stdinIsTTY: boolean;
+}
+
+export function processOutput(startedAt: number): Output {
+  let level: LogLevel = 'warning';
+  const errTTY = process.stderr.isTTY === true;
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    setLevel: (l) => {
+      level = l;
+    },
+    log(l, msg) {
+      if (RANK[l] > RANK[level]) return;
+      if (errTTY) {
+        const secs = String(Math.floor((Date.now() - startedAt) / 1000)).padStart(4, '0');
+        process.stderr.write(`${TAG[l]}[${secs}] ${msg}\n`);
+      } else {
+        const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+        process.stderr.write(`time="${time}" level=${l} msg=${JSON.stringify(msg)}\n`);
+      }
+    },
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stdinIsTTY: process.stdin.isTTY === true,
+  };
+}
