@@ -5,7 +5,8 @@
 //         data ([]byte → std base64) is json.Marshal(FileMeta{length, hashes}) and hashes is a
 //         map[string][]byte (keys sorted, values std base64); `custom` is omitted when absent.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface HashTarget {
@@ -57,32 +58,21 @@ export function nanoClock(): () => bigint {
 }
 
 /**
- * Writes one change file per target, in order, `concurrency` writes in flight. Names are
- * generated sequentially first, so file-name order equals target order.
+ * Writes one change file per target, in target order (so file-name order is target order).
+ * Synchronous writes: for ~100k small files they are about twice as fast as fs/promises
+ * (no thread-pool round trip per open/write/close).
  */
-export async function writeAddhashChanges(
-  trustDir: string,
-  gun: string,
-  targets: readonly HashTarget[],
-  concurrency = 64,
-): Promise<void> {
+export async function writeAddhashChanges(trustDir: string, gun: string, targets: readonly HashTarget[]): Promise<void> {
   const dir = changelistDir(trustDir, gun);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const clock = nanoClock();
-  const names = targets.map(() => changeFileName(clock()));
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= targets.length) return;
-      // ioutil.WriteFile(…, 0600); 'wx' (O_EXCL) additionally guards against a name collision.
-      const fh = await open(join(dir, names[i]!), 'wx', 0o600);
-      try {
-        await fh.writeFile(addhashChange(targets[i]!));
-      } finally {
-        await fh.close();
-      }
+  for (const t of targets) {
+    // ioutil.WriteFile(…, 0600); 'wx' (O_EXCL) additionally guards against a name collision.
+    const fd = openSync(join(dir, changeFileName(clock())), 'wx', 0o600);
+    try {
+      writeSync(fd, addhashChange(t));
+    } finally {
+      closeSync(fd);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, targets.length) }, worker));
+  }
 }

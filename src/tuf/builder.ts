@@ -88,6 +88,11 @@ export class TrustedCollectionBuilder {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
   }
 
+  /** A rollback floor learnt after construction (e.g. from a cached delegation file). */
+  setFloor(role: string, version: number): void {
+    this.floors.set(role, version);
+  }
+
   // -------------------------------------------------------------------------------------------
   // root
 

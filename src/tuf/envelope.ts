@@ -85,3 +85,21 @@ export function envelopeBytes(signed: JsonObject, signatures: readonly Signature
     .join(',');
   return Buffer.from(`{"signed":${body},"signatures":[${sigs}]}`, 'utf8');
 }
+
+const TAIL = Buffer.from('},"signatures":');
+
+/**
+ * The `version` of a metadata file. In notary's form `version` is the last key of `signed`,
+ * so it is read from just before the signatures without parsing the whole file.
+ */
+export function signedVersion(bytes: Uint8Array, role: string): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = buf.lastIndexOf(TAIL);
+  if (end > 0) {
+    const head = buf.toString('latin1', Math.max(0, end - 40), end);
+    const m = /"version":(\d{1,15})$/.exec(head);
+    if (m) return Number(m[1]);
+  }
+  const v = parseEnvelope(bytes, role).signed['version'];
+  return typeof v === 'number' ? v : 0;
+}

@@ -27,7 +27,8 @@ export type TrustErrorCode =
   | 'NOT_DIRECT_CHILD'
   | 'PATH_NOT_DELEGATED'
   | 'VERSION_OVERFLOW'
-  | 'SIGNER_MISMATCH';
+  | 'ROLE_NOT_FOUND'
+  | 'NO_SIGNING_KEY';
 
 export interface TrustErrorFields {
   role?: string;
