@@ -7,16 +7,25 @@ import { isJsonObject, type Json, type JsonObject } from './json.js';
 export class Ctx {
   constructor(
     readonly role: string,
-    readonly path: string = '',
+    private readonly base: string = '',
+    private readonly parent?: Ctx,
   ) {}
 
+  /** A context one field deeper; the path string is only built when an error needs it. */
   at(field: string): Ctx {
-    return new Ctx(this.role, this.path === '' ? field : `${this.path}.${field}`);
+    return new Ctx(this.role, field, this);
+  }
+
+  get path(): string {
+    if (!this.parent) return this.base;
+    const p = this.parent.path;
+    return p === '' ? this.base : `${p}.${this.base}`;
   }
 
   fail(msg: string): never {
-    const where = this.path === '' ? this.role : `${this.role} ${this.path}`;
-    throw new TrustError('METADATA_INVALID', `${where}: ${msg}`, { role: this.role, field: this.path });
+    const path = this.path;
+    const where = path === '' ? this.role : `${this.role} ${path}`;
+    throw new TrustError('METADATA_INVALID', `${where}: ${msg}`, { role: this.role, field: path });
   }
 }
 
@@ -65,13 +74,16 @@ export function stringsOrNull(v: Json | undefined, ctx: Ctx): string[] | null {
   return array(v, ctx).map((s, i) => str(s, ctx.at(String(i))));
 }
 
-const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Standard base64 with padding, as Go's []byte fields require. */
+/** Standard base64 with padding, as Go's []byte fields require (Node alone would also take `-_`). */
 export function base64(v: Json | undefined, ctx: Ctx): Buffer {
   const s = str(v, ctx);
-  if (!B64.test(s)) ctx.fail('is not standard padded base64');
-  return Buffer.from(s, 'base64');
+  if (s.length % 4 !== 0 || !B64.test(s)) ctx.fail('is not standard padded base64');
+  const b = Buffer.from(s, 'base64');
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  if (b.length !== (s.length / 4) * 3 - pad) ctx.fail('is not standard padded base64');
+  return b;
 }
 
 function describe(v: Json | undefined): string {

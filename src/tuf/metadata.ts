@@ -102,7 +102,7 @@ export function parseFileMeta(v: Json | undefined, ctx: Ctx): FileMeta {
   const o = object(v, ctx, ['length', 'hashes', 'custom']);
   const hashesObj = object(get(o, 'hashes'), ctx.at('hashes'));
   const hashes = new Map<string, Buffer>();
-  for (const alg of Object.keys(hashesObj)) hashes.set(alg, base64(hashesObj[alg], ctx.at(`hashes.${alg}`)));
+  for (const alg of Object.keys(hashesObj)) hashes.set(alg, base64(hashesObj[alg], ctx.at(alg)));
   const fm: FileMeta = { length: int(get(o, 'length'), ctx.at('length'), 0), hashes };
   const custom = get(o, 'custom');
   if (custom !== undefined && custom !== null) fm.custom = custom;
