@@ -1,42 +1,98 @@
-// Entry point: builds the command tree and runs it. Commands load their implementation lazily
-// so that start-up only pays for what the command needs (design principle 7).
+// Entry point: builds the command tree and runs it. Command modules only declare commands;
+// their implementations load lazily so that start-up pays only for what runs (principle 7).
 
 import { Command, CommanderError } from 'commander';
+import { App, type Program } from './app.js';
+import { UsageError } from './errors.js';
+import { processOutput } from './output.js';
 import { versionBlock, versionLine } from './version.js';
 
-/** Runs one command line; returns the process exit code (0 or 1, as notary). */
 export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number> {
-  const name = invokedAs === 'notary' ? 'notary' : 'dtrust';
+  const name: Program = invokedAs === 'notary' ? 'notary' : 'dtrust';
+  const now = Date.now();
+  const app = new App(name, processOutput(now), process.env, process.cwd(), now);
+  const program = buildProgram(app);
+  try {
+    await program.parseAsync(normaliseArgv(argv), { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0;
+      app.fail(new UsageError(commanderMessage(e, name), false), undefined, false);
+    } else app.fail(e, undefined, false);
+  }
+  return app.exitCode;
+}
+
+export function buildProgram(app: App): Command {
+  const name = app.program;
   const program = new Command(name);
   program
     .description(
       `${name === 'notary' ? 'Notary' : 'dtrust'} allows the creation and management of collections of signed targets, allowing the signing and validation of arbitrary content.`,
     )
+    .option('-c, --configFile <path>', 'Path to the configuration file to use')
+    .option('-D, --debug', 'Debug output')
+    .option('-v, --verbose', 'Verbose output')
+    .option('-s, --server <url>', 'Remote trust server location')
+    .option('--tlscacert <path>', 'Trust certs signed only by this CA')
+    .option('--tlscert <path>', 'TLS certificate file')
+    .option('--tlskey <path>', 'TLS key file')
+    .option('-d, --trustDir <path>', 'Directory where the trust data is persisted to')
     .option('--version', `Print the version number of ${name}`)
+    .usage('[command] [flags]')
     .argument('[command]')
+    .allowExcessArguments(true)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stdout.write(s) })
-    .action((command: string | undefined) => {
-      if (command !== undefined) throw new UsageError(`unknown command "${command}" for "${name}"`);
-      if (program.opts().version) process.stdout.write(versionLine(name) + '\n');
-      else program.outputHelp();
-    });
+    .configureOutput({ writeOut: (s) => app.output.out(s), writeErr: (s) => app.output.out(s), outputError: () => {} })
+    .action(
+      app.action(async (ctx, command: string | undefined) => {
+        if (command !== undefined) throw new UsageError(`unknown command "${command}" for "${name}"`, false);
+        if (ctx.cmd.opts().version) app.output.out(versionLine(name) + '\n');
+        else ctx.cmd.outputHelp();
+      }),
+    );
 
   program
     .command('version')
     .description(`Print the version number of ${name}`)
-    .action(() => {
-      process.stdout.write(versionBlock(name));
-    });
+    .action(() => app.output.out(versionBlock(name)));
 
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
-    process.stdout.write(`\n* fatal: ${(e as Error).message}\n`);
-    return 1;
+  for (const register of COMMAND_MODULES) register(program, app);
+  propagateSettings(program, app);
+  return program;
+}
+
+type Register = (program: Command, app: App) => void;
+
+/** Each module declares one part of the command tree. */
+const COMMAND_MODULES: Register[] = [];
+
+function propagateSettings(cmd: Command, app: App): void {
+  for (const sub of cmd.commands) {
+    sub.exitOverride().configureOutput({ writeOut: (s) => app.output.out(s), writeErr: (s) => app.output.out(s), outputError: () => {} });
+    propagateSettings(sub, app);
   }
 }
 
-class UsageError extends Error {}
+/** pflag accepts `-d=DIR`; commander would read the value as `=DIR`. */
+export function normaliseArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    const m = /^(-[A-Za-z])=(.*)$/s.exec(a);
+    if (m) out.push(m[1]!, m[2]!);
+    else out.push(a);
+  }
+  return out;
+}
+
+/** commander's messages in pflag/cobra words, as notary users see them. */
+function commanderMessage(e: CommanderError, name: string): string {
+  const opt = /unknown option '([^']+)'/.exec(e.message);
+  if (opt) {
+    const flag = opt[1]!;
+    return flag.startsWith('--') ? `unknown flag: ${flag}` : `unknown shorthand flag: '${flag.slice(1, 2)}' in ${flag}`;
+  }
+  const cmd = /unknown command '([^']+)'/.exec(e.message);
+  if (cmd) return `unknown command "${cmd[1]}" for "${name}"`;
+  return e.message.replace(/^error: /, '');
+}

@@ -27,8 +27,20 @@ test('through a symlink named notary, the program calls itself notary', async ()
   assert.match(r.stdout, /^notary Version: /);
 });
 
-test('an unknown command is a fatal error with exit 1', async () => {
+test('an unknown command is a fatal error with exit 1, on stderr', async () => {
   const r = await runDtrust(['bogus']);
   assert.equal(r.code, 1);
-  assert.equal(r.stdout, '\n* fatal: unknown command "bogus" for "dtrust"\n');
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, '\n* fatal: unknown command "bogus" for "dtrust"\n');
+});
+
+test('invoked as notary, errors are printed on stdout as notary does', async () => {
+  const r = await runDtrust(['--bogus'], { invokeAs: 'notary' });
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '\n* fatal: unknown flag: --bogus\n');
+});
+
+test('pflag forms: -d=DIR is accepted', async () => {
+  const r = await runDtrust(['-d=/tmp/x', 'version']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
 });

@@ -1,0 +1,91 @@
+// What every command shares: the program name, output, environment, the fixed `now`, global
+// flags, and the lazily loaded configuration. Command modules get an App and wrap their actions
+// with `app.action`, which renders errors the one way.
+
+import type { Command } from 'commander';
+import type { Config, GlobalFlags } from '../config/config.js';
+import { UsageError, describeError, isExpected } from './errors.js';
+import type { Output } from './output.js';
+
+export type Program = 'dtrust' | 'notary';
+
+export interface Ctx {
+  readonly app: App;
+  readonly cmd: Command;
+  readonly flags: GlobalFlags;
+  config(): Promise<Config>;
+}
+
+export class App {
+  exitCode = 0;
+  private configPromise: Promise<Config> | undefined;
+
+  constructor(
+    readonly program: Program,
+    readonly output: Output,
+    readonly env: Record<string, string | undefined>,
+    readonly cwd: string,
+    /** The reference time of this command (SEC-V5). */
+    readonly now: number,
+  ) {}
+
+  /** Wraps a command action: builds the context, runs it, renders any error. */
+  action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promise<void>): (...args: unknown[]) => Promise<void> {
+    return async (...raw: unknown[]) => {
+      const cmd = raw[raw.length - 1] as Command;
+      const flags = globalFlags(cmd);
+      if (flags.debug) this.output.setLevel('debug');
+      else if (flags.verbose) this.output.setLevel('info');
+      const ctx: Ctx = { app: this, cmd, flags, config: () => this.config(flags) };
+      try {
+        await fn(ctx, ...(raw.slice(0, -2) as A));
+      } catch (e) {
+        this.fail(e, cmd, flags.debug === true);
+      }
+    };
+  }
+
+  private config(flags: GlobalFlags): Promise<Config> {
+    this.configPromise ??= import('../config/config.js').then(async (m) => {
+      const cfg = await m.loadConfig(flags, this.env, this.cwd, this.program);
+      for (const n of cfg.notices) this.output.log('warning', n);
+      return cfg;
+    });
+    return this.configPromise;
+  }
+
+  /** Prints the fatal line (stdout as notary when invoked as notary, else stderr) and a hint. */
+  fail(e: unknown, cmd: Command | undefined, debug: boolean): void {
+    this.exitCode = 1;
+    const o = this.output;
+    if (e instanceof UsageError && e.showUsage && cmd) o.out(cmd.helpInformation());
+    const { message, hint } = describeError(e);
+    const line = `\n* fatal: ${message}\n`;
+    if (this.program === 'notary') o.out(line);
+    else o.err(line);
+    if (hint) o.err(`  hint: ${hint}\n`);
+    if (debug && !isExpected(e) && e instanceof Error && e.stack) o.log('debug', e.stack);
+  }
+}
+
+export function globalFlags(cmd: Command): GlobalFlags {
+  const o = cmd.optsWithGlobals() as Record<string, unknown>;
+  const s = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  return {
+    configFile: s('configFile'),
+    trustDir: s('trustDir'),
+    server: s('server'),
+    tlscacert: s('tlscacert'),
+    tlscert: s('tlscert'),
+    tlskey: s('tlskey'),
+    debug: o.debug === true,
+    verbose: o.verbose === true,
+  };
+}
+
+/** A command group (`key`, `delegation`) prints its help and exits 0 without a subcommand, as notary. */
+export function group(parent: Command, name: string, description: string): Command {
+  const g = parent.command(name).description(description).argument('[subcommand]').allowExcessArguments(true);
+  g.action(() => g.outputHelp());
+  return g;
+}
