@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { App, type Program } from './app.js';
+import { registerRepo } from './commands/repo.js';
 import { UsageError } from './errors.js';
 import { processOutput } from './output.js';
 import { versionBlock, versionLine } from './version.js';
@@ -65,7 +66,7 @@ export function buildProgram(app: App): Command {
 type Register = (program: Command, app: App) => void;
 
 /** Each module declares one part of the command tree. */
-const COMMAND_MODULES: Register[] = [];
+const COMMAND_MODULES: Register[] = [registerRepo];
 
 function propagateSettings(cmd: Command, app: App): void {
   for (const sub of cmd.commands) {

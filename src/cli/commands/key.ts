@@ -1,0 +1,405 @@
+// `key list|generate|import|export|remove|passwd` with notary's syntax, flags and output
+// (cli.md §9.13-9.19, §1.2) and its key quirks fixed (cli.md §12 items 1, 3-8, 23-25, 27).
+// `key rotate` belongs to the client workflows and is declared elsewhere.
+// Only commander and the App are loaded at start-up: the key store, crypto and the prompt load
+// inside the actions.
+
+import type { Command } from 'commander';
+import { isAbsolute, resolve } from 'node:path';
+import type { App, Ctx } from '../app.js';
+import { group } from '../app.js';
+import { CliError, UsageError } from '../errors.js';
+import type { FileKeyStore, KeyRecord, KeyStore, PassphraseRetriever } from '../../keystore/index.js';
+import type { TerminalPrompt } from '../prompt.js';
+
+/** Variable for the new passphrase of `key passwd` (never the role's variable: §12 item 24). */
+export const NEW_PASSPHRASE_VARIABLE = 'DTRUST_NEW_PASSPHRASE';
+/** Test hook: comma-separated write steps (`passwd:synced`, `import:renamed@2`) where the process kills itself. */
+export const KILL_AT_VARIABLE = 'DTRUST_TEST_KILL_AT';
+
+const MAX_IMPORT_FILE_SIZE = 10 * 1024 * 1024;
+const ALGORITHMS = ['ecdsa', 'ed25519', 'rsa'] as const;
+
+function collect(value: string, previous: string[]): string[] {
+  // pflag StringSlice: repeated flags and comma-separated values both add entries.
+  return previous.concat(value.split(',').filter((v) => v !== ''));
+}
+
+export function registerKey(program: Command, app: App): void {
+  const key = group(program, 'key', 'Operates on keys.');
+
+  key
+    .command('list')
+    .description('Lists keys.')
+    .usage('[flags]')
+    .argument('[args...]')
+    .allowExcessArguments(true)
+    .option('--json', 'Print the keys as a JSON array')
+    .action(
+      app.action(async (ctx, args: string[]) => {
+        if (args.length > 0) throw new UsageError('');
+        await keyList(ctx);
+      }),
+    );
+
+  key
+    .command('generate')
+    .description('Generates a new key with a given algorithm.')
+    .usage('[ algorithm ] [flags]')
+    .argument('[args...]')
+    .allowExcessArguments(true)
+    .option('-o, --output <string>', 'Filepath to write export output to')
+    .option('-r, --role <string>', 'Role to generate key with, defaulting to "root".', 'root')
+    .action(
+      app.action(async (ctx, args: string[]) => {
+        if (args.length > 1) throw new UsageError('Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
+        await keyGenerate(ctx, args[0]);
+      }),
+    );
+
+  key
+    .command('remove')
+    .description('Removes the key with the given keyID.')
+    .usage('[ keyID ] [flags]')
+    .argument('[args...]')
+    .allowExcessArguments(true)
+    .action(
+      app.action(async (ctx, args: string[]) => {
+        if (args.length < 1) throw new UsageError('must specify the key ID of the key to remove');
+        await keyRemove(ctx, args[0]!);
+      }),
+    );
+
+  key
+    .command('passwd')
+    .description('Changes the passphrase for the key with the given keyID.')
+    .usage('[ keyID ] [flags]')
+    .argument('[args...]')
+    .allowExcessArguments(true)
+    .action(
+      app.action(async (ctx, args: string[]) => {
+        if (args.length < 1) throw new UsageError('must specify the key ID of the key to change the passphrase of');
+        await keyPasswd(ctx, args[0]!);
+      }),
+    );
+
+  key
+    .command('import')
+    .description('Imports all keys from all provided .pem files')
+    .usage('pemfile [ pemfile ... ] [flags]')
+    .argument('[args...]')
+    .allowExcessArguments(true)
+    .option('-r, --role <string>', 'Role to import key with, if a role is not already given in a PEM header')
+    .option('-g, --gun <string>', 'Gun to import key with, if a gun is not already given in a PEM header')
+    .action(
+      app.action(async (ctx, args: string[]) => {
+        if (args.length < 1) throw new UsageError('must specify at least one input file to import keys from');
+        await keyImport(ctx, args);
+      }),
+    );
+
+  key
+    .command('export')
+    .description('Exports all keys from all local keystores. Can be filtered using the --key and --gun flags.')
+    .usage('[flags]')
+    .argument('[args...]')
+    .allowExcessArguments(true)
+    .option('--gun <strings>', 'GUNs for which to export keys', collect, [])
+    .option('--key <strings>', 'Key IDs to export', collect, [])
+    .option('-o, --output <string>', 'Filepath to write export output to')
+    .action(
+      app.action(async (ctx, args: string[]) => {
+        if (args.length > 0) throw new UsageError('export does not take any positional arguments');
+        await keyExport(ctx);
+      }),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared set-up (loaded lazily)
+
+interface Opened {
+  ks: typeof import('../../keystore/index.js');
+  store: FileKeyStore;
+  passphrases: PassphraseRetriever;
+  prompt: TerminalPrompt;
+}
+
+/** The kill-at test hook (crash tests): `point[@n]` kills the process at the n-th time (default 1st). */
+function killHook(app: App): ((point: string) => void) | undefined {
+  const spec = app.env[KILL_AT_VARIABLE];
+  if (spec === undefined || spec === '') return undefined;
+  const wanted = new Map<string, number>();
+  for (const item of spec.split(',')) {
+    const [p, n] = item.split('@');
+    if (p) wanted.set(p, n ? Number(n) : 1);
+  }
+  const seen = new Map<string, number>();
+  return (point) => {
+    const n = (seen.get(point) ?? 0) + 1;
+    seen.set(point, n);
+    if (wanted.get(point) === n) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+async function openKeyStore(ctx: Ctx): Promise<Opened> {
+  const cfg = await ctx.config();
+  const [ks, { TerminalPrompt }] = await Promise.all([import('../../keystore/index.js'), import('../prompt.js')]);
+  const app = ctx.app;
+  const prompt = new TerminalPrompt();
+  const passphrases = new ks.PassphraseRetriever({ env: app.env, prompt });
+  const store = await ks.FileKeyStore.open({
+    trustDir: cfg.trustDir,
+    passphrases,
+    iterations: ks.kdfIterationsFromEnv(app.env),
+    log: (level, msg) => app.output.log(level, msg),
+    fault: killHook(app),
+  });
+  return { ks, store, passphrases, prompt };
+}
+
+function absolute(ctx: Ctx, p: string): string {
+  return isAbsolute(p) ? p : resolve(ctx.app.cwd, p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// key list
+
+async function keyList(ctx: Ctx): Promise<void> {
+  const json = ctx.cmd.opts()['json'] === true;
+  const { ks, store } = await openKeyStore(ctx);
+  const records = ks.sortKeyRecords(await store.list());
+  const out = ctx.app.output;
+  if (json) {
+    out.out(JSON.stringify(records.map((r) => ({ role: r.role, gun: r.gun, keyId: r.id, location: r.location })), null, 2) + '\n');
+    return;
+  }
+  const { formatTable, truncateLeft } = await import('../table.js');
+  out.out('\n');
+  if (records.length === 0) out.out('No signing keys found.\n');
+  else {
+    out.out(
+      formatTable(
+        ['ROLE', 'GUN', 'KEY ID', 'LOCATION'],
+        records.map((r) => [r.role, truncateLeft(r.gun, 25), r.id, truncateLeft(r.location, 40)]),
+      ),
+    );
+  }
+  out.out('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// key generate
+
+async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<void> {
+  const algorithm = (algorithmArg ?? 'ecdsa').toLowerCase();
+  if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new CliError('INVALID_ALGORITHM', 'Algorithm not allowed, possible values are: ECDSA, ED25519, RSA', 'dtrust generates ecdsa (P-256, the default), ed25519 and rsa (3072-bit) keys');
+  }
+  const opts = ctx.cmd.opts() as { output?: string; role: string };
+  const ks = await import('../../keystore/index.js');
+  const role = ks.validateRole(opts.role);
+  const { generatePrivateKey } = await import('../../crypto/keyfile.js');
+  const alg = algorithm as (typeof ALGORITHMS)[number];
+  if (opts.output === undefined || opts.output === '') {
+    const { store } = await openKeyStore(ctx);
+    let rec: KeyRecord;
+    try {
+      rec = await store.add(generatePrivateKey(alg), { role });
+    } catch (e) {
+      if (e instanceof ks.KeyStoreError) {
+        throw new CliError(e.code, `Failed to create a new ${role} key: ${e.message}`, e.hint, { cause: e });
+      }
+      throw e;
+    }
+    ctx.app.output.out(`Generated new ${alg} ${role} key with keyID: ${rec.id}\n`);
+    return;
+  }
+  await generateToFiles(ctx, alg, role, opts.output);
+}
+
+/** `-o P`: P-key.pem (encrypted, role header) and P.pem (PUBLIC KEY), nothing in the store. */
+async function generateToFiles(ctx: Ctx, alg: (typeof ALGORITHMS)[number], role: string, prefix: string): Promise<void> {
+  await ctx.config();
+  const [ks, kf, { TerminalPrompt }, fsp, path] = await Promise.all([
+    import('../../keystore/index.js'),
+    import('../../crypto/keyfile.js'),
+    import('../prompt.js'),
+    import('node:fs/promises'),
+    import('node:path'),
+  ]);
+  const privPath = absolute(ctx, `${prefix}-key.pem`);
+  const pubPath = absolute(ctx, `${prefix}.pem`);
+  const dir = path.dirname(privPath);
+  try {
+    if (!(await fsp.stat(dir)).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new CliError('NO_DIRECTORY', `open ${prefix}-key.pem: no such file or directory`, `create the directory ${dir} first`);
+  }
+  for (const p of [privPath, pubPath]) {
+    try {
+      await fsp.lstat(p);
+    } catch {
+      continue;
+    }
+    throw new CliError('FILE_EXISTS', `${p} already exists`, 'dtrust does not overwrite key files: choose another --output prefix or move the file away');
+  }
+  const key = kf.generatePrivateKey(alg);
+  const id = ks.keyIdOf(key);
+  // The role's own passphrase (notary uses the delegation one for every role: §12 item 6).
+  const passphrases = new ks.PassphraseRetriever({ env: ctx.app.env, prompt: new TerminalPrompt() });
+  const passphrase = await passphrases.newPassphrase({ keyId: id, alias: role });
+  let pem: string;
+  try {
+    pem = await kf.encodeKeyBlock(key, {
+      role,
+      gun: '',
+      passphrase,
+      iterations: ks.kdfIterationsFromEnv(ctx.app.env),
+      saltLength: ks.DEFAULT_SALT_LENGTH,
+    });
+  } finally {
+    passphrase.fill(0);
+  }
+  await ks.writeFileAtomic(privPath, pem);
+  await ks.writeFileAtomic(pubPath, kf.encodePublicKeyPem(key, role));
+  ctx.app.output.out(`Generated new ${alg} ${role} key with keyID: ${id}\nPrivate key: ${privPath}\nPublic key: ${pubPath}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// key import
+
+async function keyImport(ctx: Ctx, files: string[]): Promise<void> {
+  const opts = ctx.cmd.opts() as { role?: string; gun?: string };
+  const ks = await import('../../keystore/index.js');
+  // Flags are checked before anything is read or created (SEC-F4).
+  if (opts.role !== undefined && opts.role !== '') ks.validateRole(opts.role);
+  if (opts.gun !== undefined && opts.gun !== '') ks.validateGun(opts.gun);
+  await ctx.config();
+  const fsp = await import('node:fs/promises');
+  const sources: { name: string; text: string }[] = [];
+  for (const f of files) {
+    let text: string;
+    try {
+      const fh = await fsp.open(absolute(ctx, f), 'r');
+      try {
+        const st = await fh.stat();
+        if (!st.isFile()) throw new CliError('BAD_INPUT', `${f} is not a regular file`);
+        if (st.size > MAX_IMPORT_FILE_SIZE) throw new CliError('BAD_INPUT', `${f} is too large to be a key file (${st.size} bytes)`);
+        text = (await fh.readFile()).toString('utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      const code = (e as { code?: string }).code;
+      const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+      throw new CliError('BAD_INPUT', `open ${f}: ${why}`);
+    }
+    sources.push({ name: f, text });
+  }
+  const { store, passphrases } = await openKeyStore(ctx);
+  const result = await ks.importKeys(store, sources, {
+    role: opts.role,
+    gun: opts.gun,
+    passphrases,
+    log: (level, msg) => ctx.app.output.log(level, msg),
+  });
+  if (result.rejected.length > 0) {
+    const total = result.rejected.length + result.imported.length + result.unchanged.length;
+    const first = result.rejected[0]!;
+    throw new CliError(
+      'IMPORT_INCOMPLETE',
+      `failed to import all keys: ${result.rejected.length} of ${total} key blocks could not be imported (${first.source}, block ${first.block}: ${first.reason})`,
+      result.imported.length > 0 ? `the other keys were imported: ${result.imported.map((r) => r.id.slice(0, 7)).join(', ')}` : undefined,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// key export
+
+async function keyExport(ctx: Ctx): Promise<void> {
+  const opts = ctx.cmd.opts() as { gun: string[]; key: string[]; output?: string };
+  if (opts.gun.length > 0 && opts.key.length > 0) {
+    throw new CliError('BAD_FLAGS', 'Only the --gun or --key flag may be provided, not a mix of the two flags');
+  }
+  const { ks, store } = await openKeyStore(ctx);
+  const text = await ks.exportKeys(store, { ids: opts.key, guns: opts.gun }, (level, msg) => ctx.app.output.log(level, msg));
+  if (opts.output !== undefined && opts.output !== '') {
+    await ks.writeFileAtomic(absolute(ctx, opts.output), text);
+    return;
+  }
+  ctx.app.output.out(text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// key remove
+
+async function keyRemove(ctx: Ctx, id: string): Promise<void> {
+  await ctx.config();
+  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, 'a key ID is 64 hexadecimal characters, as `key list` shows');
+  const { ks, store, prompt } = await openKeyStore(ctx);
+  ks.validateKeyId(id);
+  const out = ctx.app.output;
+  const service = new ks.KeyService([store]);
+  out.out('\n');
+  let found: { store: KeyStore; record: KeyRecord }[];
+  try {
+    found = await service.find(id);
+  } catch (e) {
+    out.out('\n');
+    throw e;
+  }
+  if (found.length === 0) {
+    out.out('\n');
+    throw new CliError('KEY_NOT_FOUND', `No key with ID ${id} found`, 'run `key list` to see the keys of this trust directory');
+  }
+  let chosen = found[0]!;
+  if (found.length > 1) {
+    for (;;) {
+      out.out('Found the following matching keys:\n');
+      found.forEach((f, i) => out.out(`\t${i + 1}. ${f.record.id}: ${f.record.role} (${f.store.name})\n`));
+      out.out('Which would you like to delete?  Please enter a number:  ');
+      const answer = await prompt.readLine();
+      if (answer === null) {
+        out.out('\n');
+        throw new CliError('ABORTED', 'no choice entered (end of input)');
+      }
+      const n = /^\s*\d+\s*$/.test(answer) ? Number(answer.trim()) : NaN;
+      if (!(n >= 1 && n <= found.length)) {
+        out.out(`\nInvalid choice: ${answer.trim()}\n`);
+        continue;
+      }
+      chosen = found[n - 1]!;
+      out.out('\n');
+      break;
+    }
+  }
+  const description = `${chosen.record.id} (role ${chosen.record.role}) from ${chosen.store.name}`;
+  out.out(`Are you sure you want to remove ${description}?  (yes/no)  `);
+  const { isYes } = await import('../prompt.js');
+  if (!isYes(await prompt.readLine())) {
+    out.out('\nAborting action.\n\n');
+    return;
+  }
+  await chosen.store.remove(id);
+  out.out(`\nDeleted ${description}.\n\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// key passwd
+
+async function keyPasswd(ctx: Ctx, id: string): Promise<void> {
+  await ctx.config();
+  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, 'a key ID is 64 hexadecimal characters, as `key list` shows');
+  const { ks, store, prompt } = await openKeyStore(ctx);
+  ks.validateKeyId(id);
+  if ((await store.get(id)) === undefined) {
+    throw new CliError('KEY_NOT_FOUND', `could not retrieve local key for key ID provided: ${id}: no such key in ${store.name}`, 'run `key list` to see the keys of this trust directory');
+  }
+  // A fresh source for the new passphrase: nothing cached, never the role's variable.
+  const fresh = new ks.PassphraseRetriever({ env: ctx.app.env, prompt });
+  await store.changePassphrase(id, fresh, { variables: [NEW_PASSPHRASE_VARIABLE] });
+  ctx.app.output.out(`\nSuccessfully updated passphrase for key ID: ${id}\n`);
+}

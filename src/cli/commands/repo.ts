@@ -1,0 +1,135 @@
+// Repository commands, with notary's syntax and flags (cli.md §9.1-§9.12). Implementations load
+// lazily from repo-run.ts.
+
+import type { Command } from 'commander';
+import type { App } from '../app.js';
+
+const PUBLISH_HELP = 'Automatically attempt to publish after staging the change. Will also publish existing staged changes.';
+
+/** pflag string slices: comma-separated values, repeatable. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',')];
+}
+
+function ints(value: string, previous: number[] | undefined): number[] {
+  return [
+    ...(previous ?? []),
+    ...value.split(',').map((v) => {
+      if (!/^-?\d+$/.test(v.trim())) throw new Error(`invalid argument "${value}" for "-n, --number" flag: strconv.ParseInt: parsing "${v}": invalid syntax`);
+      return Number(v);
+    }),
+  ];
+}
+
+const run = () => import('./repo-run.js');
+
+export function registerRepo(program: Command, app: App): void {
+  program
+    .command('init')
+    .usage('[ GUN ] [flags]')
+    .description('Initializes a local trusted collection.')
+    .argument('[gun]')
+    .option('--rootkey <file>', 'Root key to initialize the repository with')
+    .option('--rootcert <file>', 'Root certificate must match root key if a root key is supplied, otherwise it must match a key present in keystore')
+    .option('-p, --publish', PUBLISH_HELP)
+    .action(app.action(async (ctx, gun?: string) => (await run()).init(ctx, gun)));
+
+  program
+    .command('add')
+    .usage('[ GUN ] <target> <file> [flags]')
+    .description('Adds the file as a target to the trusted collection.')
+    .argument('[args...]')
+    .option('-r, --roles <roles>', 'Delegation roles to add this target to', collect)
+    .option('--custom <file>', 'Path to the file containing custom data for this target')
+    .option('-p, --publish', PUBLISH_HELP)
+    .action(app.action(async (ctx, args: string[]) => (await run()).add(ctx, args)));
+
+  program
+    .command('addhash')
+    .usage('[ GUN ] <target> <byte size> <hashes> [flags]')
+    .description('Adds the byte size and hash(es) as a target to the trusted collection.')
+    .argument('[args...]')
+    .option('-r, --roles <roles>', 'Delegation roles to add this target to', collect)
+    .option('--sha256 <hex>', 'hex encoded sha256 of the target to add')
+    .option('--sha512 <hex>', 'hex encoded sha512 of the target to add')
+    .option('--custom <file>', 'Path to the file containing custom data for this target')
+    .option('-p, --publish', PUBLISH_HELP)
+    .action(app.action(async (ctx, args: string[]) => (await run()).addhash(ctx, args)));
+
+  program
+    .command('remove')
+    .usage('[ GUN ] <target> [flags]')
+    .description('Removes a target from a trusted collection.')
+    .argument('[args...]')
+    .option('-r, --roles <roles>', 'Delegation roles to remove this target from', collect)
+    .option('-p, --publish', PUBLISH_HELP)
+    .action(app.action(async (ctx, args: string[]) => (await run()).remove(ctx, args)));
+
+  program
+    .command('list')
+    .usage('[ GUN ] [flags]')
+    .description('Lists targets for a remote trusted collection.')
+    .argument('[gun]')
+    .option('-r, --roles <roles>', 'Delegation roles to list targets for (only these roles and the roles they delegate to)', collect)
+    .option('--json', 'Print the targets as JSON')
+    .action(app.action(async (ctx, gun?: string) => (await run()).list(ctx, gun)));
+
+  program
+    .command('lookup')
+    .usage('[ GUN ] <target> [flags]')
+    .description('Looks up a specific target in a remote trusted collection.')
+    .argument('[args...]')
+    .option('--json', 'Print the target as JSON')
+    .action(app.action(async (ctx, args: string[]) => (await run()).lookup(ctx, args)));
+
+  program
+    .command('verify')
+    .usage('[ GUN ] <target> [flags]')
+    .description('Verifies if the content is included in the remote trusted collection')
+    .argument('[args...]')
+    .option('-i, --input <file>', 'Read from a file, instead of STDIN')
+    .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
+    .option('-q, --quiet', 'No output except for errors')
+    .action(app.action(async (ctx, args: string[]) => (await run()).verify(ctx, args)));
+
+  program
+    .command('publish')
+    .usage('[ GUN ] [flags]')
+    .description('Publishes the local trusted collection.')
+    .argument('[gun]')
+    .action(app.action(async (ctx, gun?: string) => (await run()).publish(ctx, gun)));
+
+  program
+    .command('status')
+    .usage('[ GUN ] [flags]')
+    .description('Displays status of unpublished changes to the local trusted collection.')
+    .argument('[gun]')
+    .option('--unstage <numbers>', 'Unstage the changes with these numbers (as shown in the status list), then show the rest', ints)
+    .option('--json', 'Print the changes as JSON')
+    .action(app.action(async (ctx, gun?: string) => (await run()).status(ctx, gun)));
+
+  program
+    .command('reset')
+    .usage('[ GUN ] [flags]')
+    .description('Resets unpublished changes for the local trusted collection.')
+    .argument('[gun]')
+    .option('--all', 'Reset all changes shown in the status list')
+    .option('-n, --number <numbers>', 'Numbers of specific changes to exclusively reset, as shown in status list', ints)
+    .action(app.action(async (ctx, gun?: string) => (await run()).reset(ctx, gun)));
+
+  program
+    .command('delete')
+    .usage('[ GUN ] [flags]')
+    .description('Deletes all content for a trusted collection')
+    .argument('[gun]')
+    .option('--remote', 'Delete remote data for GUN in addition to local cache')
+    .action(app.action(async (ctx, gun?: string) => (await run()).deleteRepo(ctx, gun)));
+
+  program
+    .command('witness')
+    .usage('[ GUN ] <role> ... [flags]')
+    .description("Marks roles to be re-signed the next time they're published")
+    .argument('[args...]')
+    .option('-p, --publish', PUBLISH_HELP)
+    .action(app.action(async (ctx, args: string[]) => (await run()).witness(ctx, args)));
+}

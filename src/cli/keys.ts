@@ -1,0 +1,82 @@
+// Key stores for a command: the file store of the trust directory behind a KeyService, with
+// passphrases from the environment or the terminal, and the adapter the workflows sign through.
+
+import { readFile } from 'node:fs/promises';
+import type { KeyAccess } from '../client/keys.js';
+import { decodePemBlocks } from '../crypto/pem.js';
+import { decodeKeyBlock, isPrivateKeyBlock } from '../crypto/keyfile.js';
+import { FileKeyStore, kdfIterationsFromEnv } from '../keystore/filestore.js';
+import { PassphraseRetriever } from '../keystore/passphrase.js';
+import { KeyService } from '../keystore/service.js';
+import type { PublicKey } from '../tuf/keys.js';
+import type { Ctx } from './app.js';
+import { CliError } from './errors.js';
+import { TerminalPrompt } from './prompt.js';
+
+export interface Keys {
+  service: KeyService;
+  files: FileKeyStore;
+  passphrases: PassphraseRetriever;
+}
+
+export async function openKeyService(ctx: Ctx): Promise<Keys> {
+  const cfg = await ctx.config();
+  const env = ctx.app.env;
+  const passphrases = new PassphraseRetriever({ env, prompt: new TerminalPrompt() });
+  const files = await FileKeyStore.open({
+    trustDir: cfg.trustDir,
+    passphrases,
+    iterations: kdfIterationsFromEnv(env),
+    log: (level, msg) => ctx.app.output.log(level, msg),
+  });
+  return { service: new KeyService([files]), files, passphrases };
+}
+
+export interface RepoKeyAccess extends KeyAccess {
+  /** Imports an encrypted root key file (init --rootkey) and returns its ID. */
+  importRootKey(path: string): Promise<string>;
+}
+
+/** The workflows' view of the key stores. */
+export async function keyAccess(ctx: Ctx): Promise<RepoKeyAccess> {
+  const keys = await openKeyService(ctx);
+  const records = await keys.service.list();
+  const ids = new Set(records.map((r) => r.id));
+  return {
+    has: (id) => ids.has(id),
+    signer: async (canonicalId: string, listed: PublicKey) => (await keys.service.signer(canonicalId)).withPublicKey(listed),
+    generate: async (role, gun) => {
+      const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });
+      ids.add(record.id);
+      return { canonicalId: record.id, publicKey };
+    },
+    rootKeyIds: () => records.filter((r) => r.role === 'root').map((r) => r.id).sort(),
+    rootCertificate: async (canonicalId, commonName, notBefore, notAfter) => {
+      const signer = await keys.service.signer(canonicalId, { role: 'root' });
+      if (!signer.privateKeyObject) {
+        throw new CliError('NOT_SUPPORTED', `cannot build a certificate for root key ${canonicalId} here`, 'pass the key\'s certificate with --rootcert');
+      }
+      const { createRootCertificate } = await import('../crypto/certgen.js');
+      return createRootCertificate({ privateKey: signer.privateKeyObject, publicKey: signer.publicKey.keyObject(), commonName, notBefore, notAfter });
+    },
+    importRootKey: async (path) => {
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (e) {
+        throw new CliError('ROOT_KEY', `Error reading input root key file: ${(e as Error).message}`);
+      }
+      const block = decodePemBlocks(text).find(isPrivateKeyBlock);
+      if (!block) throw new CliError('ROOT_KEY', `no private key found in ${path}`, 'pass the encrypted root key file (-----BEGIN ENCRYPTED PRIVATE KEY-----)');
+      if (block.type !== 'ENCRYPTED PRIVATE KEY' && !block.headers.has('DEK-Info')) {
+        throw new CliError('ROOT_KEY', 'only encrypted root keys may be imported', 'encrypt the key first, e.g. dtrust key import it and export it again');
+      }
+      const key = await keys.passphrases.unlock({ keyId: '', alias: 'root', keyName: '' }, (pass) => decodeKeyBlock(block, pass));
+      const record = await keys.service.add(key, { role: 'root' });
+      ids.add(record.id);
+      records.push(record);
+      return record.id;
+    },
+  };
+}
+

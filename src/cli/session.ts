@@ -1,0 +1,68 @@
+// Per-command wiring of the layers for one GUN: cache, changelist, lock, server connection and
+// keys. This is the one place where concrete implementations meet (with main.ts).
+
+import type { Config } from '../config/config.js';
+import { RemoteError } from '../remote/errors.js';
+import { NotaryRemote } from '../remote/notary.js';
+import { MetadataCache } from '../storage/cache.js';
+import { Changelist } from '../storage/changelist.js';
+import { withGunLock } from '../storage/lock.js';
+import { validateGun } from '../storage/paths.js';
+import { update, type Updated } from '../client/update.js';
+import type { Ctx } from './app.js';
+import { UsageError } from './errors.js';
+
+export type Scope = 'pull' | 'push,pull' | '*';
+
+export interface Session {
+  ctx: Ctx;
+  cfg: Config;
+  gun: string;
+  cache: MetadataCache;
+  changelist: Changelist;
+}
+
+export async function openSession(ctx: Ctx, gun: string | undefined, missing = 'Must specify a GUN'): Promise<Session> {
+  if (gun === undefined || gun === '') throw new UsageError(missing);
+  validateGun(gun);
+  const cfg = await ctx.config();
+  return { ctx, cfg, gun, cache: new MetadataCache(cfg.trustDir, gun), changelist: new Changelist(cfg.trustDir, gun) };
+}
+
+/** Runs a writing command under the GUN's lock (SEC-C1). */
+export function locked<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+  return withGunLock(s.cfg.trustDir, s.gun, fn, { onNotice: (msg: string) => s.ctx.app.output.log('warning', msg) });
+}
+
+/** Connects to the server. A read may fall back to the cache when the server is unreachable. */
+export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
+  return NotaryRemote.connect({ baseUrl: s.cfg.serverUrl, gun: s.gun, env: s.ctx.app.env, scope, tls: s.cfg.tls });
+}
+
+/** The verified repository for reads: online when possible, else from the verified cache. */
+export async function refresh(s: Session): Promise<Updated> {
+  const log = s.ctx.app.output;
+  let remote: NotaryRemote | null = null;
+  let offlineCause: Error | undefined;
+  try {
+    remote = await connect(s, 'pull');
+  } catch (e) {
+    if (!(e instanceof RemoteError && e.code === 'OFFLINE')) throw e;
+    log.log('error', `could not reach ${s.cfg.serverUrl}: ${e.message}`);
+    log.log('info', 'continuing in offline mode');
+    offlineCause = new RemoteError('OFFLINE', 'client is offline', { url: s.cfg.serverUrl, hint: `check that ${s.cfg.serverUrl} is reachable, or pass the server with -s` });
+  }
+  try {
+    return await update({
+      gun: s.gun,
+      now: s.ctx.app.now,
+      cache: s.cache,
+      remote,
+      offlineCause,
+      pinning: s.cfg.trustPinning,
+      warn: (m) => log.log('warning', m),
+    });
+  } finally {
+    remote?.close();
+  }
+}

@@ -1,0 +1,131 @@
+// `init` (cli.md §9.1): root, targets and snapshot v1 in the local cache, signed with the root
+// key (found or generated), new targets and snapshot keys, and the server's timestamp key.
+// Unlike notary, it refuses a GUN that already exists on the server (cli.md §12 #18).
+
+import { RemoteError } from '../remote/errors.js';
+import type { NotaryRemote } from '../remote/notary.js';
+import type { MetadataCache } from '../storage/cache.js';
+import { goPemCertificates, inspectCertificate } from '../crypto/x509.js';
+import { TrustError } from '../tuf/errors.js';
+import { expiresAfter } from '../tuf/expires.js';
+import { PublicKey } from '../tuf/keys.js';
+import type { Root, Snapshot, Targets } from '../tuf/metadata.js';
+import { EXPIRY_DAYS } from '../tuf/repo.js';
+import { signMetadata } from '../tuf/sign.js';
+import type { KeyAccess } from './keys.js';
+import { fileMeta } from './publish.js';
+
+export interface InitOptions {
+  gun: string;
+  now: number;
+  cache: MetadataCache;
+  remote: NotaryRemote;
+  keys: KeyAccess;
+  /** Use this root key (canonical ID), e.g. one just imported from --rootkey. */
+  rootKeyId?: string;
+  /** A root certificate to use instead of a generated one (--rootcert), DER. */
+  rootCert?: Buffer;
+  /** Told which existing root key is used, before anything is created. */
+  onRootKeyFound?: (id: string) => void;
+}
+
+export interface InitResult {
+  rootKeyId: string;
+  rootCertKeyId: string;
+}
+
+export async function initRepository(opts: InitOptions): Promise<InitResult> {
+  await refuseExisting(opts.remote, opts.gun);
+  let rootKeyId = opts.rootKeyId ?? opts.keys.rootKeyIds()[0];
+  if (rootKeyId !== undefined) opts.onRootKeyFound?.(rootKeyId);
+
+  let rootKey: PublicKey;
+  if (opts.rootCert) {
+    const cert = inspectCertificate(opts.rootCert);
+    const certKey = new PublicKey(cert.publicKey.asymmetricKeyType === 'rsa' ? 'rsa-x509' : 'ecdsa-x509', Buffer.from(goPemCertificates([opts.rootCert]), 'latin1'));
+    if (rootKeyId === undefined) {
+      rootKeyId = certKey.canonicalId;
+      if (!opts.keys.has(rootKeyId)) {
+        throw new TrustError('NO_SIGNING_KEY', 'error initializing repository with certificate: cannot find matching private key id', {
+          hint: 'import the root key that belongs to this certificate first: dtrust key import <key.pem> -r root',
+        });
+      }
+    } else if (certKey.canonicalId !== rootKeyId) {
+      throw new TrustError('NO_SIGNING_KEY', `the root certificate does not match the root key ${rootKeyId}`, {
+        hint: 'pass the certificate made for that key, or leave out --rootcert to generate one',
+      });
+    }
+    rootKey = certKey;
+  } else {
+    if (rootKeyId === undefined) rootKeyId = (await opts.keys.generate('root', '')).canonicalId;
+    const der = await opts.keys.rootCertificate(rootKeyId, opts.gun, new Date(opts.now), new Date(opts.now + EXPIRY_DAYS.root * 86_400_000));
+    rootKey = new PublicKey('ecdsa-x509', Buffer.from(goPemCertificates([der]), 'latin1'));
+    if (rootKey.canonicalId !== rootKeyId) rootKey = new PublicKey('rsa-x509', rootKey.pub);
+  }
+
+  const targets = await opts.keys.generate('targets', opts.gun);
+  const snapshot = await opts.keys.generate('snapshot', opts.gun);
+  const ts = await opts.remote.getKey('timestamp');
+  const timestamp = new PublicKey(ts.keytype, ts.public);
+
+  const root: Root = {
+    _type: 'Root',
+    consistentSnapshot: false,
+    expires: expiresAfter(opts.now, EXPIRY_DAYS.root),
+    version: 1,
+    keys: new Map([
+      [rootKey.id, rootKey],
+      [targets.publicKey.id, targets.publicKey],
+      [snapshot.publicKey.id, snapshot.publicKey],
+      [timestamp.id, timestamp],
+    ]),
+    roles: new Map([
+      ['root', { keyids: [rootKey.id], threshold: 1 }],
+      ['targets', { keyids: [targets.publicKey.id], threshold: 1 }],
+      ['snapshot', { keyids: [snapshot.publicKey.id], threshold: 1 }],
+      ['timestamp', { keyids: [timestamp.id], threshold: 1 }],
+    ]),
+  };
+  const t: Targets = {
+    _type: 'Targets',
+    expires: expiresAfter(opts.now, EXPIRY_DAYS.targets),
+    version: 1,
+    delegations: { keys: new Map(), roles: [] },
+    targets: new Map(),
+  };
+  const rootBytes = (await signMetadata(root, [await opts.keys.signer(rootKeyId, rootKey)])).bytes;
+  const targetsBytes = (await signMetadata(t, [await opts.keys.signer(targets.canonicalId, targets.publicKey)])).bytes;
+  const snap: Snapshot = {
+    _type: 'Snapshot',
+    expires: expiresAfter(opts.now, EXPIRY_DAYS.snapshot),
+    version: 1,
+    meta: new Map([
+      ['root', fileMeta(rootBytes)],
+      ['targets', fileMeta(targetsBytes)],
+    ]),
+  };
+  const snapBytes = (await signMetadata(snap, [await opts.keys.signer(snapshot.canonicalId, snapshot.publicKey)])).bytes;
+  // A timestamp cached from an earlier repository of this name would be a wrong rollback floor.
+  await opts.cache.remove('timestamp');
+  await opts.cache.writeMany(
+    new Map([
+      ['root', rootBytes],
+      ['targets', targetsBytes],
+      ['snapshot', snapBytes],
+    ]),
+  );
+  return { rootKeyId, rootCertKeyId: rootKey.id };
+}
+
+async function refuseExisting(remote: NotaryRemote, gun: string): Promise<void> {
+  try {
+    await remote.getMeta('root', 2 * 1024 * 1024);
+  } catch (e) {
+    if (e instanceof RemoteError && e.code === 'NOT_FOUND') return;
+    throw e;
+  }
+  throw new TrustError('METADATA_INVALID', `repository ${gun} already exists on ${remote.host}`, {
+    gun,
+    hint: `to use it: dtrust list ${gun}; to replace it: dtrust delete ${gun} --remote, then init again`,
+  });
+}

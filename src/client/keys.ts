@@ -1,0 +1,17 @@
+// What the workflows need from key stores: which keys are at hand, and Signers for them.
+
+import type { PublicKey } from '../tuf/keys.js';
+import type { Signer } from '../tuf/sign.js';
+
+export interface KeyAccess {
+  /** True when a private key with this canonical (or TUF) ID is available. */
+  has(id: string): boolean;
+  /** A Signer for the private key `canonicalId`, presenting itself as `listed` in metadata. */
+  signer(canonicalId: string, listed: PublicKey): Promise<Signer>;
+  /** Creates a key for `role` (targets and snapshot keys carry the GUN). */
+  generate(role: string, gun: string): Promise<{ canonicalId: string; publicKey: PublicKey }>;
+  /** Canonical IDs of root keys at hand, in a stable order. */
+  rootKeyIds(): string[];
+  /** A self-signed root certificate (DER) for the root key `canonicalId`, notary's profile. */
+  rootCertificate(canonicalId: string, commonName: string, notBefore: Date, notAfter: Date): Promise<Buffer>;
+}

@@ -1,0 +1,249 @@
+// The write path (cli.md §8): apply the staged changes to the verified repository with pure
+// edits, sign what changed, upload everything in one multipart POST, and only then remove the
+// change files that were applied (SEC-C2, SEC-C3).
+
+import { RemoteError } from '../remote/errors.js';
+import type { NotaryRemote } from '../remote/notary.js';
+import type { MetadataCache } from '../storage/cache.js';
+import type { Changelist, StagedChange } from '../storage/changelist.js';
+import { sha256, sha512 } from '../crypto/hash.js';
+import { parseEnvelope } from '../tuf/envelope.js';
+import { TrustError } from '../tuf/errors.js';
+import { expiresAfter } from '../tuf/expires.js';
+import type { PublicKey } from '../tuf/keys.js';
+import { parseRoot, parseSnapshot, parseTargets, type FileMeta, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
+import type { TrustPinning } from '../tuf/rootcerts.js';
+import { signMetadata, type Signer } from '../tuf/sign.js';
+import { decodeDelegationData, decodeRootData, decodeTargetData } from './changes.js';
+import type { KeyAccess } from './keys.js';
+import { update } from './update.js';
+
+export interface PublishOptions {
+  gun: string;
+  now: number;
+  cache: MetadataCache;
+  changelist: Changelist;
+  remote: NotaryRemote;
+  keys: KeyAccess;
+  pinning?: TrustPinning;
+  warn: (msg: string) => void;
+  /** Changes applied in memory only (key rotation), after the staged ones when `staged` is true. */
+  extraChanges?: StagedChange[];
+  /** Apply the staged changelist (false for key rotation, which publishes only its own change). */
+  staged?: boolean;
+}
+
+export interface PublishResult {
+  /** Roles uploaded. */
+  uploaded: string[];
+  /** Change files applied and removed. */
+  applied: string[];
+  /** True when nothing was staged and nothing needed signing. */
+  nothingToDo: boolean;
+}
+
+export async function publish(opts: PublishOptions): Promise<PublishResult> {
+  const { changes, corrupt } = opts.staged === false ? { changes: [], corrupt: [] } : await opts.changelist.list();
+  if (corrupt.length > 0) {
+    const c = corrupt[0]!;
+    throw new TrustError('METADATA_INVALID', `staged change #${c.index} (${c.file}) cannot be read: ${c.reason}`, {
+      hint: `inspect it with: dtrust status ${opts.gun}; remove it with: dtrust reset ${opts.gun} -n ${c.index}`,
+    });
+  }
+  const all = [...changes, ...(opts.extraChanges ?? [])];
+  const { state, firstPublish } = await loadState(opts);
+  if (all.length === 0 && !firstPublish) return { uploaded: [], applied: [], nothingToDo: true };
+
+  const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
+  for (const c of all) applyChange(repo, c);
+  for (const w of repo.warnings) opts.warn(w);
+
+  const upload = new Map<string, Buffer>();
+  if (firstPublish) {
+    repo.dirty.add('targets');
+    upload.set('root', Buffer.from(state.files.get('root')!));
+  }
+  // Targets and delegations, children before parents is not needed: the snapshot hashes them all.
+  for (const role of repo.dirtyTargetsRoles()) {
+    const meta = state.targets.get(role)!;
+    meta.version += 1;
+    meta.expires = expiresAfter(opts.now, EXPIRY_DAYS.targets);
+    const bytes = await signRole(opts, repo, role, meta);
+    upload.set(role, bytes);
+    state.files.set(role, bytes);
+  }
+  if (repo.rootNeedsSigning(opts.now)) {
+    const root = state.root;
+    root.version += 1;
+    root.expires = expiresAfter(opts.now, EXPIRY_DAYS.root);
+    const signers = await signersFor(opts, repo, 'root');
+    if (repo.rootRoleChanged()) signers.push(...(await previousRootSigners(opts, repo, signers)));
+    const bytes = (await signMetadata(root, signers)).bytes;
+    upload.set('root', bytes);
+    state.files.set('root', bytes);
+  }
+  if (repo.canSign('snapshot')) {
+    const snap = state.snapshot ?? emptySnapshot();
+    snap.meta = new Map();
+    for (const role of ['root', 'targets', ...[...state.targets.keys()].filter((r) => r !== 'targets').sort()]) {
+      const bytes = state.files.get(role);
+      if (bytes && !repo.deleted.has(role)) snap.meta.set(role, fileMeta(bytes));
+    }
+    snap.version += 1;
+    snap.expires = expiresAfter(opts.now, EXPIRY_DAYS.snapshot);
+    upload.set('snapshot', (await signMetadata(snap, await signersFor(opts, repo, 'snapshot'))).bytes);
+  }
+  await opts.remote.publish(upload);
+  const applied = changes.map((c) => c.file);
+  if (applied.length > 0) await opts.changelist.remove(applied);
+  // Published files are trusted by construction; caching them lets offline reads see them (cli.md §12 #20).
+  const cacheable = new Map([...upload].filter(([role]) => role !== 'snapshot' || upload.has('snapshot')));
+  await opts.cache.writeMany(cacheable);
+  return { uploaded: [...upload.keys()], applied, nothingToDo: false };
+}
+
+async function loadState(opts: PublishOptions): Promise<{ state: EditableState; firstPublish: boolean }> {
+  let exists = true;
+  try {
+    await opts.remote.getMeta('root', 2 * 1024 * 1024);
+  } catch (e) {
+    if (!(e instanceof RemoteError && e.code === 'NOT_FOUND')) throw e;
+    exists = false;
+  }
+  if (!exists) {
+    const files = new Map<string, Uint8Array>();
+    for (const role of ['root', 'targets', 'snapshot']) {
+      const b = await opts.cache.read(role, 100 * 1024 * 1024);
+      if (b) files.set(role, b);
+    }
+    if (!files.has('root') || !files.has('targets')) {
+      throw new TrustError('ROLE_NOT_FOUND', `repository ${opts.gun} does not exist on the server and has not been initialized here`, {
+        gun: opts.gun,
+        hint: `create it first with: dtrust init ${opts.gun}`,
+      });
+    }
+    const targets = new Map<string, Targets>([['targets', parseTargets(parseEnvelope(files.get('targets')!, 'targets').signed)]]);
+    const snapBytes = files.get('snapshot');
+    return {
+      state: {
+        root: parseRoot(parseEnvelope(files.get('root')!, 'root').signed),
+        targets,
+        snapshot: snapBytes ? parseSnapshot(parseEnvelope(snapBytes, 'snapshot').signed) : undefined,
+        files,
+      },
+      firstPublish: true,
+    };
+  }
+  const { builder } = await update({
+    gun: opts.gun,
+    now: opts.now,
+    cache: opts.cache,
+    remote: opts.remote,
+    pinning: opts.pinning,
+    warn: opts.warn,
+  });
+  const files = new Map<string, Uint8Array>();
+  const targets = new Map<string, Targets>();
+  files.set('root', builder.root!.bytes);
+  files.set('targets', builder.targets!.bytes);
+  targets.set('targets', builder.targets!.meta);
+  for (const [role, f] of builder.delegations) {
+    files.set(role, f.bytes);
+    targets.set(role, f.meta);
+  }
+  return {
+    state: { root: builder.root!.meta, targets, snapshot: builder.snapshot!.meta, files },
+    firstPublish: false,
+  };
+}
+
+function applyChange(repo: EditableRepo, c: StagedChange): void {
+  const what = `change #${c.index} (${c.action} ${c.type} ${c.scope}${c.path ? ' ' + c.path : ''})`;
+  try {
+    if (c.scope === 'root') {
+      if (c.type !== 'role') throw new TrustError('ROLE_NOT_FOUND', `type of root change not yet supported: ${c.type}`, { role: 'root' });
+      const d = decodeRootData(c.data, what);
+      repo.replaceBaseKeys(d.role, d.keys);
+      return;
+    }
+    if (c.scope !== 'targets' && !c.scope.startsWith('targets/')) {
+      throw new TrustError('ROLE_NOT_FOUND', `scope not supported: ${c.scope}`, { role: c.scope });
+    }
+    switch (c.type) {
+      case 'target':
+        if (c.action === 'create') repo.addTarget(c.scope, c.path, decodeTargetData(c.data, what));
+        else if (c.action === 'delete') repo.removeTarget(c.scope, c.path);
+        else throw new TrustError('METADATA_INVALID', `action not yet supported: ${c.action}`);
+        return;
+      case 'delegation': {
+        if (c.action === 'delete') return repo.deleteDelegation(c.scope);
+        const d = decodeDelegationData(c.data, what);
+        if (c.action === 'update' && c.scope.endsWith('/*')) return repo.purgeDelegationKeys(c.scope, d.removeKeys ?? []);
+        return repo.updateDelegation(c.scope, {
+          addKeys: d.addKeys,
+          removeKeyIds: c.action === 'update' ? d.removeKeys : undefined,
+          addPaths: d.addPaths,
+          removePaths: c.action === 'update' ? d.removePaths : undefined,
+          clearPaths: c.action === 'update' ? d.clearPaths : undefined,
+          threshold: d.threshold || undefined,
+        });
+      }
+      case 'witness':
+        return repo.witness(c.scope);
+      default:
+        throw new TrustError('METADATA_INVALID', 'only target meta and delegations changes supported');
+    }
+  } catch (e) {
+    if (e instanceof TrustError) {
+      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c) }, e);
+    }
+    throw e;
+  }
+}
+
+function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange): string | undefined {
+  if (e.code !== 'NO_SIGNING_KEY') return undefined;
+  const role = e.fields.role ?? c.scope;
+  const parent = role === 'targets' ? 'root' : role.slice(0, role.lastIndexOf('/'));
+  if (role === 'targets') return `import the targets key of this repository (dtrust key import <file>) or publish from the machine that holds it`;
+  return (
+    `role ${role} accepts keys ${(e.fields.keyIds ?? []).join(', ')}, and none of them is in this trust directory; ` +
+    `either import one of them (dtrust key import <file> -r ${role}), or, as the holder of the ${parent} key, add your own: ` +
+    `dtrust delegation add <gun> ${role} <your-cert.pem> --publish` + (repo.canSign(parent) ? '' : ` (which needs the ${parent} key too)`)
+  );
+}
+
+async function signersFor(opts: PublishOptions, repo: EditableRepo, role: string, meta?: Metadata): Promise<Signer[]> {
+  void meta;
+  const rk = repo.roleKeys(role)!;
+  const signers: Signer[] = [];
+  for (const [, key] of rk.keys) {
+    const canonical = key.canonicalId;
+    if (opts.keys.has(canonical)) signers.push(await opts.keys.signer(canonical, key));
+  }
+  if (signers.length === 0) repo.requireCanSign(role);
+  return signers;
+}
+
+async function previousRootSigners(opts: PublishOptions, repo: EditableRepo, already: Signer[]): Promise<Signer[]> {
+  const out: Signer[] = [];
+  for (const id of repo.previousRootRole.keyids) {
+    const key: PublicKey | undefined = repo.root.keys.get(id);
+    if (!key || already.some((s) => s.publicKey.id === id)) continue;
+    if (opts.keys.has(key.canonicalId)) out.push(await opts.keys.signer(key.canonicalId, key));
+  }
+  return out;
+}
+
+async function signRole(opts: PublishOptions, repo: EditableRepo, role: string, meta: Targets): Promise<Buffer> {
+  return (await signMetadata(meta, await signersFor(opts, repo, role))).bytes;
+}
+
+export function fileMeta(bytes: Uint8Array): FileMeta {
+  return { length: bytes.length, hashes: new Map([['sha256', sha256(bytes)], ['sha512', sha512(bytes)]]) };
+}
+
+function emptySnapshot(): Snapshot {
+  return { _type: 'Snapshot', expires: expiresAfter(0, 0), version: 0, meta: new Map() };
+}

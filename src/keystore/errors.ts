@@ -1,0 +1,79 @@
+// Errors of the key store layer: one class, a stable `code`, structured fields and a `hint`
+// saying what to do (design principle 4). Messages never contain a passphrase or key material.
+
+export type KeyStoreErrorCode =
+  /** The passphrase (typed, or from the named environment variable) does not decrypt the key. */
+  | 'WRONG_PASSPHRASE'
+  /** No passphrase source: no variable set and stdin is not a terminal. */
+  | 'NO_PASSPHRASE'
+  /** A new passphrase was refused (too short, confirmation mismatch) too many times, or from env. */
+  | 'BAD_NEW_PASSPHRASE'
+  | 'KEY_NOT_FOUND'
+  | 'KEY_EXISTS'
+  /** The key file is malformed, truncated or inconsistent. */
+  | 'BAD_KEY_FILE'
+  /** A key type, curve, size or PEM block type dtrust cannot use. */
+  | 'UNSUPPORTED_KEY'
+  | 'UNSUPPORTED_ENCRYPTION'
+  /** The key file's decrypted key does not have the ID its file name says. */
+  | 'KEY_ID_MISMATCH'
+  /** A key was asked for a role other than the one it was created for. */
+  | 'ROLE_MISMATCH'
+  /** The trust or key directory is accessible by other users, or owned by someone else. */
+  | 'INSECURE_PERMISSIONS'
+  | 'PERMISSION_DENIED'
+  | 'SYMLINK'
+  | 'INVALID_GUN'
+  | 'INVALID_ROLE'
+  | 'INVALID_KEY_ID'
+  /** A file given for import holds no private key. */
+  | 'NO_KEYS_IN_FILE'
+  /** Some blocks of an import were rejected. */
+  | 'IMPORT_INCOMPLETE'
+  /** The store cannot do this (e.g. change the PIN of a token key, hold a non-root key). */
+  | 'NOT_SUPPORTED'
+  | 'IO_ERROR';
+
+export interface KeyStoreErrorFields {
+  hint?: string;
+  keyId?: string;
+  role?: string;
+  gun?: string;
+  path?: string;
+  /** The environment variable involved, e.g. NOTARY_TARGETS_PASSPHRASE. */
+  variable?: string;
+  cause?: unknown;
+}
+
+export class KeyStoreError extends Error {
+  readonly hint: string | undefined;
+  readonly keyId: string | undefined;
+  readonly role: string | undefined;
+  readonly gun: string | undefined;
+  readonly path: string | undefined;
+  readonly variable: string | undefined;
+
+  constructor(
+    readonly code: KeyStoreErrorCode,
+    message: string,
+    fields: KeyStoreErrorFields = {},
+  ) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = 'KeyStoreError';
+    this.hint = fields.hint;
+    this.keyId = fields.keyId;
+    this.role = fields.role;
+    this.gun = fields.gun;
+    this.path = fields.path;
+    this.variable = fields.variable;
+  }
+}
+
+export function isKeyStoreError(e: unknown, code?: KeyStoreErrorCode): e is KeyStoreError {
+  return e instanceof KeyStoreError && (code === undefined || e.code === code);
+}
+
+/** Seven characters of a key ID, as notary's prompts and messages show them. */
+export function shortId(id: string): string {
+  return id.slice(0, 7);
+}

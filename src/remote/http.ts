@@ -1,0 +1,633 @@
+// A small HTTP client on node:http / node:https for the notary server and its token server.
+//
+// - Keep-alive agents (one pair per client) for GETs; POST and DELETE use a fresh connection, so a
+//   keep-alive socket the server closed cannot turn a publish into an "unknown outcome".
+// - Deadlines: connect (TCP + TLS handshake), idle (no byte for readMs while waiting for or
+//   reading the response), and an overall deadline per logical request, retries included, so a
+//   server that drips one byte per second fails in bounded time (SEC-N1).
+// - Bounded bodies: a success body stops at max+1 bytes whatever Content-Length says, and a
+//   Content-Length above the cap fails at once (SEC-V10). Error bodies are read up to a small cap.
+// - Retries with exponential backoff and jitter for GETs only, on 5xx/408/429 and on connection
+//   resets; never for POST or DELETE.
+// - TLS: CA file (an exclusive pool, as notary's root_ca), client cert+key (both or neither),
+//   skipVerify. TLS failures are TLS errors, never "offline".
+
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import tls from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MESSAGES, RemoteError } from './errors.js';
+
+export interface Timeouts {
+  /** TCP connect plus TLS handshake of a new connection. */
+  connectMs: number;
+  /** Longest silence while waiting for the response or between body bytes. */
+  readMs: number;
+  /** Overall deadline of one logical request, retries and backoff included. */
+  totalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, readMs: 20_000, totalMs: 60_000 };
+
+export interface RetryPolicy {
+  /** Attempts in total (1 = no retry). */
+  attempts: number;
+  /** First backoff; doubles each retry, with jitter. */
+  baseDelayMs: number;
+  /** Cap of one backoff (also of an honoured Retry-After). */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDelayMs: 4_000 };
+
+/** notary reads at most 1 KiB of an error body (storage/httpstore.go MaxErrorResponseSize). */
+export const MAX_ERROR_BODY = 1024;
+
+export interface TlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  skipVerify?: boolean;
+}
+
+/** TLS material read from disk, ready for the https agent. */
+export interface LoadedTls {
+  ca?: string;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+}
+
+export interface HttpStats {
+  /** HTTP requests sent (every attempt, auth retries and token requests included). */
+  requests: number;
+  /** New TCP connections opened. */
+  connections: number;
+  /** Retries after a retryable status or a connection reset. */
+  retries: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+export interface RequestSpec {
+  method: Method;
+  url: URL;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** Cap for a 2xx body: more than this is BAD_RESPONSE. */
+  maxBody: number;
+  /** Cap for other bodies: read this much, drop the rest (default 1 KiB, as notary). */
+  maxErrorBody?: number;
+  /** What is fetched or sent, for messages: `timestamp`, `root`, `ping`, `token`, … */
+  resource: string;
+  timeouts?: Partial<Timeouts>;
+  /** Override the retry rule (default: GET only). */
+  retry?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Every WWW-Authenticate header line. */
+  wwwAuthenticate: string[];
+  body: Buffer;
+  /** A non-2xx body longer than its cap was cut. */
+  truncated: boolean;
+  /** The request URL (never has user info). */
+  url: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS configuration
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ELOOP: 'too many levels of symbolic links',
+  EPERM: 'operation not permitted',
+};
+
+function openError(path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return `open ${path}: ${ERRNO_TEXT[code] ?? code ?? 'cannot read'}`;
+}
+
+const MAX_TLS_FILE = 1024 * 1024;
+
+async function readTlsFile(path: string, what: (detail: string) => string, url: string): Promise<Buffer> {
+  let b: Buffer;
+  try {
+    b = await readFile(path);
+  } catch (err) {
+    throw new RemoteError('CONFIG', what(openError(path, err)), { url, hint: 'check the TLS file paths (--tlscacert, --tlscert, --tlskey)' }, err);
+  }
+  if (b.length > MAX_TLS_FILE) {
+    throw new RemoteError('CONFIG', what(`${path} is larger than 1 MiB`), { url });
+  }
+  return b;
+}
+
+/**
+ * Reads and checks the TLS files with notary's messages (`unable to configure TLS: …`). As in
+ * notary (go-connections tlsconfig), a CA file is not read at all when verification is skipped.
+ */
+export async function loadTls(files: TlsFiles | undefined, url: string): Promise<LoadedTls> {
+  const f = files ?? {};
+  const certFile = f.certFile || undefined;
+  const keyFile = f.keyFile || undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new RemoteError('CONFIG', 'either pass both client key and cert, or neither', {
+      url,
+      hint: 'pass --tlscert and --tlskey together (remote_server.tls_client_cert and tls_client_key)',
+    });
+  }
+  const out: LoadedTls = { rejectUnauthorized: f.skipVerify !== true };
+  if (f.caFile && !f.skipVerify) {
+    const caFile = f.caFile;
+    const pem = await readTlsFile(caFile, (d) => `unable to configure TLS: could not read CA certificate ${JSON.stringify(caFile)}: ${d}`, url);
+    const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    const good = blocks.filter((b) => {
+      try {
+        new X509Certificate(b);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (good.length === 0) {
+      throw new RemoteError('CONFIG', `unable to configure TLS: failed to append certificates from PEM file: ${JSON.stringify(caFile)}`, {
+        url,
+        hint: 'the CA file must contain PEM "CERTIFICATE" blocks',
+      });
+    }
+    out.ca = good.join('\n') + '\n';
+  }
+  if (certFile !== undefined && keyFile !== undefined) {
+    const what = (d: string): string => `unable to configure TLS: Could not load X509 key pair: ${d}`;
+    const cert = await readTlsFile(certFile, what, url);
+    const key = await readTlsFile(keyFile, what, url);
+    try {
+      // Checks both PEMs and that they belong together; never prompts for a passphrase.
+      tls.createSecureContext({ cert, key, passphrase: '' });
+    } catch (err) {
+      throw new RemoteError('CONFIG', what(`tls: the certificate and private key do not form a usable pair (${(err as Error).message})`), { url }, err);
+    }
+    out.cert = cert;
+    out.key = key;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error classification
+
+const OFFLINE_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'temporary failure in name resolution',
+  EAI_FAIL: 'name resolution failed',
+  EAI_NONAME: 'no such host',
+  EHOSTUNREACH: 'no route to host',
+  ENETUNREACH: 'network is unreachable',
+  ENETDOWN: 'network is down',
+  EHOSTDOWN: 'host is down',
+  EADDRNOTAVAIL: 'cannot assign requested address',
+};
+
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+
+// OpenSSL verification results as node reports them.
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CRL_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function isTlsError(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code === 'EPROTO';
+}
+
+function tlsHint(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? '';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
+    return 'the server certificate is not valid for this host name; use the name the certificate was issued for';
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return 'the server certificate is expired or not yet valid; check the server certificate and this machine\'s clock';
+  }
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(code) || /wrong version number/i.test(err.message)) {
+    return 'the server does not seem to speak TLS; check http:// versus https:// in the server URL';
+  }
+  if (/CERTIFICATE_REQUIRED|ALERT_HANDSHAKE_FAILURE|ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA/.test(code)) {
+    return 'the server refused the handshake; it may require a client certificate (--tlscert and --tlskey)';
+  }
+  return 'if the server uses a private CA, pass it with --tlscacert (remote_server.root_ca)';
+}
+
+/** Internal: an attempt's failure, with whether a GET may be retried after it. */
+class Failure {
+  constructor(
+    readonly error: RemoteError,
+    readonly retryable: boolean,
+  ) {}
+}
+
+type Phase = 'connect' | 'tls' | 'send' | 'wait' | 'body';
+
+class TimeoutSignal extends Error {
+  constructor(
+    readonly kind: 'connect' | 'idle' | 'total',
+    readonly ms: number,
+  ) {
+    super(`${kind} timeout`);
+  }
+}
+
+function displayUrl(u: URL): string {
+  if (u.username === '' && u.password === '') return u.href;
+  const c = new URL(u.href);
+  c.username = '';
+  c.password = '';
+  return c.href;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface HttpClientOptions {
+  tls: LoadedTls;
+  timeouts?: Partial<Timeouts>;
+  retry?: Partial<RetryPolicy>;
+  /** Per agent (default 16). */
+  maxSockets?: number;
+}
+
+export class HttpClient {
+  readonly stats: HttpStats = { requests: 0, connections: 0, retries: 0, bytesIn: 0, bytesOut: 0 };
+  readonly timeouts: Timeouts;
+  readonly retry: RetryPolicy;
+  private readonly keepAlive: { http: http.Agent; https: https.Agent };
+  private readonly oneShot: { http: http.Agent; https: https.Agent };
+  private closed = false;
+  /** Sockets this client has seen: node does not flag a queued request's pooled socket as reused. */
+  private readonly seen = new WeakSet<Socket>();
+
+  constructor(opts: HttpClientOptions) {
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...defined(opts.timeouts) };
+    this.retry = { ...DEFAULT_RETRY, ...defined(opts.retry) };
+    const maxSockets = opts.maxSockets ?? 16;
+    const tlsOpts: https.AgentOptions = {
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: opts.tls.rejectUnauthorized,
+      ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}),
+      ...(opts.tls.cert !== undefined ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
+    };
+    const ka = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const };
+    this.keepAlive = { http: new http.Agent(ka), https: new https.Agent({ ...ka, ...tlsOpts }) };
+    this.oneShot = { http: new http.Agent({ keepAlive: false, maxSockets }), https: new https.Agent({ keepAlive: false, maxSockets, ...tlsOpts }) };
+  }
+
+  /** Destroys every socket; later requests fail. */
+  close(): void {
+    this.closed = true;
+    for (const a of [this.keepAlive.http, this.keepAlive.https, this.oneShot.http, this.oneShot.https]) a.destroy();
+  }
+
+  /**
+   * Sends one logical request: retries (GET only) until a final answer, the attempt limit or the
+   * deadline. Resolves with any HTTP status (the caller maps statuses); rejects with RemoteError
+   * for transport failures, timeouts and oversized success bodies.
+   */
+  async request(spec: RequestSpec): Promise<HttpResponse> {
+    const t: Timeouts = { ...this.timeouts, ...defined(spec.timeouts) };
+    const deadline = Date.now() + t.totalMs;
+    const mayRetry = spec.retry ?? spec.method === 'GET';
+    const attempts = mayRetry ? Math.max(1, this.retry.attempts) : 1;
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) {
+        throw new RemoteError('OFFLINE', `the connection to ${displayUrl(spec.url)} was closed by the caller`, { url: displayUrl(spec.url), resource: spec.resource });
+      }
+      let delay: number | undefined;
+      try {
+        const res = await this.attempt(spec, t, deadline);
+        if (attempt < attempts && retryableStatus(res.status)) delay = this.backoff(attempt, retryAfterMs(res));
+        if (delay === undefined || Date.now() + delay >= deadline) return res;
+      } catch (e) {
+        if (!(e instanceof Failure)) throw e;
+        if (!e.retryable || attempt >= attempts) throw e.error;
+        delay = this.backoff(attempt, undefined);
+        if (Date.now() + delay >= deadline) throw e.error;
+      }
+      this.stats.retries++;
+      await sleep(delay);
+    }
+  }
+
+  private backoff(attempt: number, retryAfter: number | undefined): number {
+    const exp = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    // "Equal jitter": half fixed, half random, so retries of parallel requests spread out.
+    const jittered = exp / 2 + Math.random() * (exp / 2);
+    if (retryAfter !== undefined) return Math.min(this.retry.maxDelayMs, Math.max(jittered, retryAfter));
+    return jittered;
+  }
+
+  private attempt(spec: RequestSpec, t: Timeouts, deadline: number): Promise<HttpResponse> {
+    const url = spec.url;
+    const shown = displayUrl(url);
+    const isHttps = url.protocol === 'https:';
+    if (url.protocol !== 'http:' && !isHttps) {
+      return Promise.reject(new Failure(new RemoteError('CONFIG', `unsupported URL scheme in ${shown}`, { url: shown }), false));
+    }
+    const idempotent = spec.method === 'GET';
+    const agents = idempotent ? this.keepAlive : this.oneShot;
+    const agent = isHttps ? agents.https : agents.http;
+    const errorCap = spec.maxErrorBody ?? MAX_ERROR_BODY;
+    const headers: Record<string, string> = { 'user-agent': 'dtrust', ...spec.headers };
+    if (spec.body !== undefined) headers['content-length'] = String(spec.body.length);
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = url.port !== '' ? Number(url.port) : isHttps ? 443 : 80;
+
+    return new Promise<HttpResponse>((resolve, reject) => {
+      this.stats.requests++;
+      let phase: Phase = 'connect';
+      let settled = false;
+      let status: number | undefined;
+      let socket: Socket | undefined;
+      let socketBytesAtStart = 0;
+      let idleTimer: NodeJS.Timeout | undefined;
+      let connectTimer: NodeJS.Timeout | undefined;
+      // The first timeout wins over whatever error node reports while tearing the request down.
+      let timedOut: TimeoutSignal | undefined;
+      const timeout = (kind: TimeoutSignal['kind'], ms: number): void => {
+        timedOut ??= new TimeoutSignal(kind, ms);
+        req.destroy(timedOut);
+      };
+      const remaining = Math.max(1, deadline - Date.now());
+      const totalTimer = setTimeout(() => timeout('total', t.totalMs), remaining);
+
+      const clearTimers = (): void => {
+        clearTimeout(totalTimer);
+        if (idleTimer) clearTimeout(idleTimer);
+        if (connectTimer) clearTimeout(connectTimer);
+      };
+      const armIdle = (): void => {
+        if (idleTimer) clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => timeout('idle', t.readMs), t.readMs);
+      };
+      const done = (res: HttpResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimers();
+        resolve(res);
+      };
+      const fail = (f: Failure): void => {
+        if (settled) return;
+        settled = true;
+        clearTimers();
+        req.destroy();
+        reject(f);
+      };
+
+      const req = (isHttps ? https : http).request({
+        method: spec.method,
+        host: hostname,
+        port,
+        path: `${url.pathname}${url.search}`,
+        headers,
+        agent,
+      });
+
+      req.on('socket', (s: Socket) => {
+        socket = s;
+        socketBytesAtStart = s.bytesWritten;
+        if (req.reusedSocket || this.seen.has(s)) {
+          phase = 'send';
+          return;
+        }
+        this.seen.add(s);
+        this.stats.connections++;
+        connectTimer = setTimeout(() => timeout('connect', t.connectMs), Math.min(t.connectMs, remaining));
+        s.once('connect', () => {
+          if (phase === 'connect') phase = isHttps ? 'tls' : 'send';
+          if (!isHttps && connectTimer) clearTimeout(connectTimer);
+        });
+        if (isHttps) {
+          s.once('secureConnect', () => {
+            if (phase === 'connect' || phase === 'tls') phase = 'send';
+            if (connectTimer) clearTimeout(connectTimer);
+          });
+        }
+      });
+
+      req.on('finish', () => {
+        if (phase === 'send' || phase === 'connect' || phase === 'tls') phase = 'wait';
+        this.stats.bytesOut += spec.body?.length ?? 0;
+        armIdle();
+      });
+
+      req.on('response', (res: IncomingMessage) => {
+        phase = 'body';
+        status = res.statusCode ?? 0;
+        armIdle();
+        const ok = status >= 200 && status < 300;
+        const cap = ok ? spec.maxBody : errorCap;
+        const wwwAuthenticate = res.headersDistinct['www-authenticate'] ?? [];
+        const base = { status, headers: res.headers, wwwAuthenticate, url: shown };
+        const cl = contentLength(res.headers['content-length']);
+        if (ok && cl !== undefined && cl > cap) {
+          fail(new Failure(this.tooLarge(spec, shown, status, `Content-Length ${cl} is above the limit of ${cap} bytes`), false));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (settled) return;
+          this.stats.bytesIn += c.length;
+          armIdle();
+          if (size + c.length > cap) {
+            if (ok) {
+              fail(new Failure(this.tooLarge(spec, shown, status, `the body is larger than the limit of ${cap} bytes`), false));
+              return;
+            }
+            chunks.push(c.subarray(0, cap - size));
+            size = cap;
+            // Enough of an error body: stop reading, do not reuse this connection.
+            done({ ...base, body: Buffer.concat(chunks, size), truncated: true });
+            req.destroy();
+            return;
+          }
+          chunks.push(c);
+          size += c.length;
+        });
+        res.on('end', () => {
+          if (!res.complete) return; // 'close'/'error' report the truncation
+          done({ ...base, body: Buffer.concat(chunks, size), truncated: false });
+        });
+        res.on('error', (err) => onError(err));
+        res.on('close', () => {
+          if (!settled && !res.complete) onError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+        });
+      });
+
+      const onError = (err: Error): void => {
+        if (settled) return;
+        fail(this.classify(spec, timedOut ?? err, phase, status, t, shown, socket ? socket.bytesWritten - socketBytesAtStart : 0));
+      };
+      req.on('error', onError);
+      req.on('close', () => {
+        if (!settled) onError(Object.assign(new Error('socket closed'), { code: 'ECONNRESET' }));
+      });
+
+      if (spec.body !== undefined) req.end(spec.body);
+      else req.end();
+    });
+  }
+
+  private tooLarge(spec: RequestSpec, url: string, status: number | undefined, detail: string): RemoteError {
+    return new RemoteError('BAD_RESPONSE', MESSAGES.badResponse, {
+      url,
+      ...(status !== undefined ? { status } : {}),
+      resource: spec.resource,
+      hint: `the server sent more than dtrust accepts for ${spec.resource} (${detail}); the server may be broken or hostile`,
+    });
+  }
+
+  private classify(
+    spec: RequestSpec,
+    err: Error,
+    phase: Phase,
+    status: number | undefined,
+    t: Timeouts,
+    url: string,
+    bytesWritten: number,
+  ): Failure {
+    const e = err as NodeJS.ErrnoException;
+    const fields = { url, resource: spec.resource, ...(status !== undefined ? { status } : {}) };
+    const write = spec.method !== 'GET';
+    // A non-idempotent request whose bytes (some or all) reached the socket and got no status.
+    const outcomeUnknown = write && status === undefined && (phase === 'wait' || (phase === 'send' && bytesWritten > 0));
+
+    if (err instanceof TimeoutSignal) {
+      const detail =
+        err.kind === 'connect'
+          ? `could not connect within ${err.ms} ms`
+          : err.kind === 'idle'
+            ? `no data for ${err.ms} ms`
+            : `not complete after ${err.ms} ms`;
+      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, `timed out waiting for the answer (${detail})`, err), false);
+      const verb = write ? `sending ${spec.resource} to` : `fetching ${spec.resource} from`;
+      return new Failure(
+        new RemoteError('TIMEOUT', `timed out ${verb} ${url}: ${detail}`, {
+          ...fields,
+          hint:
+            err.kind === 'connect'
+              ? 'the server did not accept the connection in time; check the server URL and the network'
+              : 'the server is too slow; try again later (timeouts are configurable)',
+        }, err),
+        false,
+      );
+    }
+    const code = e.code ?? '';
+    if (isTlsError(e) || ((phase === 'tls') && RESET_CODES.has(code))) {
+      const reason = phase === 'tls' && RESET_CODES.has(code) ? 'the server closed the connection during the TLS handshake' : `${e.message}${code && !e.message.includes(code) ? ` (${code})` : ''}`;
+      return new Failure(
+        new RemoteError('TLS', `could not establish a secure connection to ${url}: ${reason}`, { ...fields, hint: tlsHint(e) }, err),
+        false,
+      );
+    }
+    const offline = OFFLINE_CODES[code];
+    if (offline !== undefined) {
+      return new Failure(new RemoteError('OFFLINE', `could not reach ${url}: ${offline}`, fields, err), false);
+    }
+    if (code === 'ETIMEDOUT') {
+      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, 'the connection timed out', err), false);
+      return new Failure(new RemoteError('TIMEOUT', `timed out ${write ? 'sending' : 'fetching'} ${spec.resource}: ${url}: connection timed out`, fields, err), false);
+    }
+    if (RESET_CODES.has(code) || code === '' || code === 'ERR_HTTP_INVALID_HEADER_VALUE' || code.startsWith('HPE_')) {
+      const parseProblem = code.startsWith('HPE_');
+      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, 'the connection was lost before the answer arrived', err), false);
+      if (phase === 'body' || parseProblem) {
+        return new Failure(
+          new RemoteError(
+            'BAD_RESPONSE',
+            parseProblem ? `${MESSAGES.badResponse.slice(0, -1)}: not valid HTTP (${code})` : `${MESSAGES.badResponse.slice(0, -1)}: the connection closed before the whole body arrived`,
+            { ...fields, hint: 'try again; if it keeps happening, the server or a proxy in between is broken' },
+            err,
+          ),
+          !parseProblem,
+        );
+      }
+      return new Failure(
+        new RemoteError('OFFLINE', `could not reach ${url}: connection reset (${e.message})`, fields, err),
+        true,
+      );
+    }
+    return new Failure(new RemoteError('OFFLINE', `could not reach ${url}: ${e.message}`, fields, err), false);
+  }
+}
+
+function unknownOutcome(spec: RequestSpec, url: string, why: string, cause: unknown): RemoteError {
+  return new RemoteError(
+    'UNKNOWN_OUTCOME',
+    `${spec.method} ${spec.resource} at ${url}: ${why}; the server may or may not have applied it`,
+    {
+      url,
+      resource: spec.resource,
+      hint: 'run the same command again: it re-reads the server state and is safe to repeat',
+    },
+    cause,
+  );
+}
+
+function retryableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+function retryAfterMs(res: HttpResponse): number | undefined {
+  const v = res.headers['retry-after'];
+  if (typeof v !== 'string' || !/^\d{1,6}$/.test(v.trim())) return undefined;
+  return Number(v.trim()) * 1000;
+}
+
+function contentLength(v: string | undefined): number | undefined {
+  if (v === undefined || !/^\d+$/.test(v.trim())) return undefined;
+  return Number(v.trim());
+}
+
+function defined<T extends object>(o: Partial<T> | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  if (!o) return out;
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

@@ -1,0 +1,500 @@
+// Atomic, durable, private writes and symlink-safe directory handling (SEC-F1, SEC-F2, SEC-F3).
+//
+// writeFileAtomic: temp file in the target's directory (O_CREAT|O_EXCL|O_WRONLY|O_NOFOLLOW, mode
+// 0600 from creation and fchmod'ed so the umask cannot change it) -> write -> fsync -> rename over
+// the target -> fsync the directory. Any error before the rename removes the temp file. A crash
+// (SIGKILL, power loss after the directory fsync) leaves the old file or the new one, never a
+// partial, empty or missing one.
+//
+// A crash between creating the temp file and the rename can leave the temp file behind: nothing
+// can remove it once the process is gone. Temp names carry the writer's PID and a host tag, so the
+// next write into the same directory on the same host removes temps whose writer is dead
+// (sweepStaleTemps), and readers of the directory skip them (isTempName).
+//
+// All paths here are absolute: this layer never resolves against the working directory.
+
+import { constants, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
+
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
+/** Named points inside writeFileAtomic, for fault-injection tests. */
+export type WriteFaultPoint = 'created' | 'written' | 'synced' | 'renamed';
+
+export interface WriteFileOptions {
+  /**
+   * The trust directory (or another base) the target lives in. The target must be inside it, and
+   * no directory below it on the way to the target may be a symbolic link. The base itself may
+   * be a link (users do link ~/.docker/trust elsewhere). Without a base only the target itself is
+   * checked.
+   */
+  base?: string;
+  /** File mode, applied exactly whatever the umask. Default 0600. */
+  mode?: number;
+  /** Remove temp files of dead writers from the directory first. Default true. */
+  sweepStale?: boolean;
+  /** Test hook: called at each step; throwing simulates a failure there. */
+  fault?: (point: WriteFaultPoint, tempPath: string) => void | Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temp file names: .<target base name, truncated>.<pid>-<host tag>-<random>.tmp
+
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const TEMP_RE = /^\..*\.(\d{1,10})-([0-9a-f]{8})-[0-9a-f]{12}\.tmp$/;
+const inFlight = new Set<string>();
+
+/** A fresh temp-file name for `target` (swept by sweepStaleTemps when its writer dies). */
+export function tempNameFor(target: string): string {
+  const base = basename(target).slice(0, 96);
+  return `.${base}.${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** True for the name of a temp file made by writeFileAtomic (readers of a directory skip them). */
+export function isTempName(name: string): boolean {
+  return TEMP_RE.test(name);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes temp files in `dir` left by writers on this host that are no longer running (and by
+ * this process, when no write of ours is using them). Best effort; returns the names removed.
+ */
+export async function sweepStaleTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (!m || m[2] !== HOST_TAG) continue;
+    const pid = Number(m[1]);
+    const full = join(dir, name);
+    const stale = pid === process.pid ? !inFlight.has(full) : !pidAlive(pid);
+    if (!stale) continue;
+    try {
+      await unlink(full);
+      removed.push(name);
+    } catch {
+      // raced with another sweeper, or not ours to remove: leave it
+    }
+  }
+  return removed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path checks
+
+function assertAbsolute(p: string, what: string): void {
+  if (!isAbsolute(p)) throw new Error(`internal error: ${what} must be an absolute path, got ${JSON.stringify(p)}`);
+}
+
+/** True when `p` is `base` or below it (a path-relative test, not a string prefix). */
+export function isInside(base: string, p: string): boolean {
+  const rel = relative(base, p);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
+function symlinkError(path: string, what = 'write through'): StorageError {
+  return new StorageError('SYMLINK', `refusing to ${what} the symbolic link ${path}`, {
+    path,
+    hint: `dtrust never follows links inside the trust directory; replace ${path} with a real ${what === 'write through' ? 'file or directory' : 'directory'}`,
+  });
+}
+
+/**
+ * Checks every existing path component strictly below `base` down to and including `dir` with
+ * lstat: none may be a symbolic link, each must be a directory. Missing components are fine
+ * (returns false then, true when `dir` exists).
+ */
+export async function assertNoSymlinksBetween(base: string, dir: string): Promise<boolean> {
+  assertAbsolute(base, 'the base directory');
+  assertAbsolute(dir, 'the directory');
+  if (!isInside(base, dir)) {
+    throw new StorageError('OUTSIDE_BASE', `${dir} is not inside ${base}`, { path: dir });
+  }
+  const rel = relative(base, dir);
+  if (rel === '') return true;
+  let cur = base;
+  for (const seg of rel.split(sep)) {
+    cur = join(cur, seg);
+    let st: Stats;
+    try {
+      st = await lstat(cur);
+    } catch (e) {
+      const c = errnoCode(e);
+      if (c === 'ENOENT') return false;
+      if (c === 'ENOTDIR') throw notDirectory(dirname(cur), e);
+      throw new StorageError('READ_FAILED', `cannot inspect ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
+    }
+    if (st.isSymbolicLink()) throw symlinkError(cur);
+    if (!st.isDirectory()) throw notDirectory(cur);
+  }
+  return true;
+}
+
+function notDirectory(path: string, cause?: unknown): StorageError {
+  return new StorageError(
+    'NOT_DIRECTORY',
+    `${path} is not a directory`,
+    { path, hint: `move ${path} out of the way; dtrust keeps a directory there` },
+    cause,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directories
+
+/**
+ * Creates `<base>/<relative>` one level at a time with mode 0700 (exactly, whatever the umask),
+ * never following a symbolic link below `base`. `base` itself is created (with its missing
+ * parents, 0700) when absent; it may be a symbolic link to a directory. `relative` uses "/"
+ * and must be a clean relative path. Returns the absolute directory path.
+ */
+export async function ensurePrivateDir(base: string, rel: string): Promise<string> {
+  assertAbsolute(base, 'the base directory');
+  const segs = rel === '' ? [] : rel.split('/');
+  for (const s of segs) {
+    if (s === '' || s === '.' || s === '..' || s.includes(sep) || s.includes('\0')) {
+      throw new StorageError('OUTSIDE_BASE', `${JSON.stringify(rel)} is not a clean relative path below ${base}`, { path: join(base, rel) });
+    }
+  }
+  // A concurrent removal (delete, or a lock release removing an empty GUN directory) can take a
+  // directory away between two levels: start again from the top a few times.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ensureLevels(base, segs);
+    } catch (e) {
+      if (e instanceof VanishedError && attempt < 5) continue;
+      if (e instanceof VanishedError) throw e.error;
+      throw e;
+    }
+  }
+}
+
+class VanishedError extends Error {
+  constructor(readonly error: StorageError) {
+    super(error.message);
+  }
+}
+
+async function ensureLevels(base: string, segs: readonly string[]): Promise<string> {
+  await ensureBase(base);
+  let cur = base;
+  for (const seg of segs) {
+    cur = join(cur, seg);
+    try {
+      await mkdir(cur, { mode: DIR_MODE });
+      await chmod(cur, DIR_MODE);
+      continue;
+    } catch (e) {
+      const c = errnoCode(e);
+      if (c === 'ENOTDIR') throw notDirectory(dirname(cur), e);
+      if (c === 'ENOENT') {
+        throw new VanishedError(
+          new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: its parent keeps disappearing`, { path: cur }, e),
+        );
+      }
+      if (c !== 'EEXIST') {
+        throw new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
+      }
+    }
+    let st: Stats;
+    try {
+      st = await lstat(cur);
+    } catch (e) {
+      const err = new StorageError('READ_FAILED', `cannot inspect ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
+      throw errnoCode(e) === 'ENOENT' ? new VanishedError(err) : err;
+    }
+    if (st.isSymbolicLink()) throw symlinkError(cur, 'create directories through');
+    if (!st.isDirectory()) throw notDirectory(cur);
+  }
+  return cur;
+}
+
+async function ensureBase(base: string): Promise<void> {
+  try {
+    const st = await stat(base);
+    if (!st.isDirectory()) throw notDirectory(base);
+    return;
+  } catch (e) {
+    if (e instanceof StorageError) throw e;
+    if (errnoCode(e) !== 'ENOENT') {
+      throw new StorageError('READ_FAILED', `cannot inspect ${base}: ${errnoText(e)}`, { path: base, hint: errnoHint(e, base) }, e);
+    }
+  }
+  // Create the missing chain one level at a time so each new directory gets exactly 0700.
+  const missing: string[] = [];
+  let cur = base;
+  for (;;) {
+    try {
+      await lstat(cur);
+      break;
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') break;
+      missing.push(cur);
+      const up = dirname(cur);
+      if (up === cur) break;
+      cur = up;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d, { mode: DIR_MODE });
+      await chmod(d, DIR_MODE);
+    } catch (e) {
+      if (errnoCode(e) === 'EEXIST') continue;
+      throw new StorageError('WRITE_FAILED', `cannot create the directory ${d}: ${errnoText(e)}`, { path: d, hint: errnoHint(e, d) }, e);
+    }
+  }
+  const st = await stat(base).catch((e: unknown) => {
+    throw new StorageError('WRITE_FAILED', `cannot create the directory ${base}: ${errnoText(e)}`, { path: base, hint: errnoHint(e, base) }, e);
+  });
+  if (!st.isDirectory()) throw notDirectory(base);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomic write
+
+/** Writes `data` to `path` atomically and durably with a private mode (SEC-F1, F2, F3). */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: WriteFileOptions = {}): Promise<void> {
+  assertAbsolute(path, 'the file');
+  const dir = dirname(path);
+  const mode = opts.mode ?? FILE_MODE;
+  if (opts.base !== undefined) {
+    assertAbsolute(opts.base, 'the base directory');
+    if (!isInside(opts.base, path) || relative(opts.base, path) === '') {
+      throw new StorageError('OUTSIDE_BASE', `refusing to write ${path}: it is not inside ${opts.base}`, { path });
+    }
+    const exists = await assertNoSymlinksBetween(opts.base, dir);
+    if (!exists) {
+      throw new StorageError('WRITE_FAILED', `cannot write ${path}: the directory ${dir} does not exist`, { path: dir });
+    }
+  }
+  let st: Stats | undefined;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    const c = errnoCode(e);
+    if (c === 'ENOTDIR') throw notDirectory(dir, e);
+    if (c !== 'ENOENT') {
+      throw new StorageError('WRITE_FAILED', `cannot write ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, path) }, e);
+    }
+  }
+  if (st?.isSymbolicLink()) throw symlinkError(path);
+  if (st?.isDirectory()) {
+    throw new StorageError('WRITE_FAILED', `cannot write ${path}: it is a directory`, { path, hint: `move the directory ${path} out of the way` });
+  }
+
+  if (opts.sweepStale !== false) await sweepStaleTemps(dir);
+
+  const tmp = join(dir, tempNameFor(path));
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  inFlight.add(tmp);
+  let fh: FileHandle | undefined;
+  let renamed = false;
+  try {
+    fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
+    await fh.chmod(mode); // the umask may have removed bits; the mode is exact
+    await opts.fault?.('created', tmp);
+    await fh.writeFile(bytes);
+    await opts.fault?.('written', tmp);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await opts.fault?.('synced', tmp);
+    await rename(tmp, path);
+    renamed = true;
+    await opts.fault?.('renamed', tmp);
+  } catch (e) {
+    if (fh) await fh.close().catch(() => undefined);
+    if (!renamed) await unlink(tmp).catch(() => undefined);
+    inFlight.delete(tmp);
+    if (e instanceof StorageError) throw e;
+    throw new StorageError('WRITE_FAILED', `cannot write ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, dir) }, e);
+  }
+  inFlight.delete(tmp);
+  await fsyncDir(dir);
+}
+
+/** fsync a directory so that a rename or unlink in it is durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    await fh.sync();
+  } catch (e) {
+    const c = errnoCode(e);
+    // Some file systems cannot fsync a directory; the rename itself has happened.
+    if (c !== 'EINVAL' && c !== 'ENOTSUP' && c !== 'EOPNOTSUPP' && c !== 'EISDIR' && c !== 'EBADF') {
+      throw new StorageError('WRITE_FAILED', `cannot flush the directory ${dir}: ${errnoText(e)}`, { path: dir, hint: errnoHint(e, dir) }, e);
+    }
+  } finally {
+    if (fh) await fh.close().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded read
+
+/**
+ * Reads a file of at most `max` bytes. Returns undefined when it is missing, or larger than
+ * `max` (treated as missing, as notary does for cached metadata). Other errors throw.
+ */
+export async function readFileBounded(path: string, max: number): Promise<Buffer | undefined> {
+  assertAbsolute(path, 'the file');
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY);
+  } catch (e) {
+    const c = errnoCode(e);
+    if (c === 'ENOENT' || c === 'ENOTDIR') return undefined;
+    throw new StorageError('READ_FAILED', `cannot read ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, path) }, e);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new StorageError('READ_FAILED', `cannot read ${path}: it is not a regular file`, { path, hint: `move ${path} out of the way` });
+    }
+    if (st.size > max) return undefined;
+    // The file may change size after fstat: read until EOF, never more than max + 1 bytes.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let want = Math.min(max + 1, st.size + 1);
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.max(want, 1));
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > max) return undefined;
+      chunks.push(chunk.subarray(0, bytesRead));
+      want = Math.min(max + 1 - total, 64 * 1024);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  } catch (e) {
+    if (e instanceof StorageError) throw e;
+    throw new StorageError('READ_FAILED', `cannot read ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, path) }, e);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Removal
+
+export interface RemoveTreeOptions {
+  /**
+   * Entries to keep, by path relative to the removed tree ("/"-separated). Directories holding a
+   * kept entry stay as well.
+   */
+  keep?: (relPath: string) => boolean;
+}
+
+/**
+ * Removes `<base>/<relative>` recursively without ever following a symbolic link and without
+ * ever touching anything outside `base`: a link inside the tree is removed as a link, a link on
+ * the way down from `base` is refused. Missing is fine. Returns true when the root is gone.
+ */
+export async function removeTree(base: string, rel: string, opts: RemoveTreeOptions = {}): Promise<boolean> {
+  assertAbsolute(base, 'the base directory');
+  const segs = rel.split('/');
+  if (rel === '' || segs.some((s) => s === '' || s === '.' || s === '..' || s.includes(sep) || s.includes('\0'))) {
+    throw new StorageError('OUTSIDE_BASE', `refusing to remove ${JSON.stringify(rel)}: not a clean relative path below ${base}`, {
+      path: join(base, rel),
+    });
+  }
+  const target = join(base, ...segs);
+  if (!isInside(base, target) || target === base) {
+    throw new StorageError('OUTSIDE_BASE', `refusing to remove ${target}: it is not inside ${base}`, { path: target });
+  }
+  const parentExists = await assertNoSymlinksBetween(base, dirname(target));
+  if (!parentExists) return true;
+  return removeEntry(target, '', opts.keep);
+}
+
+async function removeEntry(path: string, rel: string, keep: ((rel: string) => boolean) | undefined): Promise<boolean> {
+  if (rel !== '' && keep?.(rel)) return false;
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return true;
+    throw removeError(path, e);
+  }
+  if (!st.isDirectory()) {
+    try {
+      await unlink(path);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw removeError(path, e);
+    }
+    return true;
+  }
+  // A writer may add an entry while we empty the directory: retry a few times.
+  for (let attempt = 0; ; attempt++) {
+    let names: string[];
+    try {
+      names = await readdir(path);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return true;
+      throw removeError(path, e);
+    }
+    let allGone = true;
+    for (const name of names) {
+      const gone = await removeEntry(join(path, name), rel === '' ? name : `${rel}/${name}`, keep);
+      if (!gone) allGone = false;
+    }
+    if (!allGone) return false;
+    try {
+      await rmdir(path);
+      return true;
+    } catch (e) {
+      const c = errnoCode(e);
+      if (c === 'ENOENT') return true;
+      if ((c === 'ENOTEMPTY' || c === 'EEXIST') && attempt < 5) continue;
+      throw removeError(path, e);
+    }
+  }
+}
+
+function removeError(path: string, e: unknown): StorageError {
+  return new StorageError('REMOVE_FAILED', `cannot remove ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, path) }, e);
+}
+
+/** Unlinks one file below `base` (no links followed on the way); missing is fine. */
+export async function removeFile(base: string, path: string): Promise<boolean> {
+  assertAbsolute(path, 'the file');
+  if (!isInside(base, path) || relative(base, path) === '') {
+    throw new StorageError('OUTSIDE_BASE', `refusing to remove ${path}: it is not inside ${base}`, { path });
+  }
+  if (!(await assertNoSymlinksBetween(base, dirname(path)))) return false;
+  try {
+    await unlink(path);
+    return true;
+  } catch (e) {
+    const c = errnoCode(e);
+    if (c === 'ENOENT') return false;
+    if (c === 'EISDIR' || c === 'EPERM') {
+      const st = await lstat(path).catch(() => undefined);
+      if (st?.isDirectory()) {
+        throw new StorageError('REMOVE_FAILED', `cannot remove ${path}: it is a directory`, { path });
+      }
+    }
+    throw removeError(path, e);
+  }
+}
