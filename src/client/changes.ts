@@ -7,15 +7,8 @@ import { TrustError } from '../tuf/errors.js';
 import { Ctx, array, bool, get, int, object, str } from '../tuf/guards.js';
 import { parseJson, type Json } from '../tuf/json.js';
 import { PublicKey, parsePublicKey } from '../tuf/keys.js';
+import { goJsonString } from '../storage/changelist.js';
 import { parseFileMeta, type FileMeta } from '../tuf/metadata.js';
-
-/** Go's encoding/json string: HTML-escaped, \u00XX for control characters, U+FFFD for lone surrogates. */
-export function goJsonString(s: string): string {
-  return JSON.stringify(s)
-    .replace(/\\[bf]/g, (m) => (m === '\\b' ? '\\u0008' : '\\u000c'))
-    .replace(/\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd')
-    .replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 function goKey(k: PublicKey): string {
   return `{"keytype":${goJsonString(k.keytype)},"keyval":{"public":"${k.pub.toString('base64')}","private":null}}`;

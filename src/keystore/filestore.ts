@@ -29,6 +29,7 @@ import {
   ioError,
   isTempName,
   removeFileDurably,
+  sweepStaleTemps,
   writeFileAtomic,
   type FaultHook,
 } from './atomic.js';
@@ -134,6 +135,8 @@ export class FileKeyStore implements KeyStore {
   static async open(opts: FileKeyStoreOptions): Promise<FileKeyStore> {
     const s = new FileKeyStore(opts);
     await s.checkPermissions();
+    // Temp files of writers that died (SIGKILL mid-write) are removed; listing never reads them.
+    if (s.insecure === undefined) await sweepStaleTemps(s.privateDir);
     if (opts.migrate !== false) await s.migrateLegacy();
     return s;
   }

@@ -32,11 +32,11 @@ export function registerKey(program: Command, app: App): void {
     .command('list')
     .description('Lists keys.')
     .usage('[flags]')
-    .argument('[args...]')
     .allowExcessArguments(true)
     .option('--json', 'Print the keys as a JSON array')
     .action(
-      app.action(async (ctx, args: string[]) => {
+      app.action(async (ctx) => {
+        const args = ctx.cmd.args;
         if (args.length > 0) throw new UsageError('');
         await keyList(ctx);
       }),
@@ -46,12 +46,12 @@ export function registerKey(program: Command, app: App): void {
     .command('generate')
     .description('Generates a new key with a given algorithm.')
     .usage('[ algorithm ] [flags]')
-    .argument('[args...]')
     .allowExcessArguments(true)
     .option('-o, --output <string>', 'Filepath to write export output to')
     .option('-r, --role <string>', 'Role to generate key with, defaulting to "root".', 'root')
     .action(
-      app.action(async (ctx, args: string[]) => {
+      app.action(async (ctx) => {
+        const args = ctx.cmd.args;
         if (args.length > 1) throw new UsageError('Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
         await keyGenerate(ctx, args[0]);
       }),
@@ -61,10 +61,10 @@ export function registerKey(program: Command, app: App): void {
     .command('remove')
     .description('Removes the key with the given keyID.')
     .usage('[ keyID ] [flags]')
-    .argument('[args...]')
     .allowExcessArguments(true)
     .action(
-      app.action(async (ctx, args: string[]) => {
+      app.action(async (ctx) => {
+        const args = ctx.cmd.args;
         if (args.length < 1) throw new UsageError('must specify the key ID of the key to remove');
         await keyRemove(ctx, args[0]!);
       }),
@@ -74,10 +74,10 @@ export function registerKey(program: Command, app: App): void {
     .command('passwd')
     .description('Changes the passphrase for the key with the given keyID.')
     .usage('[ keyID ] [flags]')
-    .argument('[args...]')
     .allowExcessArguments(true)
     .action(
-      app.action(async (ctx, args: string[]) => {
+      app.action(async (ctx) => {
+        const args = ctx.cmd.args;
         if (args.length < 1) throw new UsageError('must specify the key ID of the key to change the passphrase of');
         await keyPasswd(ctx, args[0]!);
       }),
@@ -87,12 +87,12 @@ export function registerKey(program: Command, app: App): void {
     .command('import')
     .description('Imports all keys from all provided .pem files')
     .usage('pemfile [ pemfile ... ] [flags]')
-    .argument('[args...]')
     .allowExcessArguments(true)
     .option('-r, --role <string>', 'Role to import key with, if a role is not already given in a PEM header')
     .option('-g, --gun <string>', 'Gun to import key with, if a gun is not already given in a PEM header')
     .action(
-      app.action(async (ctx, args: string[]) => {
+      app.action(async (ctx) => {
+        const args = ctx.cmd.args;
         if (args.length < 1) throw new UsageError('must specify at least one input file to import keys from');
         await keyImport(ctx, args);
       }),
@@ -102,13 +102,13 @@ export function registerKey(program: Command, app: App): void {
     .command('export')
     .description('Exports all keys from all local keystores. Can be filtered using the --key and --gun flags.')
     .usage('[flags]')
-    .argument('[args...]')
     .allowExcessArguments(true)
     .option('--gun <strings>', 'GUNs for which to export keys', collect, [])
     .option('--key <strings>', 'Key IDs to export', collect, [])
     .option('-o, --output <string>', 'Filepath to write export output to')
     .action(
-      app.action(async (ctx, args: string[]) => {
+      app.action(async (ctx) => {
+        const args = ctx.cmd.args;
         if (args.length > 0) throw new UsageError('export does not take any positional arguments');
         await keyExport(ctx);
       }),
@@ -199,6 +199,13 @@ async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<
   const opts = ctx.cmd.opts() as { output?: string; role: string };
   const ks = await import('../../keystore/index.js');
   const role = ks.validateRole(opts.role);
+  if (algorithm === 'ed25519' && role === 'root') {
+    throw new CliError(
+      'UNSUPPORTED_KEY',
+      'ed25519 keys cannot be root keys',
+      'a root key is published inside an X.509 certificate, which notary and dtrust make only for ecdsa and rsa keys: use ecdsa',
+    );
+  }
   const { generatePrivateKey } = await import('../../crypto/keyfile.js');
   const alg = algorithm as (typeof ALGORITHMS)[number];
   if (opts.output === undefined || opts.output === '') {
