@@ -33,8 +33,15 @@ export async function openKeyService(ctx: Ctx): Promise<Keys> {
 }
 
 export interface RepoKeyAccess extends KeyAccess {
-  /** Imports an encrypted root key file (init --rootkey) and returns its ID. */
-  importRootKey(path: string): Promise<string>;
+  /**
+   * Imports the first private key of a PEM file for `role` (decrypted with that role's
+   * passphrase) and returns its ID. Root keys must come encrypted, as notary requires.
+   */
+  importKeyFile(path: string, role: string, gun: string): Promise<string>;
+  /** Removes a key from the stores (a rotated-away key, or a new key of a failed rotation). */
+  remove(id: string): Promise<void>;
+  /** The plain public key of a stored private key. */
+  publicKey(id: string): Promise<PublicKey>;
 }
 
 /** The workflows' view of the key stores. */
@@ -59,23 +66,32 @@ export async function keyAccess(ctx: Ctx): Promise<RepoKeyAccess> {
       const { createRootCertificate } = await import('../crypto/certgen.js');
       return createRootCertificate({ privateKey: signer.privateKeyObject, publicKey: signer.publicKey.keyObject(), commonName, notBefore, notAfter });
     },
-    importRootKey: async (path) => {
+    importKeyFile: async (path, role, gun) => {
       let text: string;
       try {
         text = await readFile(path, 'utf8');
       } catch (e) {
-        throw new CliError('ROOT_KEY', `Error reading input root key file: ${(e as Error).message}`);
+        throw new CliError('KEY_FILE', `Error reading input ${role} key file: ${(e as Error).message}`);
       }
       const block = decodePemBlocks(text).find(isPrivateKeyBlock);
-      if (!block) throw new CliError('ROOT_KEY', `no private key found in ${path}`, 'pass the encrypted root key file (-----BEGIN ENCRYPTED PRIVATE KEY-----)');
-      if (block.type !== 'ENCRYPTED PRIVATE KEY' && !block.headers.has('DEK-Info')) {
-        throw new CliError('ROOT_KEY', 'only encrypted root keys may be imported', 'encrypt the key first, e.g. dtrust key import it and export it again');
+      if (!block) throw new CliError('KEY_FILE', `no private key found in ${path}`, 'pass a PEM private key file');
+      const encrypted = block.type === 'ENCRYPTED PRIVATE KEY' || block.headers.has('DEK-Info');
+      if (role === 'root' && !encrypted) {
+        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', 'encrypt the key first: dtrust key import it, then dtrust key export it');
       }
-      const key = await keys.passphrases.unlock({ keyId: '', alias: 'root', keyName: '' }, (pass) => decodeKeyBlock(block, pass));
-      const record = await keys.service.add(key, { role: 'root' });
+      const key = encrypted
+        ? await keys.passphrases.unlock({ keyId: '', alias: role, keyName: '' }, (pass) => decodeKeyBlock(block, pass))
+        : await decodeKeyBlock(block, null);
+      if (!key) throw new CliError('KEY_FILE', `cannot read the private key in ${path}`);
+      const record = await keys.service.add(key, { role, gun: gun === '' ? undefined : gun });
       ids.add(record.id);
       records.push(record);
       return record.id;
+    },
+    publicKey: async (id) => (await keys.service.signer(id)).publicKey,
+    remove: async (id) => {
+      for (const { store } of await keys.service.find(id)) await store.remove(id);
+      ids.delete(id);
     },
   };
 }

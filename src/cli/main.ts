@@ -3,7 +3,9 @@
 
 import { Command, CommanderError } from 'commander';
 import { App, type Program } from './app.js';
+import { registerDelegation } from './commands/delegation.js';
 import { registerRepo } from './commands/repo.js';
+import { registerRotate } from './commands/rotate.js';
 import { UsageError } from './errors.js';
 import { processOutput } from './output.js';
 import { versionBlock, versionLine } from './version.js';
@@ -66,7 +68,7 @@ export function buildProgram(app: App): Command {
 type Register = (program: Command, app: App) => void;
 
 /** Each module declares one part of the command tree. */
-const COMMAND_MODULES: Register[] = [registerRepo];
+const COMMAND_MODULES: Register[] = [registerRepo, registerDelegation, registerRotate];
 
 function propagateSettings(cmd: Command, app: App): void {
   for (const sub of cmd.commands) {

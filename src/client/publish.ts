@@ -32,6 +32,8 @@ export interface PublishOptions {
   extraChanges?: StagedChange[];
   /** Apply the staged changelist (false for key rotation, which publishes only its own change). */
   staged?: boolean;
+  /** Also sign a re-signed root with the root keys of this many earlier versions (-1: all). */
+  legacyRootVersions?: number;
 }
 
 export interface PublishResult {
@@ -56,7 +58,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   if (all.length === 0 && !firstPublish) return { uploaded: [], applied: [], nothingToDo: true };
 
   const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
-  for (const c of all) applyChange(repo, c);
+  for (const c of all) applyChange(repo, c, opts.gun);
   for (const w of repo.warnings) opts.warn(w);
 
   const upload = new Map<string, Buffer>();
@@ -79,6 +81,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     root.expires = expiresAfter(opts.now, EXPIRY_DAYS.root);
     const signers = await signersFor(opts, repo, 'root');
     if (repo.rootRoleChanged()) signers.push(...(await previousRootSigners(opts, repo, signers)));
+    if (opts.legacyRootVersions) signers.push(...(await legacyRootSigners(opts, root.version - 1, signers)));
     const bytes = (await signMetadata(root, signers)).bytes;
     upload.set('root', bytes);
     state.files.set('root', bytes);
@@ -158,7 +161,7 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
   };
 }
 
-function applyChange(repo: EditableRepo, c: StagedChange): void {
+function applyChange(repo: EditableRepo, c: StagedChange, gun: string): void {
   const what = `change #${c.index} (${c.action} ${c.type} ${c.scope}${c.path ? ' ' + c.path : ''})`;
   try {
     if (c.scope === 'root') {
@@ -186,7 +189,8 @@ function applyChange(repo: EditableRepo, c: StagedChange): void {
           addPaths: d.addPaths,
           removePaths: c.action === 'update' ? d.removePaths : undefined,
           clearPaths: c.action === 'update' ? d.clearPaths : undefined,
-          threshold: d.threshold || undefined,
+          newThreshold: c.action === 'create' ? d.threshold || undefined : undefined,
+          setThreshold: c.action === 'update' ? d.threshold || undefined : undefined,
         });
       }
       case 'witness':
@@ -196,21 +200,23 @@ function applyChange(repo: EditableRepo, c: StagedChange): void {
     }
   } catch (e) {
     if (e instanceof TrustError) {
-      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c) }, e);
+      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c, gun) }, e);
     }
     throw e;
   }
 }
 
-function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange): string | undefined {
+function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: string): string | undefined {
   if (e.code !== 'NO_SIGNING_KEY') return undefined;
   const role = e.fields.role ?? c.scope;
   const parent = role === 'targets' ? 'root' : role.slice(0, role.lastIndexOf('/'));
-  if (role === 'targets') return `import the targets key of this repository (dtrust key import <file>) or publish from the machine that holds it`;
+  if (role === 'targets') return 'import the targets key of this repository (dtrust key import <file>) or publish from the machine that holds it';
+  const imp = `import one of those keys (dtrust key import <key.pem> -r ${role})`;
+  if (!repo.canSign(parent)) return `${imp}, or ask the holder of the ${parent} key to add yours to ${role}`;
   return (
-    `role ${role} accepts keys ${(e.fields.keyIds ?? []).join(', ')}, and none of them is in this trust directory; ` +
-    `either import one of them (dtrust key import <file> -r ${role}), or, as the holder of the ${parent} key, add your own: ` +
-    `dtrust delegation add <gun> ${role} <your-cert.pem> --publish` + (repo.canSign(parent) ? '' : ` (which needs the ${parent} key too)`)
+    `${imp}, or add a key of your own to the role: ` +
+    `dtrust key generate ecdsa -r ${role} -o ${role.replace(/\//g, '-')} && dtrust key import ${role.replace(/\//g, '-')}-key.pem && ` +
+    `dtrust delegation add ${gun} ${role} ${role.replace(/\//g, '-')}.pem --publish`
   );
 }
 
@@ -232,6 +238,22 @@ async function previousRootSigners(opts: PublishOptions, repo: EditableRepo, alr
     const key: PublicKey | undefined = repo.root.keys.get(id);
     if (!key || already.some((s) => s.publicKey.id === id)) continue;
     if (opts.keys.has(key.canonicalId)) out.push(await opts.keys.signer(key.canonicalId, key));
+  }
+  return out;
+}
+
+/** Signers for root keys of earlier root versions (`key rotate -l`), fetched as N.root.json. */
+async function legacyRootSigners(opts: PublishOptions, previous: number, already: Signer[]): Promise<Signer[]> {
+  const n = opts.legacyRootVersions!;
+  const first = n < 0 ? 1 : Math.max(1, previous - n);
+  const out: Signer[] = [];
+  for (let v = first; v < previous; v++) {
+    const old = parseRoot(parseEnvelope(await opts.remote.getMeta(`${v}.root`, 2 * 1024 * 1024), 'root').signed);
+    for (const id of old.roles.get('root')?.keyids ?? []) {
+      const key = old.keys.get(id);
+      if (!key || [...already, ...out].some((s) => s.publicKey.id === id)) continue;
+      if (opts.keys.has(key.canonicalId)) out.push(await opts.keys.signer(key.canonicalId, key));
+    }
   }
   return out;
 }

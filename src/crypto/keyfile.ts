@@ -100,7 +100,7 @@ function wrapDer<T>(what: string, f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof KeyFileError) throw e;
-    if (e instanceof DerError) throw bad(`malformed ${what}: ${e.message}`, e);
+    if (e instanceof DerError) throw bad(`the ${what} is truncated or corrupt (${e.message})`, e);
     throw bad(`unreadable ${what}: ${(e as Error).message}`, e);
   }
 }

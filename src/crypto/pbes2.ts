@@ -169,7 +169,7 @@ export function parseEncryptedPrivateKeyInfo(der: Buffer): EncryptedPrivateKeyIn
     };
   } catch (e) {
     if (e instanceof KeyFileError) throw e;
-    if (e instanceof DerError) throw bad(`malformed encrypted private key: ${e.message}`, e);
+    if (e instanceof DerError) throw bad(`the encrypted private key is truncated or corrupt (${e.message})`, e);
     throw e;
   }
 }

@@ -168,8 +168,8 @@ export class EditableRepo {
 
   /**
    * Creates or amends a delegation in its parent (notary's UpdateDelegationKeys and
-   * UpdateDelegationPaths). `threshold` sets the threshold of a new role, and of an existing one
-   * when given explicitly (beyond notary).
+   * UpdateDelegationPaths). `newThreshold` is the threshold of a role created here (notary
+   * ignores it for existing roles); `setThreshold` changes an existing role's (beyond notary).
    */
   updateDelegation(
     role: string,
@@ -179,7 +179,8 @@ export class EditableRepo {
       addPaths?: string[];
       removePaths?: string[];
       clearPaths?: boolean;
-      threshold?: number;
+      newThreshold?: number;
+      setThreshold?: number;
     },
   ): void {
     if (!isDelegationName(role)) {
@@ -210,11 +211,11 @@ export class EditableRepo {
       next = {
         name: role,
         keyids: (cur.keyids ?? []).filter((id) => !removeTuf.includes(id)),
-        threshold: change.threshold ?? cur.threshold,
+        threshold: change.setThreshold ?? cur.threshold,
         paths,
       };
     } else {
-      const threshold = change.threshold ?? 1;
+      const threshold = change.setThreshold ?? change.newThreshold ?? 1;
       if (threshold < 1) throw new TrustError('INVALID_THRESHOLD', `tuf: invalid role ${role}: threshold must be at least 1`, { role });
       next = { name: role, keyids: [], threshold, paths: [...addPaths] };
     }

@@ -360,7 +360,7 @@ describe('TLS', () => {
     });
     const err = await failure(NotaryRemote.connect(opts(srv.url, { tls: { caFile: pki.caCert } })));
     assert.equal(err.code, 'TLS');
-    assert.match(err.message, /wrong\.example/);
+    assert.match(err.message, /ERR_TLS_CERT_ALTNAME_INVALID/);
     assert.match(err.hint, /host name/);
   });
 

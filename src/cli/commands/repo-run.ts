@@ -34,7 +34,7 @@ export async function init(ctx: Ctx, gun: string | undefined): Promise<void> {
   await locked(s, async () => {
     const keys = await keyAccess(s.ctx);
     let rootKeyId: string | undefined;
-    if (typeof o.rootkey === 'string') rootKeyId = await keys.importRootKey(resolve(ctx.app.cwd, o.rootkey));
+    if (typeof o.rootkey === 'string') rootKeyId = await keys.importKeyFile(resolve(ctx.app.cwd, o.rootkey), 'root', '');
     const rootCert = typeof o.rootcert === 'string' ? await readRootCert(resolve(ctx.app.cwd, o.rootcert)) : undefined;
     const remote = await connect(s, 'push,pull');
     try {
@@ -76,7 +76,7 @@ export async function publish(ctx: Ctx, gun: string | undefined): Promise<void> 
   await publishNow(s);
 }
 
-async function autoPublish(s: Session): Promise<void> {
+export async function autoPublish(s: Session): Promise<void> {
   s.ctx.app.output.out(`Auto-publishing changes to ${s.gun}\n`);
   await publishNow(s);
 }
@@ -113,6 +113,13 @@ async function publishNow(s: Session): Promise<void> {
 function explainPublishError(e: unknown, gun: string): unknown {
   if (e instanceof RemoteError && e.code === 'REJECTED' && e.serverError?.code === 'VERSION') {
     return new CliError('VERSION', 'the server has newer metadata than this publish was based on', `run: dtrust publish ${gun} again (your staged changes are kept)`);
+  }
+  if (e instanceof RemoteError && e.code === 'REJECTED' && e.serverError?.detailMissing === 'snapshot') {
+    return new CliError(
+      'NO_SNAPSHOT_KEY',
+      e.message,
+      `this machine does not hold the snapshot key of ${gun} and the server does not either; the repository owner can let the server manage it: dtrust key rotate ${gun} snapshot -r`,
+    );
   }
   if (e instanceof RemoteError && e.code === 'UNKNOWN_OUTCOME') {
     return new CliError('UNKNOWN_OUTCOME', 'the connection dropped after the upload was sent; it may or may not have been published', `run: dtrust publish ${gun} again (your staged changes are kept)`);
