@@ -15,6 +15,7 @@ import { parseRoot, parseSnapshot, parseTargets, type FileMeta, type Metadata, t
 import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
 import type { TrustPinning } from '../tuf/rootcerts.js';
 import { signMetadata, type Signer } from '../tuf/sign.js';
+import { verifyThreshold } from '../tuf/verify.js';
 import { decodeDelegationData, decodeRootData, decodeTargetData } from './changes.js';
 import type { KeyAccess } from './keys.js';
 import { update } from './update.js';
@@ -34,6 +35,16 @@ export interface PublishOptions {
   staged?: boolean;
   /** Also sign a re-signed root with the root keys of this many earlier versions (-1: all). */
   legacyRootVersions?: number;
+  /**
+   * Delegation files signed elsewhere (co-signing): uploaded as they are, after their
+   * signatures met the role's threshold.
+   */
+  prepared?: ReadonlyMap<string, Buffer>;
+  /**
+   * Keeps a role signed by fewer keys than its threshold, so that other signers can add
+   * theirs (`delegation cosign`); returns where it was saved.
+   */
+  savePartial?: (role: string, bytes: Buffer) => Promise<string>;
 }
 
 export interface PublishResult {
@@ -55,13 +66,30 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   }
   const all = [...changes, ...(opts.extraChanges ?? [])];
   const { state, firstPublish } = await loadState(opts);
-  if (all.length === 0 && !firstPublish) return { uploaded: [], applied: [], nothingToDo: true };
+  const prepared = opts.prepared ?? new Map<string, Buffer>();
+  if (all.length === 0 && !firstPublish && prepared.size === 0) return { uploaded: [], applied: [], nothingToDo: true };
 
   const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
   for (const c of all) applyChange(repo, c, opts.gun);
   for (const w of repo.warnings) opts.warn(w);
 
   const upload = new Map<string, Buffer>();
+  for (const [role, bytes] of prepared) {
+    const meta = parseTargets(parseEnvelope(bytes, role).signed, role);
+    const rk = repo.roleKeys(role);
+    if (!rk) throw new TrustError('ROLE_NOT_FOUND', `tuf: invalid role ${role}. this role is not known`, { role });
+    verifyThreshold(parseEnvelope(bytes, role), role, rk.keys, rk);
+    const current = state.targets.get(role);
+    if (current && meta.version <= current.version) {
+      throw new TrustError('ROLLBACK', `${role}: the co-signed version ${meta.version} is not newer than the published version ${current.version}`, {
+        role,
+        hint: 'the role was published since this file was signed; sign the new changes again',
+      });
+    }
+    state.targets.set(role, meta);
+    state.files.set(role, bytes);
+    upload.set(role, bytes);
+  }
   if (firstPublish) {
     repo.dirty.add('targets');
     upload.set('root', Buffer.from(state.files.get('root')!));
@@ -71,7 +99,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     const meta = state.targets.get(role)!;
     meta.version += 1;
     meta.expires = expiresAfter(opts.now, EXPIRY_DAYS.targets);
-    const bytes = await signRole(opts, repo, role, meta);
+    const signers = await signersFor(opts, repo, role);
+    const bytes = (await signMetadata(meta, signers)).bytes;
+    const needed = repo.roleKeys(role)!.threshold;
+    if (distinctKeys(signers) < needed) throw await partial(opts, role, bytes, distinctKeys(signers), needed);
     upload.set(role, bytes);
     state.files.set(role, bytes);
   }
@@ -258,8 +289,21 @@ async function legacyRootSigners(opts: PublishOptions, previous: number, already
   return out;
 }
 
-async function signRole(opts: PublishOptions, repo: EditableRepo, role: string, meta: Targets): Promise<Buffer> {
-  return (await signMetadata(meta, await signersFor(opts, repo, role))).bytes;
+function distinctKeys(signers: readonly Signer[]): number {
+  return new Set(signers.map((s) => s.publicKey.canonicalId)).size;
+}
+
+/** A role signed by fewer keys than its threshold cannot be published; keep it for co-signers. */
+async function partial(opts: PublishOptions, role: string, bytes: Buffer, have: number, needed: number): Promise<TrustError> {
+  const fields = { role, found: have, needed };
+  if (!opts.savePartial) {
+    return new TrustError('THRESHOLD_NOT_MET', `${role} needs ${needed} signatures and this machine holds ${have} of its keys`, fields);
+  }
+  const path = await opts.savePartial(role, bytes);
+  return new TrustError('THRESHOLD_NOT_MET', `${role} needs ${needed} signatures and this machine holds ${have} of its keys; nothing was published`, {
+    ...fields,
+    hint: `the role, signed with ${have}, was saved to ${path}; give it to another signer of ${role}, who runs: dtrust delegation cosign ${opts.gun} ${role} <file> --publish`,
+  });
 }
 
 export function fileMeta(bytes: Uint8Array): FileMeta {

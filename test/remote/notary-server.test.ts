@@ -96,6 +96,12 @@ describe('NotaryRemote against the real notary-server', () => {
       const snapHash = Buffer.from(ts.signed.meta.snapshot.hashes.sha256, 'base64').toString('hex');
       const snap = await r.getMeta(`snapshot.${snapHash}`, ts.signed.meta.snapshot.length);
       assert.equal(createHash('sha256').update(snap).digest('hex'), snapHash);
+      // Once a root exists, the server key is the one the root lists, and stable.
+      const rootJson = JSON.parse(root.toString('utf8')) as { signed: { keys: Record<string, { keyval: { public: string } }>; roles: { timestamp: { keyids: string[] } } } };
+      const tsKeyId = rootJson.signed.roles.timestamp.keyids[0]!;
+      const tsKey = await r.getKey('timestamp');
+      assert.equal(tsKey.public.toString('base64'), rootJson.signed.keys[tsKeyId]?.keyval.public);
+      assert.deepEqual((await r.getKey('timestamp')).public, tsKey.public);
       // A cap below the real size fails as a bad response, never returns a cut file.
       await assert.rejects(r.getMeta('root', 10), { code: 'BAD_RESPONSE', message: 'trust server returned a bad response.' });
     });

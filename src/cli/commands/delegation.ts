@@ -42,6 +42,14 @@ export function registerDelegation(program: Command, app: App): void {
     .option('-p, --publish', PUBLISH_HELP)
     .action(app.action(async (ctx, args: string[]) => (await run()).remove(ctx, args)));
 
+  d.command('cosign')
+    .usage('[ GUN ] [ Role ] <file> [flags]')
+    .description('Add your signatures to a delegation role signed by fewer keys than its threshold (beyond notary).')
+    .argument('[args...]')
+    .option('-o, --output <file>', 'Write the co-signed role here instead of back into <file>')
+    .option('-p, --publish', 'Publish the role once its threshold is met')
+    .action(app.action(async (ctx, args: string[]) => (await run()).cosign(ctx, args)));
+
   d.command('purge')
     .usage('[ GUN ] [flags]')
     .description('Remove KeyID(s) from all delegation roles in the given GUN.')

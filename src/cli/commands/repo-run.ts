@@ -81,7 +81,13 @@ export async function autoPublish(s: Session): Promise<void> {
   await publishNow(s);
 }
 
-async function publishNow(s: Session): Promise<void> {
+/** Publishes co-signed role files (and whatever is staged). */
+export async function publishPrepared(s: Session, prepared: Map<string, Buffer>): Promise<void> {
+  s.ctx.app.output.out(`Pushing changes to ${s.gun}\n`);
+  await publishNow(s, prepared);
+}
+
+async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<void> {
   const out = s.ctx.app.output;
   await locked(s, async () => {
     const keys = await keyAccess(s.ctx);
@@ -96,6 +102,8 @@ async function publishNow(s: Session): Promise<void> {
         keys,
         pinning: s.cfg.trustPinning,
         warn: (m) => out.log('warning', m),
+        savePartial: (role, bytes) => savePending(s, role, bytes),
+        prepared,
       });
       if (r.nothingToDo) {
         out.out(`No unpublished changes for ${s.gun}\n`);
@@ -108,6 +116,15 @@ async function publishNow(s: Session): Promise<void> {
     }
     out.out(`Successfully published changes for repository ${s.gun}\n`);
   });
+}
+
+/** Where a role signed below its threshold waits for co-signers: `tuf/<gun>/pending/<role>.json`. */
+export async function savePending(s: Session, role: string, bytes: Buffer): Promise<string> {
+  const { ensurePrivateDir, writeFileAtomic } = await import('../../storage/atomic.js');
+  const dir = await ensurePrivateDir(s.cache.dir, `pending/${role.slice(0, role.lastIndexOf('/'))}`);
+  const path = join(dir, `${role.slice(role.lastIndexOf('/') + 1)}.json`);
+  await writeFileAtomic(path, bytes, { base: s.cache.dir });
+  return path;
 }
 
 function explainPublishError(e: unknown, gun: string): unknown {
