@@ -36,7 +36,24 @@ export function locked<T>(s: Session, fn: () => Promise<T>): Promise<T> {
 
 /** Connects to the server. A read may fall back to the cache when the server is unreachable. */
 export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
-  return NotaryRemote.connect({ baseUrl: s.cfg.serverUrl, gun: s.gun, env: s.ctx.app.env, scope, tls: s.cfg.tls });
+  return NotaryRemote.connect({
+    baseUrl: s.cfg.serverUrl,
+    gun: s.gun,
+    env: s.ctx.app.env,
+    scope,
+    tls: s.cfg.tls,
+    // Credentials may cross plain http only to this machine (a local test or proxy).
+    allowInsecureAuth: isLoopback(s.cfg.serverUrl),
+  });
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
 }
 
 /** The verified repository for reads: online when possible, else from the verified cache. */
@@ -47,7 +64,8 @@ export async function refresh(s: Session): Promise<Updated> {
   try {
     remote = await connect(s, 'pull');
   } catch (e) {
-    if (!(e instanceof RemoteError && e.code === 'OFFLINE')) throw e;
+    // As notary: a server that cannot be reached (or does not answer the ping) means offline mode for reads.
+    if (!(e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT'))) throw e;
     log.log('error', `could not reach ${s.cfg.serverUrl}: ${e.message}`);
     log.log('info', 'continuing in offline mode');
     offlineCause = new RemoteError('OFFLINE', 'client is offline', { url: s.cfg.serverUrl, hint: `check that ${s.cfg.serverUrl} is reachable, or pass the server with -s` });

@@ -148,6 +148,12 @@ async function prepareBlock(
     }
     headers.set('path', basename(rawPath));
   }
+  // A 0.1-style name `<id>_<role>` carries the role.
+  const legacyName = /^([0-9a-f]{64})_(.+)$/.exec(headers.get('path') ?? '');
+  if (legacyName) {
+    headers.set('path', legacyName[1]!);
+    if (!headers.get('role')) headers.set('role', legacyName[2]!);
+  }
   // 2. Fallbacks from the command line.
   if (!headers.get('gun') && opts.gun) headers.set('gun', opts.gun);
   if (!headers.get('role')) headers.set('role', opts.role || DEFAULT_IMPORT_ROLE);

@@ -218,3 +218,38 @@ test('key export from one is imported by the other', async () => {
     assert.equal(pw.code, 0, `${id}: ${pw.stdout}`);
   }
 });
+
+test("docker's key files: a signer key (role = signer name, no GUN) in ~/.docker/trust, docker's passphrase variables", async () => {
+  // `docker trust key generate alice` stores, through notary's library, exactly what
+  // `notary key generate -r alice` stores (cli.md §11.9); docker's passphrase variable for it is
+  // DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE.
+  const home = await tempDir('key-interop-docker-');
+  const dockerTrust = join(home, '.docker', 'trust');
+  const notary = await notaryOn(dockerTrust);
+  const gen = await notary.runOk(['key', 'generate', '-r', 'alice'], { env: { NOTARY_DELEGATION_PASSPHRASE: 'alice-docker-pass' } });
+  const id = /keyID: ([0-9a-f]{64})/.exec(gen.stdout)![1]!;
+  const dockerEnv = {
+    NOTARY_ROOT_PASSPHRASE: undefined,
+    NOTARY_TARGETS_PASSPHRASE: undefined,
+    NOTARY_SNAPSHOT_PASSPHRASE: undefined,
+    NOTARY_DELEGATION_PASSPHRASE: undefined,
+    DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'alice-docker-pass',
+    DTRUST_NEW_PASSPHRASE: 'alice-new-pass',
+  };
+  const list = await dtrustKey(dockerTrust, ['key', 'list'], { env: dockerEnv });
+  assert.deepEqual(listRows(list.stdout).map((r) => r.split(' | ').slice(0, 2).join(' | ')), [`alice | ${id}`]);
+  // dtrust unlocks it with docker's variable, and docker (notary's library) reads dtrust's file.
+  const pw = await dtrustKey(dockerTrust, ['key', 'passwd', id], { env: dockerEnv });
+  assert.equal(pw.code, 0, pw.stderr);
+  assert.equal(salt(dockerTrust, id), 16);
+  const back = await notary.run(['key', 'passwd', id], { env: { NOTARY_DELEGATION_PASSPHRASE: 'alice-new-pass' } });
+  assert.equal(back.code, 0, back.stdout);
+  // A docker export imports into a notary trust dir through dtrust, role kept.
+  const bundle = await dtrustKey(dockerTrust, ['key', 'export'], { env: dockerEnv });
+  writeFileSync(join(home, 'alice.pem'), bundle.stdout);
+  const other = join(home, 'notary-trust');
+  const imp = await dtrustKey(other, ['key', 'import', join(home, 'alice.pem')], { env: dockerEnv });
+  assert.equal(imp.code, 0, imp.stderr);
+  const l2 = await dtrustKey(other, ['key', 'list', '--json']);
+  assert.deepEqual((JSON.parse(l2.stdout) as { role: string; keyId: string }[]).map((k) => [k.role, k.keyId]), [['alice', id]]);
+});

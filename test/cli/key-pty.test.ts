@@ -29,7 +29,7 @@ function count(haystack: string, needle: string): number {
 test('pty: new passphrase: too short, confirmation mismatch, then accepted; nothing echoed', async () => {
   const dir = await newTrustDir();
   const r = await onPty(dir, ['key', 'generate', '-r', 'targets/releases'], [
-    { expect: 'Enter passphrase for new targets/releases key with ID [0-9a-f]{7}: ', send: 'short\r' },
+    { expect: 'Enter passphrase for new targets/releases key with ID [0-9a-f]{7}: ', send: 'tiny1\r' },
     { expect: 'Passphrase is too short\\. Please use a password manager to generate and store a good random passphrase\\.', send: '' },
     { expect: 'Enter passphrase for new targets/releases key with ID [0-9a-f]{7}: ', send: 'first-secret-1\r' },
     { expect: 'Repeat passphrase for new targets/releases key with ID [0-9a-f]{7}: ', send: 'other-secret-2\r' },
@@ -39,7 +39,7 @@ test('pty: new passphrase: too short, confirmation mismatch, then accepted; noth
     { expect: 'Generated new ecdsa targets/releases key with keyID: [0-9a-f]{64}', send: '' },
   ]);
   assert.equal(r.code, 0, r.output);
-  for (const secret of ['short', 'first-secret-1', 'other-secret-2', 'final-secret-3']) assert.ok(!r.output.includes(secret), `${secret} echoed:\n${r.output}`);
+  for (const secret of ['tiny1', 'first-secret-1', 'other-secret-2', 'final-secret-3']) assert.ok(!r.output.includes(secret), `${secret} echoed:\n${r.output}`);
   const [id] = keyFiles(dir);
   const store = await FileKeyStore.open({ trustDir: dir, passphrases: new PassphraseRetriever({ env: { NOTARY_DELEGATION_PASSPHRASE: 'final-secret-3' } }) });
   await store.signer(id!);

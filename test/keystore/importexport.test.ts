@@ -159,3 +159,14 @@ test('encrypted keys: notary-readable with path stored as is; without path or wi
   assert.ok(enc.scheme === 'pbes2' && enc.notaryReadable && enc.params.prf === 'sha1');
   await (await openStore(dir, { env: { NOTARY_DELEGATION_PASSPHRASE: 'their-pass' } })).signer(r.imported[0]!.id);
 });
+
+test('legacy path headers: tuf_keys/<gun>/<id>_<role> gives the GUN, the ID and the role', async () => {
+  const { store, passphrases } = await emptyStore({} as never);
+  const src = readFileSync(join(NOTARY07_TRUSTDIR, 'private', '0d219c843fb79edde87000fa68ee3317c9d4a79c5a6f62299e0475103c2444b7.key'), 'utf8');
+  const legacy = src.replace('gun: example.com/test1\nrole: targets\n', 'path: tuf_keys/example.com/test1/0d219c843fb79edde87000fa68ee3317c9d4a79c5a6f62299e0475103c2444b7_targets\n');
+  const r = await importKeys(store, [{ name: 'old-export.pem', text: legacy }], { passphrases });
+  assert.deepEqual(r.rejected, []);
+  assert.deepEqual(r.imported.map((x) => [x.id.slice(0, 8), x.role, x.gun]), [['0d219c84', 'targets', 'example.com/test1']]);
+  const fresh = await openStore(join(store.privateDir, '..'), { env: FIXTURE_PASSPHRASES });
+  await fresh.signer(r.imported[0]!.id, { role: 'targets', gun: 'example.com/test1' });
+});
