@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { App, type Program } from './app.js';
 import { registerDelegation } from './commands/delegation.js';
+import { registerKey } from './commands/key.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
 import { UsageError } from './errors.js';
@@ -68,7 +69,7 @@ export function buildProgram(app: App): Command {
 type Register = (program: Command, app: App) => void;
 
 /** Each module declares one part of the command tree. */
-const COMMAND_MODULES: Register[] = [registerRepo, registerDelegation, registerRotate];
+const COMMAND_MODULES: Register[] = [registerRepo, registerDelegation, registerKey, registerRotate];
 
 function propagateSettings(cmd: Command, app: App): void {
   for (const sub of cmd.commands) {

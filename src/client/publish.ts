@@ -8,7 +8,7 @@ import type { MetadataCache } from '../storage/cache.js';
 import type { Changelist, StagedChange } from '../storage/changelist.js';
 import { sha256, sha512 } from '../crypto/hash.js';
 import { parseEnvelope } from '../tuf/envelope.js';
-import { TrustError } from '../tuf/errors.js';
+import { TrustError, isTrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
 import type { PublicKey } from '../tuf/keys.js';
 import { parseRoot, parseSnapshot, parseTargets, type FileMeta, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
@@ -70,7 +70,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   if (all.length === 0 && !firstPublish && prepared.size === 0) return { uploaded: [], applied: [], nothingToDo: true };
 
   const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
-  for (const c of all) applyChange(repo, c, opts.gun);
+  applyAll(repo, all, opts.gun);
   for (const w of repo.warnings) opts.warn(w);
 
   const upload = new Map<string, Buffer>();
@@ -190,6 +190,31 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
     state: { root: builder.root!.meta, targets, snapshot: builder.snapshot!.meta, files },
     firstPublish: false,
   };
+}
+
+/**
+ * Applies the changes in changelist order, except that a target change failing only because no
+ * key of its role is at hand waits until the rest is applied: a later change may add this
+ * signer's own key to the role (what the NO_SIGNING_KEY hint tells the user to do). Later
+ * changes of the same target wait behind it, so their order holds. If it still fails, that is
+ * the publish error.
+ */
+function applyAll(repo: EditableRepo, all: readonly StagedChange[], gun: string): void {
+  const waiting: StagedChange[] = [];
+  const sameTarget = (a: StagedChange, b: StagedChange): boolean => b.type === 'target' && a.scope === b.scope && a.path === b.path;
+  for (const c of all) {
+    if (waiting.some((w) => sameTarget(w, c))) {
+      waiting.push(c);
+      continue;
+    }
+    try {
+      applyChange(repo, c, gun);
+    } catch (e) {
+      if (c.type !== 'target' || !isTrustError(e, 'NO_SIGNING_KEY')) throw e;
+      waiting.push(c);
+    }
+  }
+  for (const c of waiting) applyChange(repo, c, gun);
 }
 
 function applyChange(repo: EditableRepo, c: StagedChange, gun: string): void {

@@ -33,6 +33,8 @@ export interface Updated {
 }
 
 const BASE = new Set(['root', 'targets', 'snapshot', 'timestamp']);
+/** Failures to fetch the timestamp after which the cached timestamp is used. */
+const TIMESTAMP_FALLBACK = new Set(['OFFLINE', 'NOT_FOUND', 'SERVER_ERROR', 'TIMEOUT']);
 
 /** One refresh: cache reads are memoised, and roles served from the cache are not rewritten. */
 class Run {
@@ -97,7 +99,9 @@ async function attempt(
   try {
     tsBytes = await remote.getMeta('timestamp', limits.timestampMax);
   } catch (e) {
-    const cached = e instanceof RemoteError && e.code !== 'UNAUTHORIZED' && e.code !== 'TLS' ? await run.cached('timestamp', limits.timestampMax) : undefined;
+    // As notary: only "not there", server faults and network trouble fall back to the cache; an
+    // oversized, truncated or rejected answer is an error (SEC-V10, formats.md §7.2).
+    const cached = e instanceof RemoteError && TIMESTAMP_FALLBACK.has(e.code) ? await run.cached('timestamp', limits.timestampMax) : undefined;
     if (!cached) throw e;
     opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
     tsBytes = cached;
@@ -149,9 +153,10 @@ async function rotateRoot(b: TrustedCollectionBuilder, remote: NotaryRemote, new
 }
 
 async function cachedOrFetch(run: Run, b: TrustedCollectionBuilder, role: string, expected: FileMeta): Promise<Buffer> {
-  const cached = await run.cached(role, expected.length);
+  // Read whatever size is cached: a cached delegation larger than the new entry is still the floor.
+  const cached = await run.cached(role, MAX_CACHED);
   const want = expected.hashes.get('sha256');
-  if (cached && want && sha256(cached).equals(want)) {
+  if (cached && cached.length <= expected.length && want && sha256(cached).equals(want)) {
     run.fromCache.add(role);
     return cached;
   }

@@ -26,6 +26,8 @@ import { applyPinning, validRootKeys, type TrustPinning } from './rootcerts.js';
 import { checkThreshold, verifyThreshold } from './verify.js';
 
 export const MiB = 1024 * 1024;
+/** notary's words for a root that does not chain to the trusted one (cli.md §7.7). */
+const ROTATE = 'could not rotate trust to a new trusted root';
 
 export interface Limits {
   /** Files without a signed length: root.json and N.root.json. */
@@ -132,7 +134,7 @@ export class TrustedCollectionBuilder {
     if (opts.expectedVersion !== undefined && root.version !== opts.expectedVersion) {
       throw new TrustError(
         'ROOT_CHAIN_BROKEN',
-        `root: ${opts.expectedVersion}.root.json holds version ${root.version}`,
+        `${ROTATE}: ${opts.expectedVersion}.root.json holds version ${root.version}`,
         { role: 'root', found: root.version, needed: opts.expectedVersion },
       );
     }
@@ -145,7 +147,7 @@ export class TrustedCollectionBuilder {
       if (isTrustError(e, 'THRESHOLD_NOT_MET')) {
         throw new TrustError(
           'ROOT_CHAIN_BROKEN',
-          `root version ${root.version} is not signed by a threshold of the keys of trusted root version ${trusted.meta.version}`,
+          `${ROTATE}: root version ${root.version} is not signed by a threshold of the keys of trusted root version ${trusted.meta.version}`,
           { role: 'root', found: root.version, needed: trusted.meta.version },
           e,
         );

@@ -8,7 +8,7 @@ import { FileKeyStore, PassphraseRetriever } from '../../src/keystore/index.js';
 import { DTRUST_BIN } from '../rig/notary.js';
 import { tempDir } from '../rig/tmp.js';
 import { NOTARY07_TRUSTDIR, copyTrustDir, keyFiles, newTrustDir, treeHash } from './key-helpers.js';
-import { runOnPty, type PtyStep } from './pty.js';
+import { runOnPty, type PtyStep } from './key-pty-driver.js';
 
 const DELEG_ID = '8fae7a8fe8f183e0d16983d33c2500f688b1291823131bbf437bcffa3cbd9846';
 

@@ -67,7 +67,7 @@ function canonical(key: PublicKey | undefined, id: string): string {
 export async function add(ctx: Ctx, args: string[]): Promise<void> {
   const o = opts(ctx);
   const paths = pathList(o);
-  if (args.length < 2 || (args.length === 2 && paths.length === 0)) {
+  if (args.length < 2 || (args.length === 2 && paths.length === 0 && o.threshold === undefined)) {
     throw new UsageError(
       'must specify the Global Unique Name and the role of the delegation along with the public key certificate paths and/or a list of paths to add',
     );
@@ -103,7 +103,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
       await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ threshold }) });
     }
   });
-  if (keys.length > 0 && paths.length === 0) {
+  if (keys.length > 0 && paths.length === 0 && !(await hasCachedPaths(s, role))) {
     ctx.app.output.log('warning', `role ${role} has no paths yet, so it cannot sign any target; add them with --paths or --all-paths`);
   }
   const ids = keys.map((k) => k.canonicalId);
@@ -112,6 +112,19 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   if (paths.length > 0) msg += ` with paths [${printPaths(ctx, paths)}],`;
   ctx.app.output.out(`${msg} to repository "${s.gun}" staged for next publish.\n\n`);
   if (o.publish) await autoPublish(s);
+}
+
+/** True when the cached parent already gives `role` paths (adding a key to it is then enough). */
+async function hasCachedPaths(s: Session, role: string): Promise<boolean> {
+  const parent = role.slice(0, role.lastIndexOf('/'));
+  try {
+    const bytes = await s.cache.read(parent, 100 * 1024 * 1024);
+    if (!bytes) return false;
+    const decl = parseTargets(parseEnvelope(bytes, parent).signed, parent).delegations.roles.find((r) => r.name === role);
+    return (decl?.paths.length ?? 0) > 0;
+  } catch {
+    return false;
+  }
 }
 
 function pathList(o: Opts): string[] {

@@ -25,8 +25,16 @@ function collect(value: string, previous: string[]): string[] {
   return previous.concat(value.split(',').filter((v) => v !== ''));
 }
 
+/**
+ * The `key` command group, created on first use: `key rotate` (client workflows) registers under
+ * the same group through this function.
+ */
+export function keyGroup(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'key') ?? group(program, 'key', 'Operates on keys.');
+}
+
 export function registerKey(program: Command, app: App): void {
-  const key = group(program, 'key', 'Operates on keys.');
+  const key = keyGroup(program);
 
   key
     .command('list')

@@ -10,6 +10,8 @@ import { encodeDelegationData, encodeTargetData } from '../../client/changes.js'
 import { initRepository } from '../../client/init.js';
 import { publish as publishRepo } from '../../client/publish.js';
 import { RemoteError } from '../../remote/errors.js';
+import type { NotaryRemote } from '../../remote/notary.js';
+import { update } from '../../client/update.js';
 import type { Change } from '../../storage/changelist.js';
 import { TrustError } from '../../tuf/errors.js';
 import { parseJson, type Json } from '../../tuf/json.js';
@@ -93,29 +95,46 @@ async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<v
     const keys = await keyAccess(s.ctx);
     const remote = await connect(s, 'push,pull');
     try {
-      const r = await publishRepo({
-        gun: s.gun,
-        now: s.ctx.app.now,
-        cache: s.cache,
-        changelist: s.changelist,
-        remote,
-        keys,
-        pinning: s.cfg.trustPinning,
-        warn: (m) => out.log('warning', m),
-        savePartial: (role, bytes) => savePending(s, role, bytes),
-        prepared,
-      });
+      let r;
+      try {
+        r = await publishRepo({
+          gun: s.gun,
+          now: s.ctx.app.now,
+          cache: s.cache,
+          changelist: s.changelist,
+          remote,
+          keys,
+          pinning: s.cfg.trustPinning,
+          warn: (m) => out.log('warning', m),
+          savePartial: (role, bytes) => savePending(s, role, bytes),
+          prepared,
+        });
+      } catch (e) {
+        throw explainPublishError(e, s.gun);
+      }
       if (r.nothingToDo) {
         out.out(`No unpublished changes for ${s.gun}\n`);
         return;
       }
-    } catch (e) {
-      throw explainPublishError(e, s.gun);
+      await refreshAfterPublish(s, remote);
     } finally {
       remote.close();
     }
     out.out(`Successfully published changes for repository ${s.gun}\n`);
   });
+}
+
+/**
+ * After a publish, the server's new timestamp (and snapshot, when the server signs it) is fetched
+ * and verified into the cache, so that reads work offline right away (cli.md §12 #20). The
+ * publish itself succeeded; a failure here is only reported.
+ */
+async function refreshAfterPublish(s: Session, remote: NotaryRemote): Promise<void> {
+  try {
+    await update({ gun: s.gun, now: s.ctx.app.now, cache: s.cache, remote, pinning: s.cfg.trustPinning, warn: () => undefined });
+  } catch (e) {
+    s.ctx.app.output.log('warning', `published, but could not refresh the local cache of ${s.gun}: ${(e as Error).message}`);
+  }
 }
 
 /** Where a role signed below its threshold waits for co-signers: `tuf/<gun>/pending/<role>.json`. */
@@ -152,10 +171,9 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   const [gun, target, file] = args as [string, string, string];
   const s = await openSession(ctx, gun);
   const o = opts(ctx);
-  const path = resolve(ctx.app.cwd, file);
-  const { length, sha256: h256, sha512: h512 } = await hashFile(path);
-  const meta: FileMeta = { length, hashes: new Map([['sha256', h256], ['sha512', h512]]) };
   const custom = await readCustom(ctx, o);
+  const { length, sha256: h256, sha512: h512 } = await hashFile(resolve(ctx.app.cwd, file), file);
+  const meta: FileMeta = { length, hashes: new Map([['sha256', h256], ['sha512', h512]]) };
   if (custom !== undefined) meta.custom = custom;
   await stageTargets(s, target, meta, rolesOf(o));
   ctx.app.output.out(`Addition of target "${target}" to repository "${s.gun}" staged for next publish.\n`);
@@ -165,15 +183,19 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
 export async function addhash(ctx: Ctx, args: string[]): Promise<void> {
   const o = opts(ctx);
   const msg = 'Must specify a GUN, target, byte size of target data, and at least one hash';
-  if (args.length < 3 || (o.sha256 === undefined && o.sha512 === undefined)) throw new UsageError(msg);
+  // As notary: an empty --sha256 "" counts as not given.
+  const h256 = typeof o.sha256 === 'string' && o.sha256 !== '' ? o.sha256 : undefined;
+  const h512 = typeof o.sha512 === 'string' && o.sha512 !== '' ? o.sha512 : undefined;
+  if (args.length < 3 || (h256 === undefined && h512 === undefined)) throw new UsageError(msg);
   const [gun, target, size] = args as [string, string, string];
+  // notary's order of checks: configuration and GUN, custom data, size, hashes.
+  const s = await openSession(ctx, gun);
+  const custom = await readCustom(ctx, o);
   const length = parseGoInt(size);
   const hashes = new Map<string, Buffer>();
-  if (typeof o.sha256 === 'string') hashes.set('sha256', parseHex(o.sha256, 32, 'sha256'));
-  if (typeof o.sha512 === 'string') hashes.set('sha512', parseHex(o.sha512, 64, 'sha512'));
-  const s = await openSession(ctx, gun);
+  if (h256 !== undefined) hashes.set('sha256', parseHex(h256, 32, 'sha256'));
+  if (h512 !== undefined) hashes.set('sha512', parseHex(h512, 64, 'sha512'));
   const meta: FileMeta = { length, hashes };
-  const custom = await readCustom(ctx, o);
   if (custom !== undefined) meta.custom = custom;
   await stageTargets(s, target, meta, rolesOf(o));
   ctx.app.output.out(`Addition of target "${target}" by ${[...hashes.keys()].join(', ')} hash to repository "${s.gun}" staged for next publish.\n`);
@@ -233,22 +255,49 @@ async function stageTargets(s: Session, target: string, meta: FileMeta, roles: s
 
 async function readCustom(ctx: Ctx, o: Opts): Promise<Json | undefined> {
   if (typeof o.custom !== 'string') return undefined;
-  const text = await readFile(resolve(ctx.app.cwd, o.custom));
+  let text: Buffer;
+  try {
+    text = await readFile(resolve(ctx.app.cwd, o.custom));
+  } catch (e) {
+    throw openError(e, o.custom);
+  }
   const v = parseJson(text, { what: `custom data in ${o.custom}` });
   return v === null ? undefined : v;
 }
 
-async function hashFile(path: string): Promise<{ length: number; sha256: Buffer; sha512: Buffer }> {
+/** Streams a file through both hashes (constant memory). `shown` is the name as the user gave it. */
+async function hashFile(path: string, shown = path): Promise<{ length: number; sha256: Buffer; sha512: Buffer }> {
   const h256 = createHash('sha256');
   const h512 = createHash('sha512');
   let length = 0;
-  const stream = createReadStream(path);
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    h256.update(chunk);
-    h512.update(chunk);
-    length += chunk.length;
+  try {
+    const stream = createReadStream(path);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      h256.update(chunk);
+      h512.update(chunk);
+      length += chunk.length;
+    }
+  } catch (e) {
+    throw openError(e, shown);
   }
   return { length, sha256: h256.digest(), sha512: h512.digest() };
+}
+
+const GO_ERRNO: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ELOOP: 'too many levels of symbolic links',
+};
+
+/** A file error in Go's words (`open <name>: no such file or directory`), as notary prints it. */
+function openError(e: unknown, shown: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string') return e;
+  const text = GO_ERRNO[code] ?? (e as Error).message;
+  const op = code === 'EISDIR' ? 'read' : 'open';
+  return new CliError('FILE', `${op} ${shown}: ${text}`, undefined, { cause: e });
 }
 
 /** Go's strconv.ParseInt(s, 0, 64): base prefixes and underscores. */
@@ -272,13 +321,18 @@ export function parseGoInt(s: string): number {
   return Number(v);
 }
 
+/** notary's getTargetHashes: the length (in bytes of the argument) first, then the hex digits. */
 function parseHex(hex: string, bytes: number, alg: string): Buffer {
-  const bad = /[^0-9a-fA-F]/.exec(hex);
-  if (bad) {
-    const c = bad[0];
-    throw new CliError('INVALID_HASH', `encoding/hex: invalid byte: U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} ${JSON.stringify(c).replace(/"/g, "'")}`, `--${alg} takes the hex digest`);
+  if (Buffer.byteLength(hex, 'utf8') !== bytes * 2) throw new CliError('INVALID_HASH', `invalid ${alg} hex contents provided`, `a ${alg} digest is ${bytes * 2} hex characters`);
+  const raw = Buffer.from(hex, 'utf8');
+  const bad = raw.findIndex((b) => !((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)));
+  if (bad >= 0) {
+    // Go's InvalidByteError prints the offending byte with %#U (a byte, not a character).
+    const b = raw[bad]!;
+    const printable = (b >= 0x20 && b < 0x7f) || (b >= 0xa1 && b !== 0xad);
+    const shown = `U+${b.toString(16).toUpperCase().padStart(4, '0')}${printable ? ` '${String.fromCharCode(b)}'` : ''}`;
+    throw new CliError('INVALID_HASH', `encoding/hex: invalid byte: ${shown}`, `--${alg} takes the hex digest`);
   }
-  if (hex.length !== bytes * 2) throw new CliError('INVALID_HASH', `invalid ${alg} hex contents provided`, `a ${alg} digest is ${bytes * 2} hex characters`);
   return Buffer.from(hex, 'hex');
 }
 
@@ -290,7 +344,8 @@ export async function list(ctx: Ctx, gun: string | undefined): Promise<void> {
   const o = opts(ctx);
   const roles = Array.isArray(o.roles) ? (o.roles as string[]).filter((r) => r !== '') : undefined;
   const { builder } = await refresh(s);
-  const entries = builder.listTargets(roles).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Go compares strings byte by byte (UTF-8), which differs from JS's UTF-16 order above U+FFFF.
+  const entries = builder.listTargets(roles).sort((a, b) => Buffer.compare(Buffer.from(a.name, 'utf8'), Buffer.from(b.name, 'utf8')));
   const out = ctx.app.output;
   if (o.json) {
     out.out(
@@ -341,8 +396,17 @@ export async function verify(ctx: Ctx, args: string[]): Promise<void> {
   const s = await openSession(ctx, gun);
   let spool: string | undefined;
   let input: string;
-  if (typeof o.input === 'string') input = resolve(ctx.app.cwd, o.input);
-  else {
+  let shown: string | undefined;
+  if (typeof o.input === 'string') {
+    // As notary, the payload is read before the metadata is fetched: a missing file fails first.
+    input = resolve(ctx.app.cwd, o.input);
+    shown = o.input;
+    try {
+      await (await open(input, 'r')).close();
+    } catch (e) {
+      throw openError(e, o.input);
+    }
+  } else {
     spool = await mkdtemp(join(tmpdir(), 'dtrust-verify-'));
     input = join(spool, 'payload');
     const fh = await open(input, 'wx', 0o600);
@@ -356,12 +420,18 @@ export async function verify(ctx: Ctx, args: string[]): Promise<void> {
     const { builder } = await refresh(s);
     const e = builder.lookup(target);
     if (!e) throw new CliError('NOT_FOUND', `error retrieving target by name:${target}, error:No valid trust data for ${target}`, `list what the repository holds with: dtrust list ${s.gun}`);
-    const got = await hashFile(input);
+    const got = await hashFile(input, shown);
     checkPayload(target, e.meta, got);
     if (o.quiet) return;
     if (typeof o.output === 'string') {
       const dest = resolve(ctx.app.cwd, o.output);
-      await pipeline(createReadStream(input), createWriteStream(dest, { mode: 0o600 }));
+      let fh;
+      try {
+        fh = await open(dest, 'w', 0o600);
+      } catch (err) {
+        throw openError(err, o.output);
+      }
+      await pipeline(createReadStream(input), fh.createWriteStream());
     } else await pipeline(createReadStream(input), process.stdout, { end: false });
   } finally {
     if (spool) await rm(spool, { recursive: true, force: true });
