@@ -51,7 +51,8 @@ export async function keyAccess(ctx: Ctx): Promise<RepoKeyAccess> {
   const ids = new Set(records.map((r) => r.id));
   return {
     has: (id) => ids.has(id),
-    signer: async (canonicalId: string, listed: PublicKey) => (await keys.service.signer(canonicalId)).withPublicKey(listed),
+    signer: async (canonicalId: string, listed: PublicKey, role: string) =>
+      (await keys.service.signer(canonicalId, { role })).withPublicKey(listed),
     generate: async (role, gun) => {
       const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });
       ids.add(record.id);

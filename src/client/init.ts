@@ -93,8 +93,8 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
     delegations: { keys: new Map(), roles: [] },
     targets: new Map(),
   };
-  const rootBytes = (await signMetadata(root, [await opts.keys.signer(rootKeyId, rootKey)])).bytes;
-  const targetsBytes = (await signMetadata(t, [await opts.keys.signer(targets.canonicalId, targets.publicKey)])).bytes;
+  const rootBytes = (await signMetadata(root, [await opts.keys.signer(rootKeyId, rootKey, 'root')])).bytes;
+  const targetsBytes = (await signMetadata(t, [await opts.keys.signer(targets.canonicalId, targets.publicKey, 'targets')])).bytes;
   const snap: Snapshot = {
     _type: 'Snapshot',
     expires: expiresAfter(opts.now, EXPIRY_DAYS.snapshot),
@@ -104,7 +104,7 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
       ['targets', fileMeta(targetsBytes)],
     ]),
   };
-  const snapBytes = (await signMetadata(snap, [await opts.keys.signer(snapshot.canonicalId, snapshot.publicKey)])).bytes;
+  const snapBytes = (await signMetadata(snap, [await opts.keys.signer(snapshot.canonicalId, snapshot.publicKey, 'snapshot')])).bytes;
   // A timestamp cached from an earlier repository of this name would be a wrong rollback floor.
   await opts.cache.remove('timestamp');
   await opts.cache.writeMany(

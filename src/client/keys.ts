@@ -6,8 +6,11 @@ import type { Signer } from '../tuf/sign.js';
 export interface KeyAccess {
   /** True when a private key with this canonical (or TUF) ID is available. */
   has(id: string): boolean;
-  /** A Signer for the private key `canonicalId`, presenting itself as `listed` in metadata. */
-  signer(canonicalId: string, listed: PublicKey): Promise<Signer>;
+  /**
+   * A Signer for the private key `canonicalId`, presenting itself as `listed` in metadata,
+   * for signing `role` (a key is never used for a role other than its own).
+   */
+  signer(canonicalId: string, listed: PublicKey, role: string): Promise<Signer>;
   /** Creates a key for `role` (targets and snapshot keys carry the GUN). */
   generate(role: string, gun: string): Promise<{ canonicalId: string; publicKey: PublicKey }>;
   /** Canonical IDs of root keys at hand, in a stable order. */

@@ -282,7 +282,7 @@ async function signersFor(opts: PublishOptions, repo: EditableRepo, role: string
   const signers: Signer[] = [];
   for (const [, key] of rk.keys) {
     const canonical = key.canonicalId;
-    if (opts.keys.has(canonical)) signers.push(await opts.keys.signer(canonical, key));
+    if (opts.keys.has(canonical)) signers.push(await opts.keys.signer(canonical, key, role));
   }
   if (signers.length === 0) repo.requireCanSign(role);
   return signers;
@@ -293,7 +293,7 @@ async function previousRootSigners(opts: PublishOptions, repo: EditableRepo, alr
   for (const id of repo.previousRootRole.keyids) {
     const key: PublicKey | undefined = repo.root.keys.get(id);
     if (!key || already.some((s) => s.publicKey.id === id)) continue;
-    if (opts.keys.has(key.canonicalId)) out.push(await opts.keys.signer(key.canonicalId, key));
+    if (opts.keys.has(key.canonicalId)) out.push(await opts.keys.signer(key.canonicalId, key, 'root'));
   }
   return out;
 }
@@ -308,7 +308,7 @@ async function legacyRootSigners(opts: PublishOptions, previous: number, already
     for (const id of old.roles.get('root')?.keyids ?? []) {
       const key = old.keys.get(id);
       if (!key || [...already, ...out].some((s) => s.publicKey.id === id)) continue;
-      if (opts.keys.has(key.canonicalId)) out.push(await opts.keys.signer(key.canonicalId, key));
+      if (opts.keys.has(key.canonicalId)) out.push(await opts.keys.signer(key.canonicalId, key, 'root'));
     }
   }
   return out;

@@ -215,7 +215,7 @@ export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   for (const id of decl.keyids ?? []) {
     const key = parentFile.meta.delegations.keys.get(id);
     if (!key || existing.some((sig) => sig.keyid === id)) continue;
-    if (keys.has(key.canonicalId)) signers.push(await keys.signer(key.canonicalId, key));
+    if (keys.has(key.canonicalId)) signers.push(await keys.signer(key.canonicalId, key, role));
   }
   if (signers.length === 0) {
     throw new CliError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, `import your ${role} key first: dtrust key import <key.pem> -r ${role}`);
