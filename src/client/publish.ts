@@ -266,7 +266,7 @@ function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: stri
   if (e.code !== 'NO_SIGNING_KEY') return undefined;
   const role = e.fields.role ?? c.scope;
   const parent = role === 'targets' ? 'root' : role.slice(0, role.lastIndexOf('/'));
-  if (role === 'targets') return 'import the targets key of this repository (dtrust key import <file>) or publish from the machine that holds it';
+  if (role === 'targets') return `this machine does not hold the targets key of ${gun}: import it (dtrust key import <file> -r targets -g ${gun}) or publish from the machine that holds it`;
   const imp = `import one of those keys (dtrust key import <key.pem> -r ${role})`;
   if (!repo.canSign(parent)) return `${imp}, or ask the holder of the ${parent} key to add yours to ${role}`;
   return (
