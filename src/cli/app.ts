@@ -78,6 +78,7 @@ export function globalFlags(cmd: Command): GlobalFlags {
     tlscacert: s('tlscacert'),
     tlscert: s('tlscert'),
     tlskey: s('tlskey'),
+    pkcs11Module: s('pkcs11Module'),
     debug: o.debug === true,
     verbose: o.verbose === true,
   };

@@ -1,13 +1,25 @@
-// Key stores for a command: the file store of the trust directory behind a KeyService, with
-// passphrases from the environment or the terminal, and the adapter the workflows sign through.
+// Key stores for a command: a PKCS#11 token for root keys (only when a module is configured or
+// found), then the file store of the trust directory, behind a KeyService, with passphrases and
+// PINs from the environment or the terminal, and the adapter the workflows sign through.
 
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { KeyAccess } from '../client/keys.js';
 import { decodePemBlocks } from '../crypto/pem.js';
 import { decodeKeyBlock, isPrivateKeyBlock } from '../crypto/keyfile.js';
+import { KeyStoreError } from '../keystore/errors.js';
 import { FileKeyStore, kdfIterationsFromEnv } from '../keystore/filestore.js';
-import { PassphraseRetriever } from '../keystore/passphrase.js';
+import { PassphraseRetriever, type PromptIO } from '../keystore/passphrase.js';
+import {
+  PKCS11_TOKEN_VARIABLE,
+  PKCS11_TOUCH_VARIABLE,
+  describeModuleSource,
+  resolvePkcs11Module,
+  type Pkcs11ModuleChoice,
+} from '../keystore/pkcs11-module.js';
+import type { Pkcs11KeyStore } from '../keystore/pkcs11.js';
 import { KeyService } from '../keystore/service.js';
+import type { KeyStore } from '../keystore/types.js';
 import type { PublicKey } from '../tuf/keys.js';
 import type { Ctx } from './app.js';
 import { CliError } from './errors.js';
@@ -17,19 +29,97 @@ export interface Keys {
   service: KeyService;
   files: FileKeyStore;
   passphrases: PassphraseRetriever;
+  token: TokenAccess;
 }
 
 export async function openKeyService(ctx: Ctx): Promise<Keys> {
   const cfg = await ctx.config();
   const env = ctx.app.env;
-  const passphrases = new PassphraseRetriever({ env, prompt: new TerminalPrompt() });
+  const prompt = new TerminalPrompt();
+  const passphrases = new PassphraseRetriever({ env, prompt });
   const files = await FileKeyStore.open({
     trustDir: cfg.trustDir,
     passphrases,
     iterations: kdfIterationsFromEnv(env),
     log: (level, msg) => ctx.app.output.log(level, msg),
   });
-  return { service: new KeyService([files]), files, passphrases };
+  const token = await openTokenStore(ctx, files, prompt);
+  const stores: KeyStore[] = token.store ? [token.store, files] : [files];
+  return { service: new KeyService(stores), files, passphrases, token };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PKCS#11 token (keystore/pkcs11.ts), loaded only when a module is configured or found
+
+export interface TokenAccess {
+  /** The token's store, when a module is configured or found and a token answered. */
+  store: Pkcs11KeyStore | undefined;
+  /** The module in use or tried, and where it came from. */
+  choice: Pkcs11ModuleChoice | undefined;
+  /** Why a module given by flag, variable or config file is not in use. */
+  failure: KeyStoreError | undefined;
+}
+
+function absoluteFrom(ctx: Ctx, p: string | undefined): string | undefined {
+  if (p === undefined || p === '' || /^(none|off)$/i.test(p.trim())) return p;
+  const home = ctx.app.env['HOME'];
+  const expanded = (p === '~' || p.startsWith('~/')) && home ? home + p.slice(1) : p;
+  return resolve(ctx.app.cwd, expanded);
+}
+
+/**
+ * The token store for this command, or none: no module configured or found (pkcs11js is then
+ * never loaded), or the module/token cannot be used. Then the command goes on with file keys; a
+ * failure is a warning when the module was asked for (flag, DTRUST_PKCS11_MODULE, config file)
+ * and a debug line when it was only found on notary's search path.
+ */
+export async function openTokenStore(ctx: Ctx, files: FileKeyStore, prompt: PromptIO): Promise<TokenAccess> {
+  const cfg = await ctx.config();
+  const env = ctx.app.env;
+  const choice = resolvePkcs11Module({
+    flag: absoluteFrom(ctx, ctx.flags.pkcs11Module),
+    env: { ...env, DTRUST_PKCS11_MODULE: absoluteFrom(ctx, env['DTRUST_PKCS11_MODULE']) },
+    config: cfg.pkcs11Module,
+  });
+  if (!choice) return { store: undefined, choice, failure: undefined };
+  const out = ctx.app.output;
+  const touch = env[PKCS11_TOUCH_VARIABLE];
+  try {
+    const { Pkcs11KeyStore } = await import('../keystore/pkcs11.js');
+    const store = await Pkcs11KeyStore.open({
+      module: choice.path,
+      tokenLabel: env[PKCS11_TOKEN_VARIABLE],
+      env,
+      prompt,
+      backup: files,
+      log: (level, msg) => out.log(level, msg),
+      notice: (line) => out.err(line + '\n'),
+      touch: touch === undefined || touch === '' ? undefined : /^(1|true|yes|on)$/i.test(touch),
+    });
+    out.log('debug', `PKCS#11: using token "${store.label}" through ${choice.path} (from ${describeModuleSource(choice)})`);
+    return { store, choice, failure: undefined };
+  } catch (e) {
+    if (!(e instanceof KeyStoreError)) throw e;
+    if (choice.from === 'search') {
+      out.log('debug', `no usable YubiKey (${e.message}); using the keys in ${files.name}`);
+      return { store: undefined, choice, failure: undefined };
+    }
+    out.log('warning', `PKCS#11 (${describeModuleSource(choice)}): ${e.message}; using the keys in ${files.name} only${e.hint ? ` (${e.hint})` : ''}`);
+    return { store: undefined, choice, failure: e };
+  }
+}
+
+/**
+ * A new root key must not silently land on disk when a token was asked for and cannot be used:
+ * throws the token's failure with a way out.
+ */
+export function requireToken(token: TokenAccess): void {
+  const e = token.failure;
+  if (!e) return;
+  throw new KeyStoreError(e.code, `no root key was created: ${e.message}`, {
+    hint: `${e.hint ? e.hint + '; ' : ''}to keep the new root key on disk instead, run with --pkcs11-module none`,
+    cause: e,
+  });
 }
 
 export interface RepoKeyAccess extends KeyAccess {
@@ -54,6 +144,7 @@ export async function keyAccess(ctx: Ctx): Promise<RepoKeyAccess> {
     signer: async (canonicalId: string, listed: PublicKey, role: string) =>
       (await keys.service.signer(canonicalId, { role })).withPublicKey(listed),
     generate: async (role, gun) => {
+      if (role === 'root') requireToken(keys.token);
       const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });
       ids.add(record.id);
       return { canonicalId: record.id, publicKey };
@@ -62,7 +153,15 @@ export async function keyAccess(ctx: Ctx): Promise<RepoKeyAccess> {
     rootCertificate: async (canonicalId, commonName, notBefore, notAfter) => {
       const signer = await keys.service.signer(canonicalId, { role: 'root' });
       if (!signer.privateKeyObject) {
-        throw new CliError('NOT_SUPPORTED', `cannot build a certificate for root key ${canonicalId} here`, 'pass the key\'s certificate with --rootcert');
+        // A token key: the token signs the certificate.
+        const { createRootCertificateWithSigner } = await import('../crypto/certgen.js');
+        return createRootCertificateWithSigner({
+          publicKey: signer.publicKey.keyObject(),
+          sign: async (tbs) => (await signer.sign(tbs)).sig,
+          commonName,
+          notBefore,
+          notAfter,
+        });
       }
       const { createRootCertificate } = await import('../crypto/certgen.js');
       return createRootCertificate({ privateKey: signer.privateKeyObject, publicKey: signer.publicKey.keyObject(), commonName, notBefore, notAfter });
@@ -84,6 +183,7 @@ export async function keyAccess(ctx: Ctx): Promise<RepoKeyAccess> {
         ? await keys.passphrases.unlock({ keyId: '', alias: role, keyName: '' }, (pass) => decodeKeyBlock(block, pass))
         : await decodeKeyBlock(block, null);
       if (!key) throw new CliError('KEY_FILE', `cannot read the private key in ${path}`);
+      if (role === 'root') requireToken(keys.token);
       const record = await keys.service.add(key, { role, gun: gun === '' ? undefined : gun });
       ids.add(record.id);
       records.push(record);

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { App, type Program } from './app.js';
 import { registerDelegation } from './commands/delegation.js';
+import { registerDocker } from './commands/docker.js';
 import { registerKey } from './commands/key.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
@@ -42,6 +43,7 @@ export function buildProgram(app: App): Command {
     .option('--tlscert <path>', 'TLS certificate file')
     .option('--tlskey <path>', 'TLS key file')
     .option('-d, --trustDir <path>', 'Directory where the trust data is persisted to')
+    .option('--pkcs11-module <path>', 'PKCS#11 library holding root keys on a token (YubiKey); "none" turns tokens off')
     .option('--version', `Print the version number of ${name}`)
     .usage('[command] [flags]')
     .argument('[command]')
@@ -69,7 +71,7 @@ export function buildProgram(app: App): Command {
 type Register = (program: Command, app: App) => void;
 
 /** Each module declares one part of the command tree. */
-const COMMAND_MODULES: Register[] = [registerRepo, registerDelegation, registerKey, registerRotate];
+const COMMAND_MODULES: Register[] = [registerRepo, registerDelegation, registerKey, registerRotate, registerDocker];
 
 function propagateSettings(cmd: Command, app: App): void {
   for (const sub of cmd.commands) {

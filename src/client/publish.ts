@@ -79,7 +79,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     const rk = repo.roleKeys(role);
     if (!rk) throw new TrustError('ROLE_NOT_FOUND', `tuf: invalid role ${role}. this role is not known`, { role });
     verifyThreshold(parseEnvelope(bytes, role), role, rk.keys, rk);
-    const current = state.targets.get(role);
+    const current = state.targets.get(role) ?? state.invalid?.get(role);
     if (current && meta.version <= current.version) {
       throw new TrustError('ROLLBACK', `${role}: the co-signed version ${meta.version} is not newer than the published version ${current.version}`, {
         role,
@@ -119,7 +119,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   }
   if (repo.canSign('snapshot')) {
     const snap = state.snapshot ?? emptySnapshot();
-    snap.meta = new Map();
+    // As notary: entries of roles not loaded here (invalid delegations, their children) stay.
+    const gone = (role: string): boolean => [...repo.deleted].some((d) => role === d || role.startsWith(d + '/'));
+    snap.meta = new Map([...snap.meta].filter(([role]) => !gone(role)));
     for (const role of ['root', 'targets', ...[...state.targets.keys()].filter((r) => r !== 'targets').sort()]) {
       const bytes = state.files.get(role);
       if (bytes && !repo.deleted.has(role)) snap.meta.set(role, fileMeta(bytes));
@@ -186,8 +188,9 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
     files.set(role, f.bytes);
     targets.set(role, f.meta);
   }
+  const invalid = new Map([...builder.invalidFiles].map(([role, f]) => [role, f.meta]));
   return {
-    state: { root: builder.root!.meta, targets, snapshot: builder.snapshot!.meta, files },
+    state: { root: builder.root!.meta, targets, snapshot: builder.snapshot!.meta, files, invalid },
     firstPublish: false,
   };
 }
@@ -267,7 +270,7 @@ function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: stri
   const role = e.fields.role ?? c.scope;
   const parent = role === 'targets' ? 'root' : role.slice(0, role.lastIndexOf('/'));
   if (role === 'targets') return `this machine does not hold the targets key of ${gun}: import it (dtrust key import <file> -r targets -g ${gun}) or publish from the machine that holds it`;
-  const imp = `import one of those keys (dtrust key import <key.pem> -r ${role})`;
+  const imp = `${role} accepts only those keys; import one of them (dtrust key import <key.pem> -r ${role})`;
   if (!repo.canSign(parent)) return `${imp}, or ask the holder of the ${parent} key to add yours to ${role}`;
   return (
     `${imp}, or add a key of your own to the role: ` +
@@ -327,7 +330,7 @@ async function partial(opts: PublishOptions, role: string, bytes: Buffer, have: 
   const path = await opts.savePartial(role, bytes);
   return new TrustError('THRESHOLD_NOT_MET', `${role} needs ${needed} signatures and this machine holds ${have} of its keys; nothing was published`, {
     ...fields,
-    hint: `the role, signed with ${have}, was saved to ${path}; give it to another signer of ${role}, who runs: dtrust delegation cosign ${opts.gun} ${role} <file> --publish`,
+    hint: `the role, signed with ${have}, was saved to ${path}; give it to another signer of ${role}, who runs: dtrust delegation cosign ${opts.gun} ${role} <file> --publish; your changes stay staged here, so once it is published clear them with: dtrust reset ${opts.gun} --all`,
   });
 }
 

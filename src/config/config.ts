@@ -28,6 +28,8 @@ export interface GlobalFlags {
   tlscacert?: string;
   tlscert?: string;
   tlskey?: string;
+  /** `--pkcs11-module` (dtrust): PKCS#11 library for root keys on a token, or `none`. */
+  pkcs11Module?: string;
   debug?: boolean;
   verbose?: boolean;
 }
@@ -46,6 +48,11 @@ export interface Config {
   /** The config file that was read (absolute), if any. */
   configFile?: string;
   logLevel: 'warning' | 'info' | 'debug';
+  /**
+   * The config file's PKCS#11 library (`pkcs11.module`, or `pkcs11_module`), absolute, or `none`.
+   * The flag and DTRUST_PKCS11_MODULE come first (keystore/pkcs11-module.ts).
+   */
+  pkcs11Module?: string;
   /** Lines for the user (stderr), e.g. the HOME warnings or the keys-elsewhere note. */
   notices: string[];
 }
@@ -396,6 +403,12 @@ export async function loadConfig(flags: GlobalFlags, env: Env, cwd: string, prog
   }
   const disableTofu = values.bool(pinning, 'disable_tofu', 'trust_pinning.disable_tofu');
 
+  // PKCS#11 library for root keys on a token (dtrust; notary only searches fixed paths).
+  const pkcs11Section = values.section('pkcs11');
+  const pkcs11Raw = values.string(pkcs11Section, 'module', 'pkcs11.module') ?? values.string(file?.root, 'pkcs11_module', 'pkcs11_module');
+  const pkcs11Module =
+    pkcs11Raw === undefined ? undefined : /^(none|off)$/i.test(pkcs11Raw.trim()) ? 'none' : paths.abs(pkcs11Raw, configDir, 'pkcs11.module');
+
   // Keys kept in the other program's default directory.
   if (trustDirFrom === 'default') {
     const other = program === 'notary' ? dockerTrustDir : notaryDir;
@@ -421,5 +434,6 @@ export async function loadConfig(flags: GlobalFlags, env: Env, cwd: string, prog
     notices,
   };
   if (file) config.configFile = file.path;
+  if (pkcs11Module !== undefined) config.pkcs11Module = pkcs11Module;
   return config;
 }

@@ -2,8 +2,9 @@
 // template of utils.NewCertificate, signed by Go's x509.CreateCertificate). This file loads
 // @peculiar/x509, which is slow to load: import it lazily (`await import('../crypto/certgen.js')`).
 
-import { randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { children, derBitString, derInteger, derSequence, elementOf, readTlv } from './der.js';
 import { CryptoError } from './signature.js';
 
 type LibCrypto = Parameters<typeof x509.cryptoProvider.set>[0];
@@ -100,4 +101,47 @@ export async function createRootCertificate(opts: RootCertificateOptions): Promi
     webcrypto as unknown as LibCrypto,
   );
   return Buffer.from(cert.rawData);
+}
+
+export interface SignerCertificateOptions {
+  /** The public key to certify (ECDSA P-256: what a PKCS#11 token holds). */
+  publicKey: KeyObject;
+  /**
+   * Signs `tbs` (the DER TBSCertificate) with the private half of `publicKey`: ECDSA over
+   * SHA-256, the signature as raw r‖s (what a token's CKM_ECDSA gives over the digest).
+   */
+  sign(tbs: Buffer): Promise<Buffer>;
+  commonName: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/**
+ * The same certificate as createRootCertificate for a key whose private half is out of reach
+ * (a token key): the TBSCertificate is built by the library with a throwaway signing key of the
+ * same curve (the TBS names the signature algorithm and the certified key, never the signer's
+ * key, so it is byte for byte what notary's template gives), then signed by `sign` and wrapped:
+ * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, BIT STRING (ECDSA-Sig-Value) }.
+ * The result is checked against `publicKey` before it is returned.
+ */
+export async function createRootCertificateWithSigner(opts: SignerCertificateOptions): Promise<Buffer> {
+  const { publicKey } = opts;
+  if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new CryptoError('UNSUPPORTED_KEY', 'a certificate signed through a token needs an ECDSA P-256 key');
+  }
+  const throwaway = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+  const draft = await createRootCertificate({ privateKey: throwaway, publicKey, commonName: opts.commonName, notBefore: opts.notBefore, notAfter: opts.notAfter });
+  const cert = readTlv(draft);
+  const [tbsTlv, algTlv] = children(draft, cert);
+  if (!tbsTlv || !algTlv) throw new CryptoError('BAD_CERTIFICATE', 'internal error: malformed draft certificate');
+  const tbs = elementOf(draft, tbsTlv);
+  const alg = elementOf(draft, algTlv);
+  const raw = await opts.sign(tbs);
+  if (raw.length !== 64) throw new CryptoError('BAD_CERTIFICATE', `the token returned a ${raw.length}-byte ECDSA signature (64 expected)`);
+  const sigDer = derSequence(derInteger(raw.subarray(0, 32)), derInteger(raw.subarray(32)));
+  const der = derSequence(tbs, alg, derBitString(sigDer));
+  if (!new X509Certificate(der).verify(publicKey)) {
+    throw new CryptoError('BAD_CERTIFICATE', 'the certificate signature made by the token does not verify with its public key');
+  }
+  return der;
 }

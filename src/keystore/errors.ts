@@ -32,7 +32,23 @@ export type KeyStoreErrorCode =
   | 'IMPORT_INCOMPLETE'
   /** The store cannot do this (e.g. change the PIN of a token key, hold a non-root key). */
   | 'NOT_SUPPORTED'
-  | 'IO_ERROR';
+  | 'IO_ERROR'
+  /** PKCS#11: the driver (or pkcs11js) cannot be loaded, or no initialised token is present. */
+  | 'TOKEN_UNAVAILABLE'
+  /** PKCS#11: the token went away (or stopped answering) in the middle of an operation. */
+  | 'TOKEN_REMOVED'
+  /** PKCS#11: the PIN (typed, or from DTRUST_PKCS11_PIN) was refused. */
+  | 'WRONG_PIN'
+  /** PKCS#11: the token's PIN is locked after too many wrong PINs. */
+  | 'PIN_LOCKED'
+  /** PKCS#11: no PIN source (no variable, no terminal). */
+  | 'NO_PIN'
+  /** PKCS#11: every key slot notary uses on the token is taken. */
+  | 'TOKEN_FULL'
+  /** PKCS#11: the token refused or failed an operation. */
+  | 'TOKEN_ERROR'
+  /** The disk backup of a new token key could not be written (the token key was removed again). */
+  | 'BACKUP_FAILED';
 
 export interface KeyStoreErrorFields {
   hint?: string;

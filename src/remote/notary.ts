@@ -95,9 +95,10 @@ export class NotaryRemote {
       throw new RemoteError('CONFIG', `invalid scope ${JSON.stringify(String(opts.scope))}`, { url: server.display });
     }
     const tls = await loadTls(opts.tls, server.display);
+    const timeouts = opts.timeouts ?? timeoutsFromEnv(opts.env, server.display);
     const http = new HttpClient({
       tls,
-      ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+      ...(timeouts ? { timeouts } : {}),
       ...(opts.retry ? { retry: opts.retry } : {}),
       ...(opts.maxSockets !== undefined ? { maxSockets: opts.maxSockets } : {}),
     });
@@ -257,6 +258,30 @@ export class NotaryRemote {
     const res = await this.auth.request({ method: 'DELETE', url: this.tufUrl(''), maxBody: 64 * 1024, resource: 'delete' });
     if (res.status !== 200) throw statusError(res, 'DELETE metadata for GUN endpoint');
   }
+}
+
+const TIMEOUT_VARIABLES = [
+  ['DTRUST_CONNECT_TIMEOUT', 'connectMs'],
+  ['DTRUST_IDLE_TIMEOUT', 'readMs'],
+  ['DTRUST_TOTAL_TIMEOUT', 'totalMs'],
+] as const;
+
+/** The time limits set in the environment, in seconds (SEC-N1: configurable); undefined when none is set. */
+export function timeoutsFromEnv(env: Record<string, string | undefined>, url: string): Partial<Timeouts> | undefined {
+  const out: Partial<Timeouts> = {};
+  for (const [name, key] of TIMEOUT_VARIABLES) {
+    const v = env[name]?.trim();
+    if (v === undefined || v === '') continue;
+    const ms = /^\d{1,7}(\.\d{1,3})?$/.test(v) ? Math.round(Number(v) * 1000) : NaN;
+    if (!(ms >= 1 && ms <= 3_600_000)) {
+      throw new RemoteError('CONFIG', `${name} must be a number of seconds up to 3600, got ${JSON.stringify(sanitize(v, 40))}`, {
+        url,
+        hint: `set ${name} to e.g. 30, or unset it for the default`,
+      });
+    }
+    out[key] = ms;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** Go's mime/multipart output for CreateFormFile("files", role) parts (formats.md §6). */

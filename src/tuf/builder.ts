@@ -79,6 +79,11 @@ export class TrustedCollectionBuilder {
   readonly delegations = new Map<string, TrustedFile<Targets>>();
   /** Delegations skipped because they expired or lack signatures, with the reason. */
   readonly invalid = new Map<string, TrustError>();
+  /**
+   * The parsed (NOT trusted) content of those skipped delegations: publishing needs their
+   * version to write a newer one, and `witness` may re-sign them (notary's invalidRoles).
+   */
+  readonly invalidFiles = new Map<string, TrustedFile<Targets>>();
   private readonly effectivePaths = new Map<string, string[]>([['targets', ['']]]);
 
   constructor(opts: BuilderOptions) {
@@ -288,10 +293,12 @@ export class TrustedCollectionBuilder {
     let t: Targets;
     try {
       t = this.verifyRole(bytes, role, parent.meta.delegations.keys, decl, parseTargets);
+      checkThreshold(role, decl.threshold, (decl.keyids ?? []).length);
       this.checkExpiry(role, t.expires);
     } catch (e) {
-      if (isTrustError(e, 'THRESHOLD_NOT_MET') || isTrustError(e, 'EXPIRED')) {
+      if (isTrustError(e, 'THRESHOLD_NOT_MET') || isTrustError(e, 'EXPIRED') || isTrustError(e, 'INVALID_THRESHOLD')) {
         this.invalid.set(role, e);
+        this.invalidFiles.set(role, { meta: parseTargets(parseEnvelope(bytes, role).signed, role), bytes });
         this.warnings.push(`skipping delegation ${role}: ${e.message}`);
         return false;
       }
@@ -418,8 +425,9 @@ function checkDelegationsStructure(role: string, t: Targets): void {
     }
     if (names.has(d.name)) throw new TrustError('METADATA_INVALID', `${role}: delegation ${d.name} is listed twice`, { role });
     names.add(d.name);
+    // A role whose threshold its keys cannot meet (e.g. after `delegation purge`) is unusable,
+    // not an invalid parent: notary skips it, and so does updateDelegation.
     const ids = d.keyids ?? [];
-    checkThreshold(d.name, d.threshold, ids.length);
     for (const id of ids) {
       if (!t.delegations.keys.has(id)) {
         throw new TrustError('METADATA_INVALID', `${role}: key ${id} of ${d.name} is not in delegations.keys`, { role, keyIds: [id] });

@@ -19,6 +19,8 @@ export interface EditableState {
   snapshot?: Snapshot;
   /** Current file bytes of every role, for snapshot hashes of roles that are not re-signed. */
   files: Map<string, Uint8Array>;
+  /** Delegations on the server that failed verification (below threshold, expired): NOT trusted. */
+  invalid?: Map<string, Targets>;
 }
 
 export class EditableRepo {
@@ -126,6 +128,15 @@ export class EditableRepo {
     let t = this.state.targets.get(role);
     if (!t) {
       t = emptyTargets();
+      const invalid = this.state.invalid?.get(role);
+      if (invalid) {
+        // Its content is not trusted, so it is not carried over; its version is, so that the
+        // new file replaces it on the server.
+        t.version = invalid.version;
+        this.warnings.push(
+          `${role} on the server is not valid (too few signatures or expired), so its ${invalid.targets.size} target(s) are not carried over; to keep them, re-sign it first: witness ${role}`,
+        );
+      }
       this.state.targets.set(role, t);
     }
     return t;
@@ -222,10 +233,17 @@ export class EditableRepo {
     for (const k of change.addKeys ?? []) {
       if (!next.keyids!.includes(k.id)) next.keyids!.push(k.id);
     }
-    if (next.keyids!.length < next.threshold) {
+    for (const k of change.addKeys ?? []) parent.delegations.keys.set(k.id, k);
+    // Signatures count per distinct key (SEC-V1): a certificate and a public key of one key pair are one.
+    const distinct = new Set(
+      next.keyids!.map((id) => {
+        const k = parent.delegations.keys.get(id);
+        return k ? safeCanonicalId(k) : id;
+      }),
+    ).size;
+    if (distinct < next.threshold) {
       this.warnings.push(`role ${role} has fewer keys than its threshold of ${next.threshold}; it will not be usable until keys are added to it`);
     }
-    for (const k of change.addKeys ?? []) parent.delegations.keys.set(k.id, k);
     if (idx >= 0) parent.delegations.roles[idx] = next;
     else parent.delegations.roles.push(next);
     removeUnusedKeys(parent);
@@ -247,6 +265,7 @@ export class EditableRepo {
     }
     const parentName = parentOf(role);
     this.requireCanSign(parentName);
+    this.deleted.add(role);
     for (const name of [...this.state.targets.keys()]) {
       if (name === role || name.startsWith(role + '/')) {
         this.state.targets.delete(name);
@@ -300,13 +319,16 @@ export class EditableRepo {
   witness(role: string): void {
     if (role === 'root') throw new TrustError('ROLE_NOT_FOUND', 'type of root change not yet supported: witness', { role });
     if (role === 'snapshot' || role === 'timestamp') throw new TrustError('ROLE_NOT_FOUND', `scope not supported: ${role}`, { role });
-    if (!this.state.targets.has(role) || (role !== 'targets' && !this.findDelegation(role))) {
+    const invalid = this.state.targets.has(role) ? undefined : this.state.invalid?.get(role);
+    if ((!this.state.targets.has(role) && !invalid) || (role !== 'targets' && !this.findDelegation(role))) {
       throw new TrustError('ROLE_NOT_FOUND', `tuf: invalid role ${role}. this role is not known`, { role });
     }
     const rk = this.roleKeys(role)!;
     if (rk.keyids.length < rk.threshold) {
       throw new TrustError('INVALID_THRESHOLD', `tuf: invalid role ${role}. role does not specify enough valid signing keys to meet its required threshold`, { role });
     }
+    // notary: a known but invalid delegation is revived with its content by witnessing it.
+    if (invalid) this.state.targets.set(role, invalid);
     this.requireCanSign(role);
     this.dirty.add(role);
   }

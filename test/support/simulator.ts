@@ -276,13 +276,14 @@ export class Simulator {
     this.requests.push(sreq);
     let answer = defaultAnswer;
     if (this.hook) answer = (await this.hook(sreq, answer)) ?? answer;
-    await send(res, answer);
+    await sendResponse(res, answer);
   }
 }
 
 const FILLER = Buffer.alloc(64 * 1024, 0x20);
 
-async function send(res: ServerResponse, a: SimResponse): Promise<void> {
+/** Writes `a` to `res` with its delay, drip, truncation or endless filler. */
+export async function sendResponse(res: ServerResponse, a: SimResponse): Promise<void> {
   if (a.delayMs) await sleepUnlessClosed(res, a.delayMs);
   if (res.destroyed) return;
   if (a.hangUp) {
@@ -302,7 +303,8 @@ async function send(res: ServerResponse, a: SimResponse): Promise<void> {
     }
   } else if (body.length > 0) await write(res, body);
   if (a.truncateAt !== undefined) {
-    res.socket?.destroy();
+    // end(), not destroy(): what was written (headers and the first bytes) must reach the client.
+    res.socket?.end();
     return;
   }
   if (a.endless) {

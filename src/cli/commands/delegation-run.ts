@@ -217,17 +217,24 @@ export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
     if (!key || existing.some((sig) => sig.keyid === id)) continue;
     if (keys.has(key.canonicalId)) signers.push(await keys.signer(key.canonicalId, key, role));
   }
+  const validSignatures = (b: Buffer): number => {
+    try {
+      return verifyThreshold(parseEnvelope(b, role), role, parentFile.meta.delegations.keys, decl).validKeyIds.length;
+    } catch (e) {
+      if (!isTrustError(e, 'THRESHOLD_NOT_MET')) throw e;
+      return Number(e.fields.found ?? 0);
+    }
+  };
   if (signers.length === 0) {
+    // Already signed here (e.g. `cosign` without --publish, then the printed `--publish` command).
+    if (o.publish && validSignatures(bytes) >= decl.threshold) {
+      await publishPrepared(s, new Map([[role, bytes]]));
+      return;
+    }
     throw new CliError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, `import your ${role} key first: dtrust key import <key.pem> -r ${role}`);
   }
   const signed = await signMetadata(meta, signers, existing);
-  let valid = 0;
-  try {
-    valid = verifyThreshold(parseEnvelope(signed.bytes, role), role, parentFile.meta.delegations.keys, decl).validKeyIds.length;
-  } catch (e) {
-    if (!isTrustError(e, 'THRESHOLD_NOT_MET')) throw e;
-    valid = Number(e.fields.found ?? 0);
-  }
+  const valid = validSignatures(signed.bytes);
   const out = ctx.app.output;
   const dest = typeof o.output === 'string' ? resolve(ctx.app.cwd, o.output) : path;
   const { writeFileAtomic } = await import('../../storage/atomic.js');

@@ -166,6 +166,12 @@ async function openKeyStore(ctx: Ctx): Promise<Opened> {
   return { ks, store, passphrases, prompt };
 }
 
+/** The PKCS#11 token (root keys only), when a module is configured or found (cli/keys.ts). */
+async function openToken(ctx: Ctx, o: Opened): Promise<import('../keys.js').TokenAccess> {
+  const { openTokenStore } = await import('../keys.js');
+  return openTokenStore(ctx, o.store, o.prompt);
+}
+
 function absolute(ctx: Ctx, p: string): string {
   return isAbsolute(p) ? p : resolve(ctx.app.cwd, p);
 }
@@ -175,8 +181,10 @@ function absolute(ctx: Ctx, p: string): string {
 
 async function keyList(ctx: Ctx): Promise<void> {
   const json = ctx.cmd.opts()['json'] === true;
-  const { ks, store } = await openKeyStore(ctx);
-  const records = ks.sortKeyRecords(await store.list());
+  const opened = await openKeyStore(ctx);
+  const { ks, store } = opened;
+  const token = await openToken(ctx, opened);
+  const records = ks.sortKeyRecords([...(token.store ? await token.store.list() : []), ...(await store.list())]);
   const out = ctx.app.output;
   if (json) {
     out.out(JSON.stringify(records.map((r) => ({ role: r.role, gun: r.gun, keyId: r.id, location: r.location })), null, 2) + '\n');
@@ -217,10 +225,18 @@ async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<
   const { generatePrivateKey } = await import('../../crypto/keyfile.js');
   const alg = algorithm as (typeof ALGORITHMS)[number];
   if (opts.output === undefined || opts.output === '') {
-    const { store } = await openKeyStore(ctx);
+    const opened = await openKeyStore(ctx);
+    const { store } = opened;
     let rec: KeyRecord;
     try {
-      rec = await store.add(generatePrivateKey(alg), { role });
+      // A root key goes to the token when there is one (with its backup on disk).
+      let target: Pick<KeyStore, 'add'> = store;
+      if (role === 'root') {
+        const token = await openToken(ctx, opened);
+        (await import('../keys.js')).requireToken(token);
+        if (token.store) target = new ks.KeyService([token.store, store]);
+      }
+      rec = await target.add(generatePrivateKey(alg), { role });
     } catch (e) {
       if (e instanceof ks.KeyStoreError) {
         throw new CliError(e.code, `Failed to create a new ${role} key: ${e.message}`, e.hint, { cause: e });
@@ -313,13 +329,31 @@ async function keyImport(ctx: Ctx, files: string[]): Promise<void> {
     }
     sources.push({ name: f, text });
   }
-  const { store, passphrases } = await openKeyStore(ctx);
+  const opened = await openKeyStore(ctx);
+  const { store, passphrases } = opened;
   const result = await ks.importKeys(store, sources, {
     role: opts.role,
     gun: opts.gun,
     passphrases,
     log: (level, msg) => ctx.app.output.log(level, msg),
   });
+  // Root keys (only those) are also put on the token when there is one.
+  const roots = [...result.imported, ...result.unchanged].filter((r) => r.role === 'root');
+  if (roots.length > 0) {
+    const token = await openToken(ctx, opened);
+    if (token.store) {
+      const { fromKeyObject } = await import('../../crypto/keyfile.js');
+      for (const r of roots) {
+        try {
+          const signer = await store.signer(r.id, { role: 'root' });
+          await token.store.add(fromKeyObject(signer.privateKeyObject!), { role: 'root' });
+        } catch (e) {
+          if (!(e instanceof ks.KeyStoreError)) throw e;
+          throw new CliError(e.code, `root key ${r.id} was imported to ${store.name} but not to ${token.store.name}: ${e.message}`, e.hint, { cause: e });
+        }
+      }
+    }
+  }
   if (result.rejected.length > 0) {
     const total = result.rejected.length + result.imported.length + result.unchanged.length;
     const first = result.rejected[0]!;
@@ -354,10 +388,12 @@ async function keyExport(ctx: Ctx): Promise<void> {
 async function keyRemove(ctx: Ctx, id: string): Promise<void> {
   await ctx.config();
   if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, 'a key ID is 64 hexadecimal characters, as `key list` shows');
-  const { ks, store, prompt } = await openKeyStore(ctx);
+  const opened = await openKeyStore(ctx);
+  const { ks, store, prompt } = opened;
   ks.validateKeyId(id);
   const out = ctx.app.output;
-  const service = new ks.KeyService([store]);
+  const token = await openToken(ctx, opened);
+  const service = new ks.KeyService(token.store ? [token.store, store] : [store]);
   out.out('\n');
   let found: { store: KeyStore; record: KeyRecord }[];
   try {

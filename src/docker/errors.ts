@@ -1,0 +1,44 @@
+// Errors of the docker trust layer (design principle 4): a stable code, docker's message, and a
+// hint saying what to do next.
+
+export type DockerErrorCode =
+  /** The image reference does not parse (docker's `invalid reference format`, ...). */
+  | 'INVALID_REFERENCE'
+  /** A verb needs a tag (sign) or refuses a digest reference. */
+  | 'TAG_REQUIRED'
+  /** A signer or key name outside `^[a-z0-9][a-z0-9_-]*$`, or the reserved `releases`. */
+  | 'INVALID_NAME'
+  /** No role this machine holds a key for may sign the tag (docker: no valid signing keys...). */
+  | 'NO_SIGNABLE_ROLE'
+  /** The tag (or any tag) is not signed in the repository. */
+  | 'NOT_SIGNED'
+  /** A bad flag combination or value (--digest without --size, ...). */
+  | 'USAGE'
+  /** The registry's manifest cannot be signed (schema 1, wrong digest, unknown media type). */
+  | 'MANIFEST'
+  /** Public or private key files that cannot be used. */
+  | 'KEY_FILE'
+  /** A file that already exists or a directory that does not. */
+  | 'FILE'
+  /** The user said no, or nobody could be asked. */
+  | 'CANCELLED'
+  /** Several repositories failed (signer add/remove); each error was printed already. */
+  | 'PARTIAL'
+  /** The repository has no signer of that name. */
+  | 'NO_SUCH_SIGNER';
+
+export class DockerError extends Error {
+  constructor(
+    readonly code: DockerErrorCode,
+    message: string,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DockerError';
+  }
+}
+
+export function isDockerError(e: unknown, code?: DockerErrorCode): e is DockerError {
+  return e instanceof DockerError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,89 @@
+// A new repository the way docker creates one (cli.md §11.4 step 2, §11.7): the lowest-sorted
+// root key at hand (or a new one), a new targets key, and snapshot and timestamp keys held by the
+// server. root v1 and targets v1 go into the cache; the first publish uploads them and the server
+// signs the snapshot.
+
+import type { KeyAccess } from '../client/keys.js';
+import { RemoteError } from '../remote/errors.js';
+import type { NotaryRemote } from '../remote/notary.js';
+import type { MetadataCache } from '../storage/cache.js';
+import { goPemCertificates } from '../crypto/x509.js';
+import { expiresAfter } from '../tuf/expires.js';
+import { PublicKey } from '../tuf/keys.js';
+import type { Root, Targets } from '../tuf/metadata.js';
+import { EXPIRY_DAYS } from '../tuf/repo.js';
+import { signMetadata } from '../tuf/sign.js';
+
+export interface DockerInitOptions {
+  gun: string;
+  now: number;
+  cache: MetadataCache;
+  remote: NotaryRemote;
+  keys: KeyAccess;
+  /** Told which existing root key is used, or that a new one is being created. */
+  onRootKey?: (id: string | undefined) => void;
+}
+
+/** True when the server has no trust data for the GUN. */
+export async function repositoryMissing(remote: NotaryRemote): Promise<boolean> {
+  try {
+    await remote.getMeta('root', 2 * 1024 * 1024);
+    return false;
+  } catch (e) {
+    if (e instanceof RemoteError && e.code === 'NOT_FOUND') return true;
+    throw e;
+  }
+}
+
+export async function initDockerRepository(opts: DockerInitOptions): Promise<{ rootKeyId: string; targetsKeyId: string }> {
+  let rootKeyId = opts.keys.rootKeyIds()[0];
+  opts.onRootKey?.(rootKeyId);
+  if (rootKeyId === undefined) rootKeyId = (await opts.keys.generate('root', '')).canonicalId;
+  const der = await opts.keys.rootCertificate(rootKeyId, opts.gun, new Date(opts.now), new Date(opts.now + EXPIRY_DAYS.root * 86_400_000));
+  let rootKey = new PublicKey('ecdsa-x509', Buffer.from(goPemCertificates([der]), 'latin1'));
+  if (rootKey.canonicalId !== rootKeyId) rootKey = new PublicKey('rsa-x509', rootKey.pub);
+
+  const targets = await opts.keys.generate('targets', opts.gun);
+  const snap = await opts.remote.getKey('snapshot');
+  const ts = await opts.remote.getKey('timestamp');
+  const snapshot = new PublicKey(snap.keytype, snap.public);
+  const timestamp = new PublicKey(ts.keytype, ts.public);
+
+  const root: Root = {
+    _type: 'Root',
+    consistentSnapshot: false,
+    expires: expiresAfter(opts.now, EXPIRY_DAYS.root),
+    version: 1,
+    keys: new Map([
+      [rootKey.id, rootKey],
+      [targets.publicKey.id, targets.publicKey],
+      [snapshot.id, snapshot],
+      [timestamp.id, timestamp],
+    ]),
+    roles: new Map([
+      ['root', { keyids: [rootKey.id], threshold: 1 }],
+      ['targets', { keyids: [targets.publicKey.id], threshold: 1 }],
+      ['snapshot', { keyids: [snapshot.id], threshold: 1 }],
+      ['timestamp', { keyids: [timestamp.id], threshold: 1 }],
+    ]),
+  };
+  const t: Targets = {
+    _type: 'Targets',
+    expires: expiresAfter(opts.now, EXPIRY_DAYS.targets),
+    version: 1,
+    delegations: { keys: new Map(), roles: [] },
+    targets: new Map(),
+  };
+  const rootBytes = (await signMetadata(root, [await opts.keys.signer(rootKeyId, rootKey, 'root')])).bytes;
+  const targetsBytes = (await signMetadata(t, [await opts.keys.signer(targets.canonicalId, targets.publicKey, 'targets')])).bytes;
+  // Files of an earlier repository of this name must not become floors or state.
+  await opts.cache.remove('timestamp');
+  await opts.cache.remove('snapshot');
+  await opts.cache.writeMany(
+    new Map([
+      ['root', rootBytes],
+      ['targets', targetsBytes],
+    ]),
+  );
+  return { rootKeyId, targetsKeyId: targets.canonicalId };
+}

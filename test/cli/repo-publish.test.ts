@@ -1,0 +1,140 @@
+// Where dtrust's init/publish deliberately differ from notary (cli.md §12 #17-#20), checked against
+// the real notary-server and client:
+//  - `init` of a GUN the server already has is refused with a hint, creating nothing;
+//  - `publish` / `add -p` of a GUN never initialized fail clearly instead of creating a repository;
+//  - `publish` with nothing staged says so and uploads nothing;
+//  - the owner without the targets key gets an error naming the key IDs and a hint;
+//  - reads work offline right after `init -p` (notary fails with `client is offline`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DtrustClient, NotaryClient } from '../rig/notary.js';
+import { useNotaryServer } from '../rig/server.js';
+import { FAST_KDF, clients, fails, fatal, file, freshNotary, keyIdsOf, ok, tableRows } from './repo-helpers.js';
+
+const server = useNotaryServer();
+
+function keyFiles(trustDir: string): string[] {
+  const p = join(trustDir, 'private');
+  return existsSync(p) ? readdirSync(p).sort() : [];
+}
+
+async function serverVersion(gun: string, role: string): Promise<number | undefined> {
+  const res = await fetch(`${server().url}/v2/${gun}/_trust/tuf/${role}.json`);
+  if (res.status === 404) return undefined;
+  return ((await res.json()) as { signed: { version: number } }).signed.version;
+}
+
+test('init of a GUN that exists on the server is refused with a hint, and creates nothing', async () => {
+  const url = server().url;
+  const { notary, dtrust } = await clients(url, { prefix: 'repo-init-exists-' });
+  const gun = 'example.com/publish/exists';
+  ok('notary', ['init'], await notary.run(['init', gun, '-p']));
+
+  const r = fails('dtrust', ['init'], await dtrust.run(['init', gun]));
+  assert.equal(r.stdout, '');
+  assert.equal(fatal(r.stderr), `repository ${gun} already exists on ${new URL(url).host}`);
+  assert.match(r.stderr, new RegExp(`\n  hint: to use it: dtrust list ${gun}; to replace it: dtrust delete ${gun} --remote, then init again\n$`));
+  assert.deepEqual(keyFiles(dtrust.trustDir), [], 'no key was generated');
+  assert.equal(existsSync(join(dtrust.trustDir, 'tuf', gun, 'metadata', 'root.json')), false);
+  // With -p too; and the repository on the server is untouched.
+  fails('dtrust', ['init', '-p'], await dtrust.run(['init', gun, '-p']));
+  assert.equal(await serverVersion(gun, 'root'), 1);
+  ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun]));
+});
+
+test('publish and add -p on a GUN never initialized fail clearly and create nothing on the server', async () => {
+  const url = server().url;
+  const { home, dtrust } = await clients(url, { prefix: 'repo-never-init-' });
+  const gun = 'example.com/publish/never';
+  const f = file(home, 'f.txt', 'x\n');
+
+  const p = fails('dtrust', ['publish'], await dtrust.run(['publish', gun]));
+  assert.equal(p.stdout, `Pushing changes to ${gun}\n`);
+  assert.equal(fatal(p.stderr), `repository ${gun} does not exist on the server and has not been initialized here`);
+  assert.match(p.stderr, new RegExp(`\n  hint: create it first with: dtrust init ${gun}\n$`));
+
+  const a = fails('dtrust', ['add', '-p'], await dtrust.run(['add', gun, 'v', f, '-p']));
+  assert.equal(a.stdout, `Addition of target "v" to repository "${gun}" staged for next publish.\nAuto-publishing changes to ${gun}\n`);
+  assert.equal(fatal(a.stderr), `repository ${gun} does not exist on the server and has not been initialized here`);
+  // The change stays staged for after `init`; no key was made; the server has nothing.
+  assert.deepEqual(tableRows(ok('dtrust', ['status'], await dtrust.run(['status', gun])).stdout).map((r) => r[4]), ['v']);
+  assert.deepEqual(keyFiles(dtrust.trustDir), []);
+  assert.equal(await serverVersion(gun, 'root'), undefined);
+  const n = fails('notary', ['list'], await (await freshNotary(url)).run(['list', gun]));
+  assert.equal(fatal(n.stdout), `${new URL(url).host} does not have trust data for ${gun}`);
+
+  // After init the staged change is published with it.
+  ok('dtrust', ['init', '-p'], await dtrust.run(['init', gun, '-p']));
+  const nl = ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun]));
+  assert.deepEqual(tableRows(nl.stdout).map((r) => r[0]), ['v']);
+});
+
+test('publish with nothing staged prints "No unpublished changes" and uploads nothing', async () => {
+  const url = server().url;
+  const { dtrust } = await clients(url, { prefix: 'repo-nothing-' });
+  const gun = 'example.com/publish/nothing';
+  ok('dtrust', ['init', '-p'], await dtrust.run(['init', gun, '-p']));
+  const snap = await serverVersion(gun, 'snapshot');
+  const ts = await serverVersion(gun, 'timestamp');
+  const r = ok('dtrust', ['publish'], await dtrust.run(['publish', gun]));
+  assert.equal(r.stdout, `Pushing changes to ${gun}\nNo unpublished changes for ${gun}\n`);
+  assert.equal(r.stderr, '');
+  assert.equal(await serverVersion(gun, 'snapshot'), snap, 'snapshot not re-signed (cli.md §12 #19)');
+  assert.equal(await serverVersion(gun, 'timestamp'), ts);
+});
+
+test('the owner without the targets key: the error names the key IDs, with a hint; nothing is lost', async () => {
+  const url = server().url;
+  const { home, notary } = await clients(url, { prefix: 'repo-no-targets-key-' });
+  const gun = 'example.com/publish/no-targets-key';
+  const f = file(home, 'f.txt', 'x\n');
+  ok('notary', ['init'], await notary.run(['init', gun, '-p']));
+  const targetsIds = keyIdsOf(ok('notary', ['key', 'list'], await notary.run(['key', 'list'])).stdout, 'targets');
+  assert.equal(targetsIds.length, 1);
+
+  // A copy of notary's trust dir that holds root and snapshot keys but not the targets key.
+  const trust = join(home, 'owner-without-targets');
+  cpSync(notary.trustDir, trust, { recursive: true });
+  rmSync(join(trust, 'private', `${targetsIds[0]}.key`));
+  const dtrust = await DtrustClient.create({ serverUrl: url, home, trustDir: trust, env: FAST_KDF });
+  const targetsBefore = await serverVersion(gun, 'targets');
+  const r = fails('dtrust', ['add', '-p'], await dtrust.run(['add', gun, 'v', f, '-p']));
+  assert.equal(r.stdout, `Addition of target "v" to repository "${gun}" staged for next publish.\nAuto-publishing changes to ${gun}\n`);
+  assert.equal(fatal(r.stderr), `could not find necessary signing keys, at least one of these keys must be available: ${targetsIds[0]}`);
+  const hint = /\n {2}hint: (.*)\n$/.exec(r.stderr)?.[1];
+  assert.ok(hint, r.stderr);
+  assert.match(hint, new RegExp(`targets key of ${gun}`), 'the hint names the role and the GUN');
+  assert.match(hint, /dtrust key import/);
+  // The change is kept, and nothing reached the server.
+  assert.equal(ok('dtrust', ['status'], await dtrust.run(['status', gun])).stdout.includes('    v\n'), true);
+  assert.equal(await serverVersion(gun, 'targets'), targetsBefore);
+  // Invoked as notary, the same fatal line is on stdout, as notary prints it.
+  const asNotary = await DtrustClient.create({ serverUrl: url, home, trustDir: trust, env: FAST_KDF, invokeAs: 'notary' });
+  const an = fails('notary-dtrust', ['publish'], await asNotary.run(['publish', gun]));
+  const real = fails('notary', ['publish'], await (await NotaryClient.create({ serverUrl: url, home, trustDir: trust })).run(['publish', gun]));
+  assert.equal(fatal(an.stdout), fatal(real.stdout));
+});
+
+test('reads work offline right after init -p and publish (cli.md §12 #20); notary\'s do not', async () => {
+  const url = server().url;
+  const { home, dtrust, notary } = await clients(url, { prefix: 'repo-offline-' });
+  const f = file(home, 'f.txt', 'offline\n');
+  const gun = 'example.com/publish/offline';
+  ok('dtrust', ['init', '-p'], await dtrust.run(['init', gun, '-p']));
+  ok('dtrust', ['add', '-p'], await dtrust.run(['add', gun, 'v', f, '-p']));
+  const online = ok('dtrust', ['list'], await dtrust.run(['list', gun]));
+  const offlineArgs = ['-s', 'http://127.0.0.1:1', '-d', dtrust.trustDir];
+  const off = ok('dtrust', ['list'], await dtrust.run([...offlineArgs, 'list', gun], { noGlobalFlags: true }));
+  assert.equal(off.stdout, online.stdout);
+  assert.match(off.stderr, /could not reach http:\/\/127\.0\.0\.1:1/);
+  const lk = ok('dtrust', ['lookup'], await dtrust.run([...offlineArgs, 'lookup', gun, 'v'], { noGlobalFlags: true }));
+  assert.match(lk.stdout, /^v sha256:[0-9a-f]{64} 8\n$/);
+
+  // notary 0.7: publish does not cache, so the same offline read fails.
+  const ngun = 'example.com/publish/offline-notary';
+  ok('notary', ['init', '-p'], await notary.run(['init', ngun, '-p']));
+  const n = fails('notary', ['list'], await notary.run(['-s', 'http://127.0.0.1:1', '-d', notary.trustDir, 'list', ngun], { noGlobalFlags: true }));
+  assert.equal(fatal(n.stdout), 'client is offline');
+});

@@ -1,0 +1,175 @@
+// `verify` against the real notary client and server: -i/-o/-q and stdin, notary's error messages,
+// the length check notary skips (cli.md §12 #21), and a 100 MB payload streamed with bounded
+// memory (peak RSS of the dtrust process, from /proc/<pid>/status VmHWM).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { DTRUST_BIN, baseEnv } from '../rig/notary.js';
+import { useNotaryServer } from '../rig/server.js';
+import { FAST_KDF, clients, fails, fatal, file, ok } from './repo-helpers.js';
+
+const server = useNotaryServer();
+const sha256 = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+
+test('verify: stdin, -i, -o, -q; notary\'s messages for a missing input, an unknown target, wrong content', async () => {
+  const url = server().url;
+  const { home, notary, dtrust } = await clients(url, { prefix: 'repo-verify-' });
+  const gun = 'example.com/verify/small';
+  const content = 'payload\n';
+  const f = file(home, 'payload.txt', content);
+  const d = async (...args: string[]) => ok('dtrust', args, await dtrust.run(args));
+  await d('init', gun);
+  await d('add', gun, 'v1', f);
+  // Right hash, wrong length: notary ignores the length, dtrust does not (cli.md §12 #21).
+  await d('addhash', gun, 'long', String(content.length + 1), '--sha256', sha256(content));
+  await d('publish', gun);
+
+  assert.equal((await dtrust.run(['verify', gun, 'v1'], { input: content })).stdout, content);
+  assert.equal((await d('verify', gun, 'v1', '-i', f)).stdout, content);
+  assert.equal((await d('verify', gun, 'v1', '-i', f, '-q')).stdout, '');
+  assert.equal((await dtrust.run(['verify', gun, 'v1', '--quiet'], { input: content })).stdout, '');
+  const out = join(home, 'out.bin');
+  assert.equal((await d('verify', gun, 'v1', '--input', f, '--output', out)).stdout, '');
+  assert.equal(readFileSync(out, 'utf8'), content);
+  assert.equal(statSync(out).mode & 0o777, 0o600);
+
+  // Errors: same message as notary (dtrust: stderr, notary: stdout), exit 1, nothing on stdout.
+  const same = async (args: string[], input?: string): Promise<string> => {
+    const n = fails('notary', args, await notary.run(args, { input, cwd: home }));
+    const r = fails('dtrust', args, await dtrust.run(args, { input, cwd: home }));
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.equal(fatal(r.stderr), fatal(n.stdout), args.join(' '));
+    return fatal(r.stderr);
+  };
+  assert.equal(await same(['verify', gun, 'v1', '-i', 'no-such-file']), 'open no-such-file: no such file or directory');
+  assert.equal(await same(['verify', gun, 'nope', '-i', f]), 'error retrieving target by name:nope, error:No valid trust data for nope');
+  assert.equal(await same(['verify', gun, 'v1', '-i', f, '-o', join(home, 'missing-dir', 'out')]), `open ${join(home, 'missing-dir', 'out')}: no such file or directory`);
+  // Wrong content: notary names sha256 or sha512 (map order); dtrust always sha256 first.
+  const wrong = fails('dtrust', ['verify'], await dtrust.run(['verify', gun, 'v1'], { input: 'tampered\n' }));
+  assert.equal(wrong.stdout, '');
+  assert.equal(fatal(wrong.stderr), `data not present in the trusted collection, sha256 checksum for v1 did not match: expected ${sha256(content)}`);
+  assert.match(wrong.stderr, /\n {2}hint: /);
+  const nWrong = fails('notary', ['verify'], await notary.run(['verify', gun, 'v1'], { input: 'tampered\n' }));
+  assert.match(fatal(nWrong.stdout), /^data not present in the trusted collection, sha(256|512) checksum for v1 did not match: expected [0-9a-f]+$/);
+
+  // The length: notary accepts content whose hash matches a target of another length; dtrust not.
+  assert.equal(ok('notary', ['verify'], await notary.run(['verify', gun, 'long'], { input: content })).stdout, content);
+  const long = fails('dtrust', ['verify'], await dtrust.run(['verify', gun, 'long'], { input: content }));
+  assert.equal(long.stdout, '');
+  assert.equal(fatal(long.stderr), `data not present in the trusted collection, length for long did not match: expected ${content.length + 1}, got ${content.length}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 100 MB through dtrust with bounded memory.
+
+const BIG = 100 * 1024 * 1024;
+const RSS_LIMIT_KIB = 150 * 1024;
+
+interface Measured {
+  code: number;
+  stderr: string;
+  stdoutSha256: string;
+  stdoutBytes: number;
+  peakKiB: number;
+}
+
+function vmHwmKiB(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined; // exited
+  }
+}
+
+/** Runs dtrust with stdin from a file (or closed), hashing stdout as it streams, polling VmHWM. */
+async function measured(args: string[], home: string, stdinFile?: string): Promise<Measured> {
+  const child = spawn(process.execPath, [DTRUST_BIN, ...args], {
+    env: { ...baseEnv(home), ...FAST_KDF },
+    cwd: home,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let peakKiB = 0;
+  const poll = setInterval(() => {
+    const v = vmHwmKiB(child.pid!);
+    if (v !== undefined && v > peakKiB) peakKiB = v;
+  }, 10);
+  const hash = createHash('sha256');
+  let stdoutBytes = 0;
+  child.stdout.on('data', (c: Buffer) => {
+    hash.update(c);
+    stdoutBytes += c.length;
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  child.stdin.on('error', () => undefined);
+  if (stdinFile) createReadStream(stdinFile).pipe(child.stdin);
+  else child.stdin.end();
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearInterval(poll);
+  return { code: code ?? 1, stderr, stdoutSha256: hash.digest('hex'), stdoutBytes, peakKiB };
+}
+
+test('verify streams a 100 MB payload (stdin and -i/-o) with peak RSS under 150 MiB; add hashes it likewise', { timeout: 120_000 }, async (t) => {
+  const url = server().url;
+  const { home, notary, dtrust } = await clients(url, { prefix: 'repo-verify-big-' });
+  const gun = 'example.com/verify/big';
+  const big = join(home, 'big.bin');
+  // 100 MiB of random data, written in 1 MiB chunks.
+  const h = createHash('sha256');
+  const ws = createWriteStream(big);
+  for (let i = 0; i < BIG / (1024 * 1024); i++) {
+    const chunk = randomBytes(1024 * 1024);
+    h.update(chunk);
+    if (!ws.write(chunk)) await once(ws, 'drain');
+  }
+  ws.end();
+  await once(ws, 'finish');
+  const digest = h.digest('hex');
+
+  ok('dtrust', ['init'], await dtrust.run(['init', gun]));
+  const g = ['-s', url, '-d', dtrust.trustDir];
+  const add = await measured([...g, 'add', gun, 'big', big, '-p'], home);
+  assert.equal(add.code, 0, add.stderr);
+  assert.ok(add.peakKiB > 0, 'VmHWM was read');
+  assert.ok(add.peakKiB < RSS_LIMIT_KIB, `add: peak RSS ${add.peakKiB} KiB`);
+  const lk = ok('notary', ['lookup'], await notary.run(['lookup', gun, 'big']));
+  assert.equal(lk.stdout, `big sha256:${digest} ${BIG}\n`, 'notary sees the hash and size dtrust computed');
+
+  const viaStdin = await measured([...g, 'verify', gun, 'big'], home, big);
+  assert.equal(viaStdin.code, 0, viaStdin.stderr);
+  assert.equal(viaStdin.stdoutBytes, BIG);
+  assert.equal(viaStdin.stdoutSha256, digest, 'the payload is written out unchanged');
+  assert.ok(viaStdin.peakKiB < RSS_LIMIT_KIB, `verify (stdin): peak RSS ${viaStdin.peakKiB} KiB`);
+
+  const out = join(home, 'big.out');
+  const viaFile = await measured([...g, 'verify', gun, 'big', '-i', big, '-o', out], home);
+  assert.equal(viaFile.code, 0, viaFile.stderr);
+  assert.equal(viaFile.stdoutBytes, 0);
+  assert.ok(viaFile.peakKiB < RSS_LIMIT_KIB, `verify (-i/-o): peak RSS ${viaFile.peakKiB} KiB`);
+  assert.equal(statSync(out).size, BIG);
+  const oh = createHash('sha256');
+  for await (const c of createReadStream(out)) oh.update(c as Buffer);
+  assert.equal(oh.digest('hex'), digest);
+
+  // Wrong content of the same size: refused, nothing written to stdout.
+  const flipped = join(home, 'flipped.bin');
+  await copyFile(big, flipped);
+  const fh = await open(flipped, 'r+');
+  const last = Buffer.alloc(1);
+  await fh.read(last, 0, 1, BIG - 1);
+  last[0] = last[0]! ^ 1;
+  await fh.write(last, 0, 1, BIG - 1);
+  await fh.close();
+  const bad = await measured([...g, 'verify', gun, 'big'], home, flipped);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stdoutBytes, 0);
+  assert.equal(fatal(bad.stderr), `data not present in the trusted collection, sha256 checksum for big did not match: expected ${digest}`);
+  assert.ok(bad.peakKiB < RSS_LIMIT_KIB, `verify (wrong): peak RSS ${bad.peakKiB} KiB`);
+  t.diagnostic(`peak RSS (KiB): add ${add.peakKiB}, verify stdin ${viaStdin.peakKiB}, verify -i/-o ${viaFile.peakKiB}, verify wrong ${bad.peakKiB}`);
+});
