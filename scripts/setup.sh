@@ -8,6 +8,12 @@ need_deb=()
 command -v notary >/dev/null 2>&1 || need_deb+=(notary)
 command -v notary-server >/dev/null 2>&1 || need_deb+=(notary)
 [ -d /usr/share/gocode/src/github.com/theupdateframework/notary/fixtures ] || need_deb+=(golang-github-docker-notary-dev)
+# docker trust verbs: a real registry, skopeo to push test images, htpasswd for registry auth.
+command -v docker-registry >/dev/null 2>&1 || need_deb+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || need_deb+=(skopeo)
+command -v htpasswd >/dev/null 2>&1 || need_deb+=(apache2-utils)
+# PKCS#11 tests: a SoftHSM2 token per test (softhsm2-util, /usr/lib/softhsm/libsofthsm2.so).
+{ command -v softhsm2-util >/dev/null 2>&1 && [ -f /usr/lib/softhsm/libsofthsm2.so ]; } || need_deb+=(softhsm2)
 
 if [ ${#need_deb[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -16,7 +22,9 @@ if [ ${#need_deb[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_deb[@]}" </dev/null >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# pkcs11js (optional dependency, native) is built by npm ci: package.json's allowScripts approves
+# its install script. A node_modules from before it was added, or from a failed build, is redone.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || ! node -e "require('pkcs11js')" >/dev/null 2>&1; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund </dev/null >/dev/null
 fi

@@ -36,14 +36,29 @@ export interface InitResult {
 
 export async function initRepository(opts: InitOptions): Promise<InitResult> {
   await refuseExisting(opts.remote, opts.gun);
-  let rootKeyId = opts.rootKeyId ?? opts.keys.rootKeyIds()[0];
-  if (rootKeyId !== undefined) opts.onRootKeyFound?.(rootKeyId);
+  let rootKeyId: string | undefined;
 
   let rootKey: PublicKey;
   if (opts.rootCert) {
     const cert = inspectCertificate(opts.rootCert);
+    // notary-server refuses a root certificate for another name or out of its validity period
+    // only at the first publish; say so now, before keys are made.
+    if (cert.commonName !== opts.gun) {
+      throw new TrustError('ROOT_CERT_INVALID', `the root certificate is for ${JSON.stringify(cert.commonName ?? '')}, not for ${opts.gun}`, {
+        gun: opts.gun,
+        hint: `the certificate's common name (CN) must be the GUN: make one with CN=${opts.gun}, or leave out --rootcert to generate it`,
+      });
+    }
+    if (cert.notAfter <= opts.now || cert.notBefore > opts.now) {
+      throw new TrustError('ROOT_CERT_INVALID', `the root certificate is not valid now (valid from ${new Date(cert.notBefore).toISOString()} to ${new Date(cert.notAfter).toISOString()})`, {
+        gun: opts.gun,
+        hint: 'pass a certificate that is valid now, or leave out --rootcert to generate one',
+      });
+    }
     const certKey = new PublicKey(cert.publicKey.asymmetricKeyType === 'rsa' ? 'rsa-x509' : 'ecdsa-x509', Buffer.from(goPemCertificates([opts.rootCert]), 'latin1'));
+    rootKeyId = opts.rootKeyId;
     if (rootKeyId === undefined) {
+      // As notary: without --rootkey, the key store is searched for the certificate's key.
       rootKeyId = certKey.canonicalId;
       if (!opts.keys.has(rootKeyId)) {
         throw new TrustError('NO_SIGNING_KEY', 'error initializing repository with certificate: cannot find matching private key id', {
@@ -56,8 +71,13 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
       });
     }
     rootKey = certKey;
+    // Told only once the certificate matched (notary prints it before failing, cli.md §12 #18).
+    opts.onRootKeyFound?.(rootKeyId);
   } else {
-    if (rootKeyId === undefined) rootKeyId = (await opts.keys.generate('root', '')).canonicalId;
+    // The given key, else the first root key in key ID order (deterministic, cli.md §12 #21).
+    rootKeyId = opts.rootKeyId ?? opts.keys.rootKeyIds()[0];
+    if (rootKeyId !== undefined) opts.onRootKeyFound?.(rootKeyId);
+    else rootKeyId = (await opts.keys.generate('root', '')).canonicalId;
     const der = await opts.keys.rootCertificate(rootKeyId, opts.gun, new Date(opts.now), new Date(opts.now + EXPIRY_DAYS.root * 86_400_000));
     rootKey = new PublicKey('ecdsa-x509', Buffer.from(goPemCertificates([der]), 'latin1'));
     if (rootKey.canonicalId !== rootKeyId) rootKey = new PublicKey('rsa-x509', rootKey.pub);

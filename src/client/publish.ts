@@ -259,10 +259,16 @@ function applyChange(repo: EditableRepo, c: StagedChange, gun: string): void {
     }
   } catch (e) {
     if (e instanceof TrustError) {
-      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c, gun) }, e);
+      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c, gun) ?? unknownRoleHint(e, c, gun) }, e);
     }
     throw e;
   }
+}
+
+/** A staged change for a role that does not exist blocks every publish until it is reset. */
+function unknownRoleHint(e: TrustError, c: StagedChange, gun: string): string | undefined {
+  if (e.code !== 'ROLE_NOT_FOUND') return undefined;
+  return `staged change #${c.index} (${c.action} ${c.type} ${c.scope}${c.path ? ' ' + c.path : ''}) cannot be published; drop it with: dtrust reset ${gun} -n ${c.index}`;
 }
 
 function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: string): string | undefined {

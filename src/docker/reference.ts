@@ -123,7 +123,7 @@ export function credentialServer(domain: string): string {
 export function isLoopbackHost(hostPort: string): boolean {
   let host = hostPort;
   if (host.startsWith('[')) host = host.slice(1, host.indexOf(']') < 0 ? undefined : host.indexOf(']'));
-  else if (host.includes(':')) host = host.slice(0, host.lastIndexOf(':'));
+  else if (host.split(':').length === 2) host = host.slice(0, host.indexOf(':'));
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 

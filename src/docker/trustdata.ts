@@ -183,8 +183,7 @@ function noSignableRole(
   const describe = listed
     .map((d) => `${d.name} (${d.keyIds.length === 0 ? 'no keys' : `keys ${d.keyIds.map((id) => id.slice(0, 12)).join(', ')}`})`)
     .join('; ');
-  const targetsKeys = (b.root?.meta.roles.get('targets')?.keyids ?? []).map((id) => canonical(b.root?.meta.keys.get(id), id));
-  const owner = targetsKeys.some(holds);
+  const owner = holdsTargetsKey(b, holds);
   const repo = imageRepo(how.image);
   // docker says only "no valid signing keys for delegation roles" (cli.md §12 #2): say which keys.
   let message =
@@ -196,14 +195,24 @@ function noSignableRole(
   if (owner) {
     hint =
       `you hold the repository (targets) key of ${how.gun}, but once a repository has signers, docker's rules sign only into targets/releases and the signers' roles. ` +
-      `Make yourself a signer, then ${how.verb} again: dtrust key generate <yourname> && dtrust signer add --key <yourname>.pub <yourname> ${repo}` +
+      `Make yourself a signer, then ${how.verb} again: dtrust trust key generate <yourname> && dtrust signer add --key <yourname>.pub <yourname> ${repo}` +
       ` (or load an existing signer key: dtrust key load <key.pem> --name <signer>)`;
   } else {
     hint =
       `load the private key of one of these signers (dtrust key load <key.pem> --name <signer>), ` +
-      `or create your own key (dtrust key generate <yourname>) and ask the repository owner, who holds the targets key, to run: dtrust signer add --key <yourname>.pub <yourname> ${repo}`;
+      `or create your own key (dtrust trust key generate <yourname>) and ask the repository owner, who holds the targets key, to run: dtrust signer add --key <yourname>.pub <yourname> ${repo}`;
   }
   return new DockerError('NO_SIGNABLE_ROLE', message, hint);
+}
+
+/** True when one of the repository (targets) keys is held here. */
+export function holdsTargetsKey(b: TrustedCollectionBuilder, holds: (canonicalId: string) => boolean): boolean {
+  return (b.root?.meta.roles.get('targets')?.keyids ?? []).some((id) => holds(canonical(b.root?.meta.keys.get(id), id)));
+}
+
+/** True when the trusted file of `role` lists `name`. */
+export function roleHasTarget(b: TrustedCollectionBuilder, role: string, name: string): boolean {
+  return fileOf(b, role)?.meta.targets.has(name) ?? false;
 }
 
 function imageRepo(image: string): string {

@@ -178,6 +178,19 @@ function ckrName(e: unknown): string {
 
 const loaded = new Map<string, Pkcs11Api>();
 
+/** Clean-ups run when the process exits (one listener for every store and module). */
+const atExit = new Set<() => void>();
+let exitHooked = false;
+function onExit(f: () => void): void {
+  atExit.add(f);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const g of [...atExit].reverse()) g();
+    atExit.clear();
+  });
+}
+
 /** Test hook: replaces `import('pkcs11js')`. */
 export type Pkcs11Factory = () => Promise<Pkcs11Api>;
 
@@ -244,7 +257,7 @@ export async function loadPkcs11Module(path: string, factory: Pkcs11Factory = de
     }
   }
   loaded.set(path, api);
-  process.once('exit', () => unloadPkcs11Module(path));
+  onExit(() => unloadPkcs11Module(path));
   return api;
 }
 
@@ -369,7 +382,7 @@ export class Pkcs11KeyStore implements KeyStore {
       throw new KeyStoreError('TOKEN_UNAVAILABLE', `cannot open a session with token "${chosen.info.label.trim()}": ${ckrName(e)}`, { cause: e });
     }
     const store = new Pkcs11KeyStore(api, chosen.slot, session, chosen.info, opts);
-    process.once('exit', () => store.closeNow());
+    onExit(() => store.closeNow());
     return store;
   }
 

@@ -6,12 +6,12 @@
 // nothing tampered is shown), and the trust directory byte-identical to what it was before.
 // Accepted rows (a same-version timestamp, fast-forward recovery, rotation through N.root.json,
 // names that look like prototype keys, …) check the output instead.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, lstat } from 'node:fs/promises';
+import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { createHash } from 'node:crypto';
 import { DtrustClient, type RunResult } from '../rig/notary.js';
+import { makeTempDir } from '../rig/tmp.js';
 import { MemRepo, ecdsaKey, fileMeta, rootCertKey, type MemKey } from '../support/memrepo.js';
 import { Simulator, type SimHook } from '../support/simulator.js';
 import { expiresAfter, type Expires } from '../../src/tuf/expires.js';
@@ -389,7 +389,7 @@ const rows: Row[] = [
   {
     name: 'server failing: the cached timestamp is used only while it is unexpired',
     setup: async ({ repo }) => {
-      const ms = Date.now() + 2_500;
+      const ms = Date.now() + 5_000;
       repo.timestamp.expires = { ms, nanos: (ms % 1000) * 1e6, offsetMinutes: 0 };
       await repo.sign();
     },
@@ -510,6 +510,28 @@ const rows: Row[] = [
     },
   },
 
+  {
+    name: 'fast-forward recovery: a rotated snapshot key resets an attacker-inflated snapshot version (SEC-V4)',
+    advance: async ({ repo }) => {
+      // The old snapshot key is compromised and pushes the snapshot version far up.
+      repo.snapshot.version = 1000;
+      repo.timestamp.version++;
+      await repo.sign();
+    },
+    attack: async ({ repo }) => {
+      const snap = ecdsaKey();
+      repo.root.keys.set(snap.pub.id, snap.pub);
+      repo.root.roles.set('snapshot', { keyids: [snap.pub.id], threshold: 1 });
+      repo.keys.snapshot = [snap];
+      repo.snapshot.version = 1;
+      await release(repo, ['root', 'targets'], () => repo.addTarget('app/v2', 'two')); // snapshot version 2
+    },
+    accepted: (r) => {
+      assert.match(r.stdout, /^app\/v2\s/m);
+      assert.doesNotMatch(r.stderr, /older than the trusted/);
+    },
+  },
+
   // SEC-V10 endless data ------------------------------------------------------------------------
   {
     name: 'endless snapshot body (longer than the signed length, no Content-Length)',
@@ -616,6 +638,15 @@ const rows: Row[] = [
 ];
 
 describe('attacks through the simulator', () => {
+  let payload: string;
+  before(async () => {
+    payload = join(await makeTempDir('dtrust-attack-payload-'), 'payload');
+    await writeFile(payload, 'a staged change\n');
+  });
+  afterEach(() => {
+    sim.hook = undefined;
+  });
+
   for (const row of rows) {
     test(row.refused ? `refused: ${row.name}` : `accepted: ${row.name}`, T, async () => {
       sim.hook = undefined;
@@ -630,26 +661,35 @@ describe('attacks through the simulator', () => {
       }
       const before = await tree(c);
       await row.attack(c);
-      let r: RunResult & { ms: number };
-      try {
-        r = await run(c, ['list', c.gun]);
-      } finally {
-        sim.hook = undefined;
-      }
+      const r = await run(c, ['list', c.gun]);
       if (process.env['DTRUST_SHOW_ATTACKS']) console.log(`${row.name}: exit ${r.code}, ${Math.round(r.ms)} ms\n${r.stderr}`);
       assert.ok(r.ms < RUN_BOUND_MS, `took ${r.ms} ms`);
       for (const h of row.hidden ?? ['evil']) assert.ok(!r.stdout.includes(h), `${h} shown:\n${r.stdout}`);
-      if (row.refused) {
-        assert.equal(r.code, 1, `expected a refusal:\n${r.stdout}\n${r.stderr}`);
-        assert.equal(r.stdout, '', 'nothing on stdout');
-        assert.match(r.stderr, /\* fatal: /);
-        assert.match(r.stderr, row.refused);
-        assert.doesNotMatch(r.stderr, /TypeError|ReferenceError|    at /, 'no crash');
-        assert.deepEqual(await tree(c), before, 'the trust directory is unchanged');
-      } else {
+      if (!row.refused) {
         assert.equal(r.code, 0, `expected success:\n${r.stdout}\n${r.stderr}`);
         await row.accepted!(r, c);
+        return;
       }
+      assert.equal(r.code, 1, `expected a refusal:\n${r.stdout}\n${r.stderr}`);
+      assert.equal(r.stdout, '', 'nothing on stdout');
+      assert.match(r.stderr, /\* fatal: /);
+      assert.match(r.stderr, row.refused);
+      assert.doesNotMatch(r.stderr, /TypeError|ReferenceError|    at /, 'no crash');
+      assert.deepEqual(await tree(c), before, 'the trust directory is unchanged');
+
+      // The publish path refreshes through the same checks: refused before anything is uploaded,
+      // and the staged change stays.
+      const staged = await run(c, ['add', c.gun, 'staged/one', payload]);
+      assert.equal(staged.code, 0, staged.stderr);
+      const beforePublish = await tree(c);
+      const posts = sim.count(sim.tufPath(c.gun), 'POST');
+      const p = await run(c, ['publish', c.gun]);
+      assert.equal(p.code, 1, `expected the publish to be refused:\n${p.stdout}\n${p.stderr}`);
+      assert.equal(p.stdout, `Pushing changes to ${c.gun}\n`);
+      assert.match(p.stderr, row.refused);
+      assert.equal(sim.count(sim.tufPath(c.gun), 'POST'), posts, 'nothing uploaded');
+      assert.deepEqual(await tree(c), beforePublish, 'trust directory and staged change unchanged');
+      assert.ok(p.ms < RUN_BOUND_MS, `publish took ${p.ms} ms`);
     });
   }
 });

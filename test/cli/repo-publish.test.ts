@@ -7,9 +7,9 @@
 //  - reads work offline right after `init -p` (notary fails with `client is offline`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DtrustClient, NotaryClient } from '../rig/notary.js';
+import { DtrustClient, NotaryClient, runProcess } from '../rig/notary.js';
 import { useNotaryServer } from '../rig/server.js';
 import { FAST_KDF, clients, fails, fatal, file, freshNotary, keyIdsOf, ok, tableRows } from './repo-helpers.js';
 
@@ -137,4 +137,73 @@ test('reads work offline right after init -p and publish (cli.md §12 #20); nota
   ok('notary', ['init', '-p'], await notary.run(['init', ngun, '-p']));
   const n = fails('notary', ['list'], await notary.run(['-s', 'http://127.0.0.1:1', '-d', notary.trustDir, 'list', ngun], { noGlobalFlags: true }));
   assert.equal(fatal(n.stdout), 'client is offline');
+});
+
+test('a staged change for an unknown role blocks the publish with a hint naming the reset; after it, publish works', async () => {
+  const url = server().url;
+  const { home, dtrust } = await clients(url, { prefix: 'repo-bad-change-' });
+  const gun = 'example.com/publish/bad-change';
+  const f = file(home, 'f.txt', 'x\n');
+  ok('dtrust', ['init', '-p'], await dtrust.run(['init', gun, '-p']));
+  ok('dtrust', ['add'], await dtrust.run(['add', gun, 'v', f]));
+  const w = fails('dtrust', ['witness', '-p'], await dtrust.run(['witness', gun, 'targets/releases', '-p']));
+  assert.equal(fatal(w.stderr), 'tuf: invalid role targets/releases. this role is not known');
+  assert.match(w.stderr, new RegExp(`\n  hint: staged change #1 \\(update witness targets/releases\\) cannot be published; drop it with: dtrust reset ${gun} -n 1\n$`));
+  // root/snapshot/timestamp are refused at staging time.
+  for (const role of ['root', 'snapshot', 'timestamp', 'bogus']) {
+    const r = fails('dtrust', ['witness', role], await dtrust.run(['witness', gun, role]));
+    assert.match(fatal(r.stderr), new RegExp(`^cannot witness "${role}"`));
+  }
+  ok('dtrust', ['reset'], await dtrust.run(['reset', gun, '-n', '1']));
+  ok('dtrust', ['publish'], await dtrust.run(['publish', gun]));
+  const nl = ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun]));
+  assert.deepEqual(tableRows(nl.stdout).map((r) => r[0]), ['v']);
+});
+
+test('init --rootcert uses the key store\'s key for that certificate, even with other root keys; a mismatch prints no "Root key found"', async () => {
+  const url = server().url;
+  const { home, dtrust, notary } = await clients(url, { prefix: 'repo-rootcert-' });
+  const key = join(home, 'root-key.pem');
+  const cert = join(home, 'root.pem');
+  const ssl = await runProcess('openssl', ['req', '-new', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '3650', '-subj', '/CN=example.com\\/publish\\/rootcert']);
+  assert.equal(ssl.code, 0, ssl.stderr);
+  const other = join(home, 'other.pem');
+  const ssl2 = await runProcess('openssl', ['req', '-new', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(home, 'other-key.pem'), '-out', other, '-days', '3650', '-subj', '/CN=other']);
+  assert.equal(ssl2.code, 0, ssl2.stderr);
+
+  // Two root keys: the certificate's, and one generated that sorts first or not, whatever.
+  ok('dtrust', ['key', 'import'], await dtrust.run(['key', 'import', key, '-r', 'root']));
+  ok('dtrust', ['key', 'generate'], await dtrust.run(['key', 'generate', 'ecdsa']));
+  ok('dtrust', ['key', 'generate'], await dtrust.run(['key', 'generate', 'ecdsa']));
+  const rootIds = keyIdsOf(ok('dtrust', ['key', 'list'], await dtrust.run(['key', 'list'])).stdout, 'root');
+  assert.equal(rootIds.length, 3);
+
+  // A certificate for another name: refused before anything is made (notary-server would refuse it at publish).
+  const wrongName = fails('dtrust', ['init', '--rootcert'], await dtrust.run(['init', 'example.com/publish/other', '--rootcert', cert]));
+  assert.equal(fatal(wrongName.stderr), 'the root certificate is for "example.com/publish/rootcert", not for example.com/publish/other');
+  const bad = fails('dtrust', ['init', '--rootcert'], await dtrust.run(['init', 'other', '--rootcert', other]));
+  assert.equal(bad.stdout, '', 'no "Root key found" line before the failure (cli.md §12 #18)');
+  assert.equal(fatal(bad.stderr), 'error initializing repository with certificate: cannot find matching private key id');
+
+  const gun = 'example.com/publish/rootcert';
+  const r = ok('dtrust', ['init', '--rootcert'], await dtrust.run(['init', gun, '--rootcert', cert, '-p']));
+  const used = /^Root key found, using: ([0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+  assert.ok(used && rootIds.includes(used), r.stdout);
+  // The published root lists exactly the given certificate; notary trusts it.
+  const fresh = await freshNotary(url);
+  ok('notary', ['list'], await fresh.run(['list', gun]));
+  const root = JSON.parse(readFileSync(join(fresh.trustDir, 'tuf', gun, 'metadata', 'root.json'), 'utf8')) as {
+    signed: { roles: { root: { keyids: string[] } }; keys: Record<string, { keyval: { public: string } }> };
+  };
+  const pem = Buffer.from(root.signed.keys[root.signed.roles.root.keyids[0]!]!.keyval.public, 'base64').toString('utf8');
+  assert.equal(pem.replace(/\s+/g, ''), readFileSync(cert, 'utf8').replace(/\s+/g, ''));
+  // notary, on the same key store (a copy), picks the same key for the same certificate.
+  const copy = join(home, 'notary-copy');
+  cpSync(dtrust.trustDir, copy, { recursive: true });
+  const n = await NotaryClient.create({ serverUrl: url, home, trustDir: copy });
+  // (notary prints "Root key found" for the first root key of its map, not necessarily the one it uses.)
+  ok('notary', ['init', '--rootcert'], await n.run(['init', gun, '--rootcert', cert]));
+  const nRoot = JSON.parse(readFileSync(join(copy, 'tuf', gun, 'metadata', 'root.json'), 'utf8')) as typeof root;
+  assert.deepEqual(nRoot.signed.roles.root.keyids, root.signed.roles.root.keyids, 'the same root key ID as dtrust');
+  void notary;
 });

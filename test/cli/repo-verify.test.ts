@@ -29,10 +29,10 @@ test('verify: stdin, -i, -o, -q; notary\'s messages for a missing input, an unkn
   await d('addhash', gun, 'long', String(content.length + 1), '--sha256', sha256(content));
   await d('publish', gun);
 
-  assert.equal((await dtrust.run(['verify', gun, 'v1'], { input: content })).stdout, content);
+  assert.equal(ok('dtrust', ['verify'], await dtrust.run(['verify', gun, 'v1'], { input: content })).stdout, content);
   assert.equal((await d('verify', gun, 'v1', '-i', f)).stdout, content);
   assert.equal((await d('verify', gun, 'v1', '-i', f, '-q')).stdout, '');
-  assert.equal((await dtrust.run(['verify', gun, 'v1', '--quiet'], { input: content })).stdout, '');
+  assert.equal(ok('dtrust', ['verify'], await dtrust.run(['verify', gun, 'v1', '--quiet'], { input: content })).stdout, '');
   const out = join(home, 'out.bin');
   assert.equal((await d('verify', gun, 'v1', '--input', f, '--output', out)).stdout, '');
   assert.equal(readFileSync(out, 'utf8'), content);

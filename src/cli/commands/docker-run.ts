@@ -34,9 +34,10 @@ import {
   RELEASES_ROLE,
   adminKeys,
   delegationRoles,
+  holdsTargetsKey,
   releasedSignatures,
+  roleHasTarget,
   roleSignatures,
-  sha256Hex,
   signableRoles,
   signerKeys,
   targetsByName,
@@ -258,16 +259,27 @@ async function connectNotary(d: DockerRepo, scope: 'pull' | 'push,pull'): Promis
 }
 
 async function refreshWith(d: DockerRepo, remote: NotaryRemote | null, offlineCause?: Error): Promise<TrustedCollectionBuilder> {
-  const { builder } = await update({
-    gun: d.s.gun,
-    now: d.s.ctx.app.now,
-    cache: d.s.cache,
-    remote,
-    ...(offlineCause ? { offlineCause } : {}),
-    pinning: d.s.cfg.trustPinning,
-    warn: (m) => d.s.ctx.app.output.log('warning', m),
-  });
-  return builder;
+  try {
+    const { builder } = await update({
+      gun: d.s.gun,
+      now: d.s.ctx.app.now,
+      cache: d.s.cache,
+      remote,
+      ...(offlineCause ? { offlineCause } : {}),
+      pinning: d.s.cfg.trustPinning,
+      warn: (m) => d.s.ctx.app.output.log('warning', m),
+    });
+    return builder;
+  } catch (e) {
+    if (e instanceof RemoteError && e.code === 'NOT_FOUND') {
+      const repo = d.ref.original.replace(/[:@][^/]*$/, '');
+      throw new RemoteError('NOT_FOUND', `remote trust data does not exist for ${d.s.gun} on ${d.serverUrl}`, {
+        url: e.url,
+        hint: `nothing was signed for it yet: sign a tag (dtrust sign ${repo}:<tag>) or add a signer (dtrust signer add --key <name>.pub <name> ${repo}); the trust server comes from ${d.serverFrom}`,
+      }, e);
+    }
+    throw e;
+  }
 }
 
 /** docker discards changes staged with notary for the GUN; dtrust keeps them, and says so. */
@@ -589,8 +601,19 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
         }
         const changes: StagedChange[] = [];
         for (const name of names) {
-          const { roles } = signableRoles(builder, name, keys.access.has, { gun: d.s.gun, image, verb: 'revoke' });
-          const holding = roles.filter((r) => (r === 'targets' ? builder.targets : builder.delegations.get(r))?.meta.targets.has(name));
+          let roles: string[] = [];
+          let noRole: unknown;
+          try {
+            roles = signableRoles(builder, name, keys.access.has, { gun: d.s.gun, image, verb: 'revoke' }).roles;
+          } catch (e) {
+            if (!isDockerError(e, 'NO_SIGNABLE_ROLE')) throw e;
+            noRole = e;
+          }
+          const holding = roles.filter((r) => roleHasTarget(builder, r, name));
+          // docker never touches targets once signers exist, so a tag the owner signed into targets
+          // before stays pullable after "revoke": remove it there too when the targets key is here.
+          if (!holding.includes('targets') && roleHasTarget(builder, 'targets', name) && holdsTargetsKey(builder, keys.access.has)) holding.push('targets');
+          if (holding.length === 0 && noRole !== undefined) throw noRole;
           if (holding.length === 0) {
             const where = targetsByName(builder, name).map((t) => t.role);
             throw new DockerError(

@@ -27,7 +27,10 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('init')
     .usage('[ GUN ] [flags]')
-    .description('Initializes a local trusted collection.')
+    .summary('Initializes a local trusted collection.')
+    .description(
+      'Initializes a local trusted collection identified by the Globally Unique Name. This is an online operation: a GUN that already exists on the server is refused (delete it first with `delete --remote`).',
+    )
     .argument('[gun]')
     .option('--rootkey <file>', 'Root key to initialize the repository with')
     .option('--rootcert <file>', 'Root certificate must match root key if a root key is supplied, otherwise it must match a key present in keystore')
@@ -37,7 +40,10 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('add')
     .usage('[ GUN ] <target> <file> [flags]')
-    .description('Adds the file as a target to the trusted collection.')
+    .summary('Adds the file as a target to the trusted collection.')
+    .description(
+      'Adds the file as a target to the local trusted collection identified by the Globally Unique Name. This is an offline operation.  Please then use `publish` to push the changes to the remote trusted collection.',
+    )
     .argument('[args...]')
     .option('-r, --roles <roles>', 'Delegation roles to add this target to', collect)
     .option('--custom <file>', 'Path to the file containing custom data for this target')
@@ -47,7 +53,10 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('addhash')
     .usage('[ GUN ] <target> <byte size> <hashes> [flags]')
-    .description('Adds the byte size and hash(es) as a target to the trusted collection.')
+    .summary('Adds the byte size and hash(es) as a target to the trusted collection.')
+    .description(
+      'Adds the specified byte size and hash(es) as a target to the local trusted collection identified by the Globally Unique Name. The hashes are given with --sha256 and/or --sha512 (the <hashes> argument is ignored, as in notary). This is an offline operation.  Please then use `publish` to push the changes to the remote trusted collection.',
+    )
     .argument('[args...]')
     .option('-r, --roles <roles>', 'Delegation roles to add this target to', collect)
     .option('--sha256 <hex>', 'hex encoded sha256 of the target to add')
@@ -59,7 +68,10 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('remove')
     .usage('[ GUN ] <target> [flags]')
-    .description('Removes a target from a trusted collection.')
+    .summary('Removes a target from a trusted collection.')
+    .description(
+      'Removes a target from the local trusted collection identified by the Globally Unique Name. This is an offline operation.  Please then use `publish` to push the changes to the remote trusted collection.',
+    )
     .argument('[args...]')
     .option('-r, --roles <roles>', 'Delegation roles to remove this target from', collect)
     .option('-p, --publish', PUBLISH_HELP)
@@ -68,7 +80,10 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('list')
     .usage('[ GUN ] [flags]')
-    .description('Lists targets for a remote trusted collection.')
+    .summary('Lists targets for a remote trusted collection.')
+    .description(
+      'Lists all targets for a remote trusted collection identified by the Globally Unique Name. This is an online operation; when the server cannot be reached, the verified local copy is used.',
+    )
     .argument('[gun]')
     .option('-r, --roles <roles>', 'Delegation roles to list targets for (only these roles and the roles they delegate to)', collect)
     .option('--json', 'Print the targets as JSON')
@@ -77,7 +92,8 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('lookup')
     .usage('[ GUN ] <target> [flags]')
-    .description('Looks up a specific target in a remote trusted collection.')
+    .summary('Looks up a specific target in a remote trusted collection.')
+    .description('Looks up a specific target in a remote trusted collection identified by the Globally Unique Name.')
     .argument('[args...]')
     .option('--json', 'Print the target as JSON')
     .action(app.action(async (ctx, args: string[]) => (await run()).lookup(ctx, args)));
@@ -85,7 +101,10 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('verify')
     .usage('[ GUN ] <target> [flags]')
-    .description('Verifies if the content is included in the remote trusted collection')
+    .summary('Verifies if the content is included in the remote trusted collection')
+    .description(
+      'Verifies if the data passed in STDIN (or with -i) is included in the remote trusted collection identified by the Globally Unique Name: its hashes and its length must match. The data is then written to STDOUT (or with -o).',
+    )
     .argument('[args...]')
     .option('-i, --input <file>', 'Read from a file, instead of STDIN')
     .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
@@ -95,14 +114,18 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('publish')
     .usage('[ GUN ] [flags]')
-    .description('Publishes the local trusted collection.')
+    .summary('Publishes the local trusted collection.')
+    .description(
+      'Publishes the local trusted collection identified by the Globally Unique Name, sending the local changes to a remote trusted server. The GUN must have been initialized with `init`; with nothing staged, nothing is sent.',
+    )
     .argument('[gun]')
     .action(app.action(async (ctx, gun?: string) => (await run()).publish(ctx, gun)));
 
   program
     .command('status')
     .usage('[ GUN ] [flags]')
-    .description('Displays status of unpublished changes to the local trusted collection.')
+    .summary('Displays status of unpublished changes to the local trusted collection.')
+    .description('Displays status of unpublished changes to the local trusted collection identified by the Globally Unique Name.')
     .argument('[gun]')
     .option('--unstage <numbers>', 'Unstage the changes with these numbers (as shown in the status list), then show the rest', ints)
     .option('--json', 'Print the changes as JSON')
@@ -111,7 +134,8 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('reset')
     .usage('[ GUN ] [flags]')
-    .description('Resets unpublished changes for the local trusted collection.')
+    .summary('Resets unpublished changes for the local trusted collection.')
+    .description('Resets unpublished changes for the local trusted collection identified by the Globally Unique Name.')
     .argument('[gun]')
     .option('--all', 'Reset all changes shown in the status list')
     .option('-n, --number <numbers>', 'Numbers of specific changes to exclusively reset, as shown in status list', ints)
@@ -120,7 +144,10 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('delete')
     .usage('[ GUN ] [flags]')
-    .description('Deletes all content for a trusted collection')
+    .summary('Deletes all content for a trusted collection')
+    .description(
+      'Deletes all local content (metadata and staged changes, not keys) for a trusted collection identified by the Globally Unique Name. Remote data can also be deleted with --remote; the server is asked first, so the local data is kept if that fails.',
+    )
     .argument('[gun]')
     .option('--remote', 'Delete remote data for GUN in addition to local cache')
     .action(app.action(async (ctx, gun?: string) => (await run()).deleteRepo(ctx, gun)));
@@ -128,7 +155,10 @@ export function registerRepo(program: Command, app: App): void {
   program
     .command('witness')
     .usage('[ GUN ] <role> ... [flags]')
-    .description("Marks roles to be re-signed the next time they're published")
+    .summary("Marks roles to be re-signed the next time they're published")
+    .description(
+      "Marks roles to be re-signed the next time they're published. Currently will always bump version and expiry for role. Only targets and delegation roles (targets/...) can be witnessed.",
+    )
     .argument('[args...]')
     .option('-p, --publish', PUBLISH_HELP)
     .action(app.action(async (ctx, args: string[]) => (await run()).witness(ctx, args)));

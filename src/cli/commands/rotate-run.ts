@@ -4,6 +4,7 @@
 
 import { resolve } from 'node:path';
 import { encodeRootData } from '../../client/changes.js';
+import { RemoteError } from '../../remote/errors.js';
 import { publish } from '../../client/publish.js';
 import type { StagedChange } from '../../storage/changelist.js';
 import { goPemCertificates } from '../../crypto/x509.js';
@@ -71,19 +72,33 @@ export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
           `\nroot version ${before.version + 1} will be signed by the root keys ${[...new Set([...(before.roles.get('root')?.keyids ?? []).map((id) => before.keys.get(id)?.canonicalId ?? id), ...(role === 'root' ? newKeys.map((k) => k.canonicalId) : [])])].join(', ')}\n`,
       );
       const change: StagedChange = { action: 'create', scope: 'root', type: 'role', path: role, data: encodeRootData(role, newKeys), file: '', index: 0 };
-      await publish({
-        gun: s.gun,
-        now: ctx.app.now,
-        cache: s.cache,
-        changelist: s.changelist,
-        remote,
-        keys,
-        pinning: s.cfg.trustPinning,
-        warn: (m) => out.log('warning', m),
-        staged: false,
-        extraChanges: [change],
-        legacyRootVersions: o.legacy,
-      });
+      try {
+        await publish({
+          gun: s.gun,
+          now: ctx.app.now,
+          cache: s.cache,
+          changelist: s.changelist,
+          remote,
+          keys,
+          pinning: s.cfg.trustPinning,
+          warn: (m) => out.log('warning', m),
+          staged: false,
+          extraChanges: [change],
+          legacyRootVersions: o.legacy,
+        });
+      } catch (e) {
+        // The upload was sent but no answer came: the server may now list the new key, so it must
+        // not be deleted (nor the old one, which it may still list).
+        if (!(e instanceof RemoteError && e.code === 'UNKNOWN_OUTCOME')) throw e;
+        created.length = 0;
+        const newIds = newKeys.map((k) => k.canonicalId);
+        throw new CliError(
+          'UNKNOWN_OUTCOME',
+          `the connection dropped after the ${role} key rotation was sent; the server may or may not have applied it`,
+          `both keys are kept (old: ${oldIds.join(', ') || 'none'}; new: ${newIds.join(', ')}); run the rotation again: dtrust key rotate ${gun} ${role}${o.serverManaged ? ' -r' : ''} (it re-reads the server state); afterwards remove the key it no longer uses with: dtrust key remove <id>`,
+          { cause: e },
+        );
+      }
       created.length = 0;
       if (role !== 'root') {
         const keep = new Set(newKeys.map((k) => k.canonicalId));
