@@ -49,6 +49,12 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
         hint: `the certificate's common name (CN) must be the GUN: make one with CN=${opts.gun}, or leave out --rootcert to generate it`,
       });
     }
+    if (cert.isCA) {
+      throw new TrustError('ROOT_CERT_INVALID', 'the root certificate is a CA certificate; notary accepts only a leaf certificate for the root key', {
+        gun: opts.gun,
+        hint: 'make the certificate with basicConstraints CA:FALSE, or leave out --rootcert to generate one',
+      });
+    }
     if (cert.notAfter <= opts.now || cert.notBefore > opts.now) {
       throw new TrustError('ROOT_CERT_INVALID', `the root certificate is not valid now (valid from ${new Date(cert.notBefore).toISOString()} to ${new Date(cert.notAfter).toISOString()})`, {
         gun: opts.gun,

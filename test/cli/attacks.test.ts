@@ -4,6 +4,7 @@
 //
 // For every refused attack: exit 1, one line on stderr naming the problem, nothing on stdout (so
 // nothing tampered is shown), and the trust directory byte-identical to what it was before.
+// Then the publish path meets the same attack: refused before any upload, the staged change kept.
 // Accepted rows (a same-version timestamp, fast-forward recovery, rotation through N.root.json,
 // names that look like prototype keys, …) check the output instead.
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -38,7 +39,7 @@ interface Case {
   gun: string;
   repo: MemRepo;
   client: DtrustClient;
-  /** The files the client trusted after its first list (version 1 of everything). */
+  /** The repository's files at version 1 (what the client trusts after its first list). */
   v1: Map<string, Buffer>;
 }
 
@@ -636,6 +637,36 @@ const rows: Row[] = [
     },
   },
 ];
+
+test('the simulator speaks the notary-server read protocol and counts requests', T, async () => {
+  const c = await newCase();
+  const base = `${sim.url}${sim.tufPath(c.gun)}`;
+  const get = async (url: string): Promise<[number, Buffer]> => {
+    const res = await fetch(url);
+    return [res.status, Buffer.from(await res.arrayBuffer())];
+  };
+  assert.deepEqual(await get(`${sim.url}/v2/`), [200, Buffer.from('{}')]);
+  assert.deepEqual(await get(`${base}root.json`), [200, c.repo.files.get('root')!]);
+  assert.deepEqual(await get(`${base}1.root.json`), [200, c.repo.files.get('root')!]);
+  assert.equal((await get(`${base}0.root.json`))[0], 404);
+  assert.equal((await get(`${base}2.root.json`))[0], 404);
+  const rel = c.repo.files.get('targets/releases')!;
+  assert.deepEqual(await get(`${base}targets/releases.${sha256Hex(rel)}.json`), [200, rel]);
+  assert.equal((await get(`${base}targets.${'0'.repeat(64)}.json`))[0], 404);
+  const [status, key] = await get(`${base}timestamp.key`);
+  assert.equal(status, 200);
+  assert.equal(JSON.parse(key.toString()).keyval.public, c.repo.keys.timestamp[0]!.pub.pub.toString('base64'));
+  assert.equal((await get(`${sim.url}/v2/example.com/nobody/_trust/tuf/root.json`))[0], 404);
+  await get(`${base}root.json`);
+  assert.equal(sim.count(`${sim.tufPath(c.gun)}root.json`), 2);
+  sim.hook = (req, res) => (req.file === 'timestamp.json' ? { ...res, status: 503, body: Buffer.from('x') } : undefined);
+  try {
+    assert.equal((await get(`${base}timestamp.json`))[0], 503);
+  } finally {
+    sim.hook = undefined;
+  }
+  assert.deepEqual(await get(`${base}timestamp.json`), [200, c.repo.files.get('timestamp')!]);
+});
 
 describe('attacks through the simulator', () => {
   let payload: string;

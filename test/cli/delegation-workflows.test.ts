@@ -95,7 +95,9 @@ describe('delegation workflows', { concurrency: 3 }, () => {
     for (const cmd of commands.split(' && ')) {
       const argv = cmd.split(' ');
       assert.equal(argv[0], 'dtrust');
-      await ok(o.dt, argv.slice(1), { cwd: o.home });
+      const step = await ok(o.dt, argv.slice(1), { cwd: o.home });
+      // Adding a key to a role that already has paths is not the path-less role of cli.md §12 #26.
+      assert.doesNotMatch(step.stderr, /has no paths yet/);
     }
     assert.ok(existsSync(join(o.home, 'targets-releases-key.pem')) && existsSync(join(o.home, 'targets-releases.pem')));
     // The staged v2 was published together with the new key.
@@ -230,6 +232,41 @@ describe('delegation workflows', { concurrency: 3 }, () => {
     await fails(alice.dt, ['add', gun, 'qa/2', f2, '-r', 'targets/qa', '-p']);
     await ok(bob.dt, ['delegation', 'cosign', gun, 'targets/qa', pendingPath(alice, gun, 'targets/qa'), '-o', join(bob.home, 'qa3.json'), '--publish']);
     assert.deepEqual((await listBoth(gun)).rows, ['qa/1 targets/qa', 'qa/2 targets/qa', 'top targets']);
+  });
+
+  test('an invalid delegation stays in a client-signed snapshot; edits to it start over at a newer version', T, async () => {
+    const gun = newGun('keep');
+    const o = await party(server().url, 'owner');
+    await ok(o.dt, ['init', gun, '-p']); // the owner keeps the snapshot key
+    const a = await keyFiles(o.home, 'a');
+    const b = await keyFiles(o.home, 'b');
+    await ok(o.dt, ['key', 'import', a.key, '-r', 'targets/qa']);
+    await ok(o.dt, ['delegation', 'add', gun, 'targets/qa', a.cert, b.cert, '--paths', 'qa/', '-p']);
+    const f = await file(o.home, 'f.bin', 'f\n');
+    await ok(o.dt, ['add', gun, 'qa/1', f, '-r', 'targets/qa', '-p']);
+    await ok(o.dt, ['delegation', 'add', gun, 'targets/qa', '--threshold', '2', '-p']);
+    const snapshotRoles = async (): Promise<string[]> =>
+      Object.keys((JSON.parse((await httpGet(`${server().url}/v2/${gun}/_trust/tuf/snapshot.json`)).body) as { signed: { meta: object } }).signed.meta).sort();
+    assert.deepEqual(await snapshotRoles(), ['root', 'targets', 'targets/qa']);
+
+    // qa (1 of 2 signatures) is invalid now; publishing something else keeps it, as notary does.
+    await ok(o.dt, ['add', gun, 'top', f, '-p']);
+    assert.deepEqual(await snapshotRoles(), ['root', 'targets', 'targets/qa']);
+    await ok(o.nt, ['add', gun, 'top2', f, '-p']);
+    assert.deepEqual(await snapshotRoles(), ['root', 'targets', 'targets/qa']);
+
+    // Editing it does not carry its untrusted content over, but writes a newer version.
+    const r = await fails(o.dt, ['add', gun, 'qa/2', f, '-r', 'targets/qa', '-p']);
+    assert.match(r.stderr, /targets\/qa on the server is not valid \(too few signatures or expired\), so its 1 target\(s\) are not carried over; to keep them, re-sign it first: witness targets\/qa/);
+    const pending = JSON.parse(await readFile(pendingPath(o, gun, 'targets/qa'), 'utf8')) as { signed: { version: number; targets: object } };
+    assert.equal(pending.signed.version, 2);
+    assert.deepEqual(Object.keys(pending.signed.targets), ['qa/2']);
+    await ok(o.dt, ['reset', gun, '--all']);
+
+    // Deleting the role removes it from the snapshot.
+    await ok(o.dt, ['delegation', 'remove', gun, 'targets/qa', '-y', '-p']);
+    assert.deepEqual(await snapshotRoles(), ['root', 'targets']);
+    assert.deepEqual((await listBoth(gun)).rows, ['top targets', 'top2 targets']);
   });
 
   test('one key listed under two key IDs (certificate + public key) does not count twice; notary 0.7 counts it twice', T, async () => {

@@ -165,10 +165,13 @@ test('init --rootcert uses the key store\'s key for that certificate, even with 
   const { home, dtrust, notary } = await clients(url, { prefix: 'repo-rootcert-' });
   const key = join(home, 'root-key.pem');
   const cert = join(home, 'root.pem');
-  const ssl = await runProcess('openssl', ['req', '-new', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '3650', '-subj', '/CN=example.com\\/publish\\/rootcert']);
+  const ssl = await runProcess('openssl', ['req', '-new', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '3650', '-subj', '/CN=example.com\\/publish\\/rootcert', '-addext', 'basicConstraints=critical,CA:FALSE']);
   assert.equal(ssl.code, 0, ssl.stderr);
   const other = join(home, 'other.pem');
-  const ssl2 = await runProcess('openssl', ['req', '-new', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(home, 'other-key.pem'), '-out', other, '-days', '3650', '-subj', '/CN=other']);
+  const ssl2 = await runProcess('openssl', ['req', '-new', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(home, 'other-key.pem'), '-out', other, '-days', '3650', '-subj', '/CN=other', '-addext', 'basicConstraints=critical,CA:FALSE']);
+  const ca = join(home, 'ca.pem');
+  const ssl3 = await runProcess('openssl', ['req', '-new', '-x509', '-key', key, '-out', ca, '-days', '3650', '-subj', '/CN=example.com\\/publish\\/rootcert', '-addext', 'basicConstraints=critical,CA:TRUE']);
+  assert.equal(ssl3.code, 0, ssl3.stderr);
   assert.equal(ssl2.code, 0, ssl2.stderr);
 
   // Two root keys: the certificate's, and one generated that sorts first or not, whatever.
@@ -181,6 +184,8 @@ test('init --rootcert uses the key store\'s key for that certificate, even with 
   // A certificate for another name: refused before anything is made (notary-server would refuse it at publish).
   const wrongName = fails('dtrust', ['init', '--rootcert'], await dtrust.run(['init', 'example.com/publish/other', '--rootcert', cert]));
   assert.equal(fatal(wrongName.stderr), 'the root certificate is for "example.com/publish/rootcert", not for example.com/publish/other');
+  const isCa = fails('dtrust', ['init', '--rootcert'], await dtrust.run(['init', 'example.com/publish/rootcert', '--rootcert', ca]));
+  assert.match(fatal(isCa.stderr), /^the root certificate is a CA certificate/);
   const bad = fails('dtrust', ['init', '--rootcert'], await dtrust.run(['init', 'other', '--rootcert', other]));
   assert.equal(bad.stdout, '', 'no "Root key found" line before the failure (cli.md §12 #18)');
   assert.equal(fatal(bad.stderr), 'error initializing repository with certificate: cannot find matching private key id');

@@ -128,6 +128,7 @@ const ARG_ERRORS: [string[], string, boolean][] = [
   [['verify', 'example.com/a'], 'Must specify a GUN and target', true],
   [['witness', 'example.com/a'], 'Please provide a GUN and at least one role to witness', true],
   [['witness', 'example.com/a', '-p'], 'Please provide a GUN and at least one role to witness', true],
+  [['reset', 'example.com/a', '-n', '1,x'], 'invalid argument "1,x" for "-n, --number" flag: strconv.Atoi: parsing "x": invalid syntax', false],
 ];
 
 test('argument errors (cli.md §1.2): exit 1, notary\'s messages, usage on stdout, before the config file is read', async () => {

@@ -48,9 +48,7 @@ test('default KDF: 1M iterations, 16-byte salt; the real notary decrypts ecdsa, 
     assert.ok(after.scheme === 'pbes2' && after.params.iterations === 2048 && after.params.salt.length === 8);
     await (await FileKeyStore.open({ trustDir, passphrases: new PassphraseRetriever({ env }) })).signer(rec.id);
     report.push(`${alg}: dtrust unlock ${dtrustMs.toFixed(0)} ms, notary key passwd (decrypt + 2048-iteration re-encrypt + start-up) ${notaryMs.toFixed(0)} ms`);
-    // Generous bounds (the suite runs tests in parallel on 2 cores); the figures are reported.
-    assert.ok(dtrustMs < 3000, report.join('\n'));
-    assert.ok(notaryMs < 5000, report.join('\n'));
+    // Timings are reported, not asserted: `npm run bench` is where speed is measured.
   }
   t.diagnostic(report.join('\n'));
 });

@@ -6,6 +6,7 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePrivateKey } from '../../src/crypto/keyfile.js';
 import { createRootCertificateWithSigner } from '../../src/crypto/certgen.js';
@@ -346,6 +347,34 @@ test("a token written with notary's templates (YubiKey emulation) is read and si
   } finally {
     delete process.env['SHIM_YUBIKEY'];
     delete process.env['SHIM_STATE'];
+  }
+});
+
+test('a token pulled out in the middle of a command is a clear error (shim: CKR_DEVICE_REMOVED), and nothing is deleted', async () => {
+  const t = await softToken('unplug');
+  const shim = await shimModule();
+  const flag = join(t.dir, 'unplugged');
+  process.env['SHIM_UNPLUGGED'] = flag;
+  try {
+    const { store } = await open(t, { module: shim });
+    const key = generatePrivateKey('ecdsa');
+    const id = keyIdOf(key);
+    await store.add(key, { role: 'root' });
+    const signer = await store.signer(id);
+    writeFileSync(flag, '');
+    await assert.rejects(signer.sign(Buffer.from('x')), (e: unknown) => {
+      assert.ok(e instanceof KeyStoreError && e.code === 'TOKEN_REMOVED', String(e));
+      assert.equal(e.message, 'the token "unplug" was removed or stopped answering while signing (CKR_DEVICE_REMOVED)');
+      assert.match(e.hint!, /plug the token back in and run the command again/);
+      return true;
+    });
+    await assert.rejects(store.remove(id), (e: unknown) => e instanceof KeyStoreError && e.code === 'TOKEN_REMOVED');
+    rmSync(flag);
+    // Back in: the key is still there and signs.
+    const { sig } = await (await store.signer(id)).sign(Buffer.from('x'));
+    assert.ok(verifySignature('ecdsa', key.publicKey, 'ecdsa', Buffer.from('x'), sig));
+  } finally {
+    delete process.env['SHIM_UNPLUGGED'];
   }
 });
 

@@ -555,7 +555,7 @@ export async function inspect(ctx: Ctx, args: string[]): Promise<void> {
     try {
       ok.push(trustRepoJson(arg, await trustInfo(ctx, arg)));
     } catch (e) {
-      if (!isDockerError(e) && !(e instanceof RemoteError) && !isTrustError(e) && !isKeyStoreError(e)) throw e;
+      if (!isExpectedError(e)) throw e;
       errors.push(describeError(e));
     }
   }

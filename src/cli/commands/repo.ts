@@ -11,11 +11,12 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), ...value.split(',')];
 }
 
-function ints(value: string, previous: number[] | undefined): number[] {
-  return [
+/** pflag int slices (comma-separated, repeatable), with pflag's message for `flag`. */
+function ints(flag: string): (value: string, previous: number[] | undefined) => number[] {
+  return (value, previous) => [
     ...(previous ?? []),
     ...value.split(',').map((v) => {
-      if (!/^-?\d+$/.test(v.trim())) throw new Error(`invalid argument "${value}" for "-n, --number" flag: strconv.ParseInt: parsing "${v}": invalid syntax`);
+      if (!/^-?\d+$/.test(v.trim())) throw new Error(`invalid argument "${value}" for "${flag}" flag: strconv.Atoi: parsing "${v}": invalid syntax`);
       return Number(v);
     }),
   ];
@@ -127,7 +128,7 @@ export function registerRepo(program: Command, app: App): void {
     .summary('Displays status of unpublished changes to the local trusted collection.')
     .description('Displays status of unpublished changes to the local trusted collection identified by the Globally Unique Name.')
     .argument('[gun]')
-    .option('--unstage <numbers>', 'Unstage the changes with these numbers (as shown in the status list), then show the rest', ints)
+    .option('--unstage <numbers>', 'Unstage the changes with these numbers (as shown in the status list), then show the rest', ints('--unstage'))
     .option('--json', 'Print the changes as JSON')
     .action(app.action(async (ctx, gun?: string) => (await run()).status(ctx, gun)));
 
@@ -138,7 +139,7 @@ export function registerRepo(program: Command, app: App): void {
     .description('Resets unpublished changes for the local trusted collection identified by the Globally Unique Name.')
     .argument('[gun]')
     .option('--all', 'Reset all changes shown in the status list')
-    .option('-n, --number <numbers>', 'Numbers of specific changes to exclusively reset, as shown in status list', ints)
+    .option('-n, --number <numbers>', 'Numbers of specific changes to exclusively reset, as shown in status list', ints('-n, --number'))
     .action(app.action(async (ctx, gun?: string) => (await run()).reset(ctx, gun)));
 
   program
