@@ -483,8 +483,9 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
         const { roles } = signableRoles(builder, tag, keys.access.has, { gun: d.s.gun, image, verb: 'sign' });
         const existing = releasedSignatures(targetsByName(builder, tag));
         out.out(`Signing and pushing trust metadata for ${image}\n`);
+        const first = existing[0];
+        if (first) out.out(`Existing signatures for tag ${first.tag} digest ${first.digest} from:\n${[...first.signers].sort().join(', ')}\n`);
         for (const row of existing) {
-          out.out(`Existing signatures for tag ${row.tag} digest ${row.digest} from:\n${[...row.signers].sort().join(', ')}\n`);
           if (row.digest !== hex) out.log('warning', `${tag} was signed for digest ${row.digest}; signing the new digest ${hex} replaces it in ${roles.join(', ')}`);
         }
         const meta = { length: target.size, hashes: new Map([['sha256', target.sha256]]) };
