@@ -16,6 +16,10 @@ function find(dir) {
 const filter = process.argv.slice(2);
 let files = find('build/test').sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
+if (files.length === 0) {
+  console.error(`no test file matches ${filter.join(' ')}; run npm run build first?`);
+  process.exit(1);
+}
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], {
   stdio: 'inherit',
 });

@@ -19,7 +19,7 @@ import {
 } from '../keystore/pkcs11-module.js';
 import type { Pkcs11KeyStore } from '../keystore/pkcs11.js';
 import { KeyService } from '../keystore/service.js';
-import type { KeyStore } from '../keystore/types.js';
+import type { KeyRecord, KeyStore } from '../keystore/types.js';
 import type { PublicKey } from '../tuf/keys.js';
 import type { Ctx } from './app.js';
 import { CliError } from './errors.js';
@@ -32,11 +32,16 @@ export interface Keys {
   token: TokenAccess;
 }
 
-export async function openKeyService(ctx: Ctx): Promise<Keys> {
+export interface KeyServiceOptions {
+  /** Names prompts use for roles (docker calls targets and snapshot keys `repository`). */
+  displayAliases?: Readonly<Record<string, string>>;
+}
+
+export async function openKeyService(ctx: Ctx, opts: KeyServiceOptions = {}): Promise<Keys> {
   const cfg = await ctx.config();
   const env = ctx.app.env;
   const prompt = new TerminalPrompt();
-  const passphrases = new PassphraseRetriever({ env, prompt });
+  const passphrases = new PassphraseRetriever({ env, prompt, displayAliases: opts.displayAliases });
   const files = await FileKeyStore.open({
     trustDir: cfg.trustDir,
     passphrases,
@@ -135,11 +140,16 @@ export interface RepoKeyAccess extends KeyAccess {
 }
 
 /** The workflows' view of the key stores. */
-export async function keyAccess(ctx: Ctx): Promise<RepoKeyAccess> {
-  const keys = await openKeyService(ctx);
+export async function keyAccess(ctx: Ctx, opts: KeyServiceOptions = {}): Promise<RepoKeyAccess> {
+  return keyAccessOver(await openKeyService(ctx, opts));
+}
+
+/** The workflows' view of already opened key stores; `records` stays current as keys are added. */
+export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { records: KeyRecord[] }> {
   const records = await keys.service.list();
   const ids = new Set(records.map((r) => r.id));
   return {
+    records,
     has: (id) => ids.has(id),
     signer: async (canonicalId: string, listed: PublicKey, role: string) =>
       (await keys.service.signer(canonicalId, { role })).withPublicKey(listed),
@@ -147,6 +157,7 @@ export async function keyAccess(ctx: Ctx): Promise<RepoKeyAccess> {
       if (role === 'root') requireToken(keys.token);
       const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });
       ids.add(record.id);
+      records.push(record);
       return { canonicalId: record.id, publicKey };
     },
     rootKeyIds: () => records.filter((r) => r.role === 'root').map((r) => r.id).sort(),

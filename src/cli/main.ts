@@ -52,6 +52,13 @@ export function buildProgram(app: App): Command {
     .configureOutput({ writeOut: (s) => app.output.out(s), writeErr: (s) => app.output.out(s), outputError: () => {} })
     .action(
       app.action(async (ctx, command: string | undefined) => {
+        if (command === 'help') {
+          const sub = ctx.cmd.args.slice(1);
+          let target: Command = ctx.cmd;
+          for (const w of sub) target = target.commands.find((c) => c.name() === w) ?? target;
+          target.outputHelp();
+          return;
+        }
         if (command !== undefined) throw new UsageError(`unknown command "${command}" for "${name}"`, false);
         if (ctx.cmd.opts().version) app.output.out(versionLine(name) + '\n');
         else ctx.cmd.outputHelp();

@@ -292,8 +292,8 @@ export class TrustedCollectionBuilder {
     checkAgainst(role, bytes, expected);
     let t: Targets;
     try {
-      t = this.verifyRole(bytes, role, parent.meta.delegations.keys, decl, parseTargets);
       checkThreshold(role, decl.threshold, (decl.keyids ?? []).length);
+      t = this.verifyRole(bytes, role, parent.meta.delegations.keys, decl, parseTargets);
       this.checkExpiry(role, t.expires);
     } catch (e) {
       if (isTrustError(e, 'THRESHOLD_NOT_MET') || isTrustError(e, 'EXPIRED') || isTrustError(e, 'INVALID_THRESHOLD')) {

@@ -7,7 +7,7 @@ import { decodePemBlocks } from '../../src/crypto/pem.js';
 import { keyBlockEncryption } from '../../src/crypto/keyfile.js';
 import { DEFAULT_PASSPHRASE } from '../rig/notary.js';
 import { tempDir } from '../rig/tmp.js';
-import { NO_PASSPHRASES, NOTARY07_KEYS, NOTARY07_TRUSTDIR, copyTrustDir, dtrustKey, keyFiles, listRows, newTrustDir, treeHash } from './key-helpers.js';
+import { NO_PASSPHRASES, NOTARY07_KEYS, NOTARY07_TRUSTDIR, copyTrustDir, dtrustKey, keyFiles, newTrustDir, treeHash } from './key-helpers.js';
 
 test('key list: notary table, root first, empty store message, --json', async () => {
   const empty = await newTrustDir();

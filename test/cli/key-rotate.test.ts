@@ -98,6 +98,16 @@ function logged(from: number, gun: string, name: string): number {
   return text.split(`/v2/${gun}/_trust/tuf/${name}`).length - 1;
 }
 
+/** Polls the server log briefly: a request is logged as its answer completes. */
+async function loggedSoon(from: number, gun: string, name: string): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const n = logged(from, gun, name);
+    if (n > 0) return n;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return 0;
+}
+
 function logSize(): number {
   return readFileSync(server().logFile, 'utf8').length;
 }
@@ -211,11 +221,11 @@ describe('key rotate, cross-checked with the real notary', { concurrency: 4 }, (
     let mark = logSize();
     const d = await ok(r.readers.dt, ['list', r.gun]);
     assert.deepEqual(listed(d.stdout), r.expected);
-    assert.ok(logged(mark, r.gun, `${v1 + 1}.root.json`) >= 1, `dtrust fetched ${v1 + 1}.root.json`);
+    assert.ok((await loggedSoon(mark, r.gun, `${v1 + 1}.root.json`)) >= 1, `dtrust fetched ${v1 + 1}.root.json`);
     mark = logSize();
     const n = await ok(r.readers.nt, ['list', r.gun]);
     assert.deepEqual(listed(n.stdout), r.expected);
-    assert.ok(logged(mark, r.gun, `${v1 + 1}.root.json`) >= 1, `notary fetched ${v1 + 1}.root.json`);
+    assert.ok((await loggedSoon(mark, r.gun, `${v1 + 1}.root.json`)) >= 1, `notary fetched ${v1 + 1}.root.json`);
     // Both now trust the newest root: the next list needs no chain walk.
     mark = logSize();
     await ok(r.readers.dt, ['list', r.gun]);

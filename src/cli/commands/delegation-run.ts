@@ -92,7 +92,8 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
     ctx.app.output.log('warning', `role ${role} needs ${threshold} signatures but only ${keys.length} keys are being added; add more keys before it can sign`);
   }
   await locked(s, async () => {
-    if (keys.length > 0 || threshold !== undefined) {
+    // (Threshold alone: the update below creates the role too when it does not exist.)
+    if (keys.length > 0) {
       await s.changelist.add({ action: 'create', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ threshold: threshold ?? 1, addKeys: keys }) });
     }
     if (paths.length > 0) {
@@ -110,6 +111,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   let msg = `\nAddition of delegation role ${role}`;
   if (ids.length > 0) msg += ` with keys [${ids.join(' ')}],`;
   if (paths.length > 0) msg += ` with paths [${printPaths(ctx, paths)}],`;
+  if (threshold !== undefined) msg += ` with threshold ${threshold},`;
   ctx.app.output.out(`${msg} to repository "${s.gun}" staged for next publish.\n\n`);
   if (o.publish) await autoPublish(s);
 }

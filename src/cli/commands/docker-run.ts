@@ -42,7 +42,7 @@ import {
   signerKeys,
   targetsByName,
 } from '../../docker/trustdata.js';
-import { FileKeyStore, kdfIterationsFromEnv } from '../../keystore/filestore.js';
+import type { FileKeyStore } from '../../keystore/filestore.js';
 import { importKeys } from '../../keystore/importexport.js';
 import { KeyStoreError, isKeyStoreError } from '../../keystore/errors.js';
 import { PassphraseRetriever } from '../../keystore/passphrase.js';
@@ -61,7 +61,7 @@ import { sameFileMeta } from '../../tuf/repo.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError, describeError } from '../errors.js';
-import { openTokenStore, requireToken } from '../keys.js';
+import { keyAccessOver, openKeyService } from '../keys.js';
 import { TerminalPrompt } from '../prompt.js';
 import { locked, openSession, type Session } from '../session.js';
 import { savePending } from './repo-run.js';
@@ -99,53 +99,11 @@ interface DockerKeys {
   records: KeyRecord[];
 }
 
-/**
- * The key stores as every command opens them (a PKCS#11 token for root keys when configured, then
- * the trust directory's files), with docker's prompt names, seen through the workflows' KeyAccess.
- */
+/** The key stores as every command opens them, with docker's prompt names. */
 async function dockerKeys(ctx: Ctx): Promise<DockerKeys> {
-  const cfg = await ctx.config();
-  const env = ctx.app.env;
-  const prompt = new TerminalPrompt();
-  const passphrases = new PassphraseRetriever({ env, prompt, displayAliases: DOCKER_ALIASES });
-  const files = await FileKeyStore.open({
-    trustDir: cfg.trustDir,
-    passphrases,
-    iterations: kdfIterationsFromEnv(env),
-    log: (level, msg) => ctx.app.output.log(level, msg),
-  });
-  const token = await openTokenStore(ctx, files, prompt);
-  const service = new KeyService(token.store ? [token.store, files] : [files]);
-  const records = await service.list();
-  const ids = new Set(records.map((r) => r.id));
-  const access: KeyAccess = {
-    has: (id) => ids.has(id),
-    signer: async (canonicalId: string, listed: PublicKey, role: string) => (await service.signer(canonicalId, { role })).withPublicKey(listed),
-    generate: async (role, gun) => {
-      if (role === 'root') requireToken(token);
-      const { record, publicKey } = await service.create({ role, gun: gun === '' ? undefined : gun });
-      ids.add(record.id);
-      records.push(record);
-      return { canonicalId: record.id, publicKey };
-    },
-    rootKeyIds: () => records.filter((r) => r.role === 'root').map((r) => r.id).sort(),
-    rootCertificate: async (canonicalId, commonName, notBefore, notAfter) => {
-      const signer = await service.signer(canonicalId, { role: 'root' });
-      const certgen = await import('../../crypto/certgen.js');
-      if (!signer.privateKeyObject) {
-        // A token key: the token signs the certificate.
-        return certgen.createRootCertificateWithSigner({
-          publicKey: signer.publicKey.keyObject(),
-          sign: async (tbs) => (await signer.sign(tbs)).sig,
-          commonName,
-          notBefore,
-          notAfter,
-        });
-      }
-      return certgen.createRootCertificate({ privateKey: signer.privateKeyObject, publicKey: signer.publicKey.keyObject(), commonName, notBefore, notAfter });
-    },
-  };
-  return { access, service, files, passphrases, records };
+  const keys = await openKeyService(ctx, { displayAliases: DOCKER_ALIASES });
+  const access = await keyAccessOver(keys);
+  return { access, service: keys.service, files: keys.files, passphrases: keys.passphrases, records: access.records };
 }
 
 function hasVar(ctx: Ctx, names: readonly string[]): boolean {

@@ -57,10 +57,16 @@ export function registerKey(program: Command, app: App): void {
     .allowExcessArguments(true)
     .option('-o, --output <string>', 'Filepath to write export output to')
     .option('-r, --role <string>', 'Role to generate key with, defaulting to "root".', 'root')
+    .option('--dir <dir>', 'With a signer NAME (docker trust key generate): directory to write NAME.pub in, defaults to current directory')
     .action(
       app.action(async (ctx) => {
         const args = ctx.cmd.args;
         if (args.length > 1) throw new UsageError('Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
+        // Not an algorithm name: docker's `trust key generate NAME` (see docs/commands/trust-key.md).
+        if (args[0] !== undefined && !/^(ecdsa|rsa|ed25519|dsa|ec|ed448|x25519|x448)$/i.test(args[0])) {
+          const dir = (ctx.cmd.opts() as { dir?: string }).dir;
+          return (await import('./docker-run.js')).dockerKeyGenerate(ctx, args[0], { dir });
+        }
         await keyGenerate(ctx, args[0]);
       }),
     );

@@ -1,23 +1,21 @@
 // Repository command implementations (cli.md §9.1-§9.12): notary's messages and tables.
 
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
-import { encodeDelegationData, encodeTargetData } from '../../client/changes.js';
+import { encodeTargetData } from '../../client/changes.js';
 import { initRepository } from '../../client/init.js';
 import { publish as publishRepo } from '../../client/publish.js';
 import { RemoteError } from '../../remote/errors.js';
 import type { NotaryRemote } from '../../remote/notary.js';
 import { update } from '../../client/update.js';
 import type { Change } from '../../storage/changelist.js';
-import { TrustError } from '../../tuf/errors.js';
 import { parseJson, type Json } from '../../tuf/json.js';
 import type { FileMeta } from '../../tuf/metadata.js';
 import { isDelegationName } from '../../tuf/roles.js';
-import { sha256, sha512 } from '../../crypto/hash.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatTable } from '../table.js';
@@ -460,7 +458,7 @@ function checkPayload(target: string, meta: FileMeta, got: { length: number; sha
 export async function status(ctx: Ctx, gun: string | undefined): Promise<void> {
   const s = await openSession(ctx, gun);
   const o = opts(ctx);
-  if (Array.isArray(o.unstage)) await resetNumbers(s, o.unstage as number[]);
+  if (Array.isArray(o.unstage)) await locked(s, () => resetNumbers(s, o.unstage as number[]));
   const { changes, corrupt } = await s.changelist.list();
   const out = ctx.app.output;
   for (const c of corrupt) out.log('warning', `change #${c.index} (${c.file}) cannot be read: ${c.reason}; remove it with: dtrust reset ${s.gun} -n ${c.index}`);

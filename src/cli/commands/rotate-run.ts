@@ -69,7 +69,9 @@ export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
       out.err(
         `Rotating the ${role} key of ${gun}: ${oldIds.join(', ') || '(none)'} -> ${newKeys.map((k) => k.canonicalId).join(', ')}` +
           (o.serverManaged ? ' (held by the server)' : '') +
-          `\nroot version ${before.version + 1} will be signed by the root keys ${[...new Set([...(before.roles.get('root')?.keyids ?? []).map((id) => before.keys.get(id)?.canonicalId ?? id), ...(role === 'root' ? newKeys.map((k) => k.canonicalId) : [])])].join(', ')}\n`,
+          `\nroot version ${before.version + 1} will be signed by the root keys ${[...new Set([...(before.roles.get('root')?.keyids ?? []).map((id) => before.keys.get(id)?.canonicalId ?? id), ...(role === 'root' ? newKeys.map((k) => k.canonicalId) : [])])].join(', ')}` +
+          (o.legacy ? `, and by the root keys held here of ${o.legacy < 0 ? 'every earlier root version' : `the ${o.legacy} root version(s) before that`} (-l)` : '') +
+          '\n',
       );
       const change: StagedChange = { action: 'create', scope: 'root', type: 'role', path: role, data: encodeRootData(role, newKeys), file: '', index: 0 };
       try {
