@@ -84,9 +84,7 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
     rootKeyId = opts.rootKeyId ?? opts.keys.rootKeyIds()[0];
     if (rootKeyId !== undefined) opts.onRootKeyFound?.(rootKeyId);
     else rootKeyId = (await opts.keys.generate('root', '')).canonicalId;
-    const der = await opts.keys.rootCertificate(rootKeyId, opts.gun, new Date(opts.now), new Date(opts.now + EXPIRY_DAYS.root * 86_400_000));
-    rootKey = new PublicKey('ecdsa-x509', Buffer.from(goPemCertificates([der]), 'latin1'));
-    if (rootKey.canonicalId !== rootKeyId) rootKey = new PublicKey('rsa-x509', rootKey.pub);
+    rootKey = await rootCertKey(opts.keys, rootKeyId, opts.gun, opts.now);
   }
 
   const targets = await opts.keys.generate('targets', opts.gun);
@@ -94,33 +92,9 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
   const ts = await opts.remote.getKey('timestamp');
   const timestamp = new PublicKey(ts.keytype, ts.public);
 
-  const root: Root = {
-    _type: 'Root',
-    consistentSnapshot: false,
-    expires: expiresAfter(opts.now, EXPIRY_DAYS.root),
-    version: 1,
-    keys: new Map([
-      [rootKey.id, rootKey],
-      [targets.publicKey.id, targets.publicKey],
-      [snapshot.publicKey.id, snapshot.publicKey],
-      [timestamp.id, timestamp],
-    ]),
-    roles: new Map([
-      ['root', { keyids: [rootKey.id], threshold: 1 }],
-      ['targets', { keyids: [targets.publicKey.id], threshold: 1 }],
-      ['snapshot', { keyids: [snapshot.publicKey.id], threshold: 1 }],
-      ['timestamp', { keyids: [timestamp.id], threshold: 1 }],
-    ]),
-  };
-  const t: Targets = {
-    _type: 'Targets',
-    expires: expiresAfter(opts.now, EXPIRY_DAYS.targets),
-    version: 1,
-    delegations: { keys: new Map(), roles: [] },
-    targets: new Map(),
-  };
+  const root = firstRoot(opts.now, { root: rootKey, targets: targets.publicKey, snapshot: snapshot.publicKey, timestamp });
   const rootBytes = (await signMetadata(root, [await opts.keys.signer(rootKeyId, rootKey, 'root')])).bytes;
-  const targetsBytes = (await signMetadata(t, [await opts.keys.signer(targets.canonicalId, targets.publicKey, 'targets')])).bytes;
+  const targetsBytes = (await signMetadata(firstTargets(opts.now), [await opts.keys.signer(targets.canonicalId, targets.publicKey, 'targets')])).bytes;
   const snap: Snapshot = {
     _type: 'Snapshot',
     expires: expiresAfter(opts.now, EXPIRY_DAYS.snapshot),
@@ -141,6 +115,37 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
     ]),
   );
   return { rootKeyId, rootCertKeyId: rootKey.id };
+}
+
+/** The certificate key of a root key: a self-signed certificate with notary's profile, CN = GUN. */
+export async function rootCertKey(keys: KeyAccess, rootKeyId: string, gun: string, now: number): Promise<PublicKey> {
+  const der = await keys.rootCertificate(rootKeyId, gun, new Date(now), new Date(now + EXPIRY_DAYS.root * 86_400_000));
+  const key = new PublicKey('ecdsa-x509', Buffer.from(goPemCertificates([der]), 'latin1'));
+  return key.canonicalId === rootKeyId ? key : new PublicKey('rsa-x509', key.pub);
+}
+
+/** Root version 1: one key per base role, threshold 1 (as notary creates it). */
+export function firstRoot(now: number, keys: Record<'root' | 'targets' | 'snapshot' | 'timestamp', PublicKey>): Root {
+  const roles = ['root', 'targets', 'snapshot', 'timestamp'] as const;
+  return {
+    _type: 'Root',
+    consistentSnapshot: false,
+    expires: expiresAfter(now, EXPIRY_DAYS.root),
+    version: 1,
+    keys: new Map(roles.map((r) => [keys[r].id, keys[r]])),
+    roles: new Map(roles.map((r) => [r, { keyids: [keys[r].id], threshold: 1 }])),
+  };
+}
+
+/** Targets version 1: empty, no delegations. */
+export function firstTargets(now: number): Targets {
+  return {
+    _type: 'Targets',
+    expires: expiresAfter(now, EXPIRY_DAYS.targets),
+    version: 1,
+    delegations: { keys: new Map(), roles: [] },
+    targets: new Map(),
+  };
 }
 
 async function refuseExisting(remote: NotaryRemote, gun: string): Promise<void> {

@@ -3,15 +3,12 @@
 // server. root v1 and targets v1 go into the cache; the first publish uploads them and the server
 // signs the snapshot.
 
+import { firstRoot, firstTargets, rootCertKey } from '../client/init.js';
 import type { KeyAccess } from '../client/keys.js';
 import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
-import { goPemCertificates } from '../crypto/x509.js';
-import { expiresAfter } from '../tuf/expires.js';
 import { PublicKey } from '../tuf/keys.js';
-import type { Root, Targets } from '../tuf/metadata.js';
-import { EXPIRY_DAYS } from '../tuf/repo.js';
 import { signMetadata } from '../tuf/sign.js';
 
 export interface DockerInitOptions {
@@ -39,41 +36,18 @@ export async function initDockerRepository(opts: DockerInitOptions): Promise<{ r
   let rootKeyId = opts.keys.rootKeyIds()[0];
   opts.onRootKey?.(rootKeyId);
   if (rootKeyId === undefined) rootKeyId = (await opts.keys.generate('root', '')).canonicalId;
-  const der = await opts.keys.rootCertificate(rootKeyId, opts.gun, new Date(opts.now), new Date(opts.now + EXPIRY_DAYS.root * 86_400_000));
-  let rootKey = new PublicKey('ecdsa-x509', Buffer.from(goPemCertificates([der]), 'latin1'));
-  if (rootKey.canonicalId !== rootKeyId) rootKey = new PublicKey('rsa-x509', rootKey.pub);
+  const rootKey = await rootCertKey(opts.keys, rootKeyId, opts.gun, opts.now);
 
   const targets = await opts.keys.generate('targets', opts.gun);
   const snap = await opts.remote.getKey('snapshot');
   const ts = await opts.remote.getKey('timestamp');
-  const snapshot = new PublicKey(snap.keytype, snap.public);
-  const timestamp = new PublicKey(ts.keytype, ts.public);
-
-  const root: Root = {
-    _type: 'Root',
-    consistentSnapshot: false,
-    expires: expiresAfter(opts.now, EXPIRY_DAYS.root),
-    version: 1,
-    keys: new Map([
-      [rootKey.id, rootKey],
-      [targets.publicKey.id, targets.publicKey],
-      [snapshot.id, snapshot],
-      [timestamp.id, timestamp],
-    ]),
-    roles: new Map([
-      ['root', { keyids: [rootKey.id], threshold: 1 }],
-      ['targets', { keyids: [targets.publicKey.id], threshold: 1 }],
-      ['snapshot', { keyids: [snapshot.id], threshold: 1 }],
-      ['timestamp', { keyids: [timestamp.id], threshold: 1 }],
-    ]),
-  };
-  const t: Targets = {
-    _type: 'Targets',
-    expires: expiresAfter(opts.now, EXPIRY_DAYS.targets),
-    version: 1,
-    delegations: { keys: new Map(), roles: [] },
-    targets: new Map(),
-  };
+  const root = firstRoot(opts.now, {
+    root: rootKey,
+    targets: targets.publicKey,
+    snapshot: new PublicKey(snap.keytype, snap.public),
+    timestamp: new PublicKey(ts.keytype, ts.public),
+  });
+  const t = firstTargets(opts.now);
   const rootBytes = (await signMetadata(root, [await opts.keys.signer(rootKeyId, rootKey, 'root')])).bytes;
   const targetsBytes = (await signMetadata(t, [await opts.keys.signer(targets.canonicalId, targets.publicKey, 'targets')])).bytes;
   // Files of an earlier repository of this name must not become floors or state.

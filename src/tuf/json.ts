@@ -4,6 +4,7 @@
 // untrusted keys such as "__proto__" are plain data.
 
 import { TrustError } from './errors.js';
+import { codePointAt, utf8Width } from './utf8.js';
 
 export type Json = null | boolean | number | string | Json[] | JsonObject;
 export interface JsonObject {
@@ -154,40 +155,12 @@ class Parser {
 
   /** Decodes one UTF-8 sequence as Go does: an invalid byte is one U+FFFD and consumes one byte. */
   utf8Char(): string {
-    const b = this.b;
-    const c = b[this.pos]!;
-    let need = 0;
-    let min = 0;
-    let cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      need = 1;
-      cp = c & 0x1f;
-      min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      cp = c & 0x0f;
-      min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      cp = c & 0x07;
-      min = 0x10000;
-    } else {
+    const cp = codePointAt(this.b, this.pos);
+    if (cp < 0) {
       this.pos++;
       return '\ufffd';
     }
-    for (let i = 1; i <= need; i++) {
-      const d = b[this.pos + i];
-      if (d === undefined || (d & 0xc0) !== 0x80) {
-        this.pos++;
-        return '\ufffd';
-      }
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      this.pos++;
-      return '\ufffd';
-    }
-    this.pos += need + 1;
+    this.pos += utf8Width(cp);
     return String.fromCodePoint(cp);
   }
 

@@ -5,6 +5,8 @@
 // Anything it is unsure of returns null and the caller takes the full parse-and-encode path,
 // so the result is always identical to canonicalBytes(parseJson(bytes), 'verify').
 
+import { codePointAt, utf8Width } from './utf8.js';
+
 export interface ScanResult {
   end: number;
   canonical: Buffer;
@@ -200,30 +202,9 @@ function unicodeEscape(b: Uint8Array, p: number): number {
 
 /** Validates one UTF-8 sequence at p and returns the index after it; bails on invalid input. */
 function utf8Valid(b: Uint8Array, p: number): number {
-  const c = b[p]!;
-  let need: number;
-  let cp: number;
-  let min: number;
-  if (c >= 0xc2 && c <= 0xdf) {
-    need = 1;
-    cp = c & 0x1f;
-    min = 0x80;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    need = 2;
-    cp = c & 0x0f;
-    min = 0x800;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    need = 3;
-    cp = c & 0x07;
-    min = 0x10000;
-  } else throw BAIL;
-  for (let i = 1; i <= need; i++) {
-    const d = b[p + i];
-    if (d === undefined || (d & 0xc0) !== 0x80) throw BAIL;
-    cp = (cp << 6) | (d & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw BAIL;
-  return p + need + 1;
+  const cp = codePointAt(b, p);
+  if (cp < 0) throw BAIL;
+  return p + utf8Width(cp);
 }
 
 function compareBytes(b: Uint8Array, as: number, ae: number, bs: number, be: number): number {

@@ -5,13 +5,12 @@
 import { resolve } from 'node:path';
 import { encodeRootData } from '../../client/changes.js';
 import { RemoteError } from '../../remote/errors.js';
+import { rootCertKey } from '../../client/init.js';
 import { publish } from '../../client/publish.js';
 import type { StagedChange } from '../../storage/changelist.js';
-import { goPemCertificates } from '../../crypto/x509.js';
 import { parseEnvelope } from '../../tuf/envelope.js';
 import { PublicKey } from '../../tuf/keys.js';
 import { parseRoot } from '../../tuf/metadata.js';
-import { EXPIRY_DAYS } from '../../tuf/repo.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
 import { keyAccess } from '../keys.js';
@@ -119,8 +118,3 @@ async function currentRoot(s: Awaited<ReturnType<typeof openSession>>, remote: A
   return parseRoot(parseEnvelope(bytes, 'root').signed);
 }
 
-async function rootCertKey(keys: Awaited<ReturnType<typeof keyAccess>>, id: string, gun: string, now: number): Promise<PublicKey> {
-  const der = await keys.rootCertificate(id, gun, new Date(now), new Date(now + EXPIRY_DAYS.root * 86_400_000));
-  const k = new PublicKey('ecdsa-x509', Buffer.from(goPemCertificates([der]), 'latin1'));
-  return k.canonicalId === id ? k : new PublicKey('rsa-x509', k.pub);
-}
