@@ -46,3 +46,37 @@ export function table(rows: ReadonlyArray<readonly [string, string]>): string {
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
 }
+
+/** A table with a header row; every column left-aligned except the ones listed as numeric. */
+export function grid(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, right: readonly number[] = []): string {
+  const all = [headers, ...rows];
+  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string =>
+    '  ' +
+    widths
+      .map((w, i) => {
+        const cell = r[i] ?? '';
+        return right.includes(i) ? cell.padStart(w) : cell.padEnd(w);
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** `0.123` (and `8.1x faster` / `1.3x slower`). */
+export function ratioText(r: number | null): string {
+  if (r === null || !Number.isFinite(r)) return 'n/a';
+  return r <= 1 ? `${r.toFixed(3)} (${(1 / r).toFixed(1)}x faster)` : `${r.toFixed(3)} (${r.toFixed(1)}x slower)`;
+}
+
+export type Verdict = 'PASS' | 'MISS' | '-';
+
+export function verdict(value: number | null, goal: number | undefined, strict = false): Verdict {
+  if (goal === undefined) return '-';
+  if (value === null || !Number.isFinite(value)) return 'MISS';
+  return (strict ? value < goal : value <= goal) ? 'PASS' : 'MISS';
+}
+
+export function quantiles(xs: readonly number[]): { min: number; median: number; max: number } {
+  return { min: Math.min(...xs), median: median(xs), max: Math.max(...xs) };
+}
