@@ -174,7 +174,7 @@ async function loadDelegations(run: Run, b: TrustedCollectionBuilder): Promise<v
   const snap = b.snapshot!.meta;
   const roles = [...snap.meta.keys()].filter((r) => !BASE.has(r) && r.startsWith('targets/'));
   const files = new Map<string, Promise<Buffer>>();
-  const limit = opts.concurrency ?? 16;
+  const limit = opts.concurrency ?? 64;
   let running = 0;
   const waiters: (() => void)[] = [];
   const slot = async (): Promise<void> => {

@@ -9,6 +9,9 @@ import { ensurePrivateDir, readFileBounded, removeFile, removeTree, writeFileAto
 import { LOCK_FILE_NAME } from './lock.js';
 import { gunDir, gunRelative, metadataDir, roleFile, validateRole } from './paths.js';
 
+const SERIAL = new Set(['root', 'snapshot', 'timestamp']);
+const WRITE_CONCURRENCY = 32;
+
 export class MetadataCache {
   readonly trustDir: string;
   readonly gun: string;
@@ -37,19 +40,42 @@ export class MetadataCache {
 
   /** Replaces a role's cached file atomically (0600, directories 0700). */
   async write(role: string, bytes: Uint8Array): Promise<void> {
+    await this.writeInto(role, bytes, new Set());
+  }
+
+  private async writeInto(role: string, bytes: Uint8Array, swept: Set<string>): Promise<void> {
     const file = this.path(role);
-    await ensurePrivateDir(this.trustDir, relative(this.trustDir, dirname(file)).split(sep).join('/'));
-    await writeFileAtomic(file, bytes, { base: this.trustDir });
+    const dir = dirname(file);
+    const first = !swept.has(dir);
+    swept.add(dir);
+    if (first) await ensurePrivateDir(this.trustDir, relative(this.trustDir, dir).split(sep).join('/'));
+    await writeFileAtomic(file, bytes, { base: this.trustDir, sweepStale: first });
   }
 
   /**
-   * Writes several roles, each atomically, in the Map's order. Not all-or-nothing: a failure
-   * leaves the roles written before it. Callers order the map so that any prefix is a state the
-   * updater accepts (root first, timestamp last).
+   * Writes several roles, each atomically. Not all-or-nothing: root goes first, then targets
+   * and delegations (in parallel, bounded: a repository may have thousands), then snapshot,
+   * then timestamp, so that an interrupted write leaves a state the updater accepts (cached
+   * files are only reused when their hashes match what the newest timestamp pins).
    */
   async writeMany(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     for (const role of files.keys()) validateRole(role, this.gun);
-    for (const [role, bytes] of files) await this.write(role, bytes);
+    const swept = new Set<string>();
+    const ordered = ['root', ...[...files.keys()].filter((r) => !SERIAL.has(r)), 'snapshot', 'timestamp'];
+    const middle = ordered.slice(1, -2);
+    const one = async (role: string): Promise<void> => {
+      const bytes = files.get(role);
+      if (bytes) await this.writeInto(role, bytes, swept);
+    };
+    await one('root');
+    // The first write into each directory creates and sweeps it; then the rest run in parallel.
+    const firstPerDir = new Map<string, string>();
+    for (const role of middle) if (!firstPerDir.has(dirname(this.path(role)))) firstPerDir.set(dirname(this.path(role)), role);
+    for (const role of firstPerDir.values()) await one(role);
+    const rest = middle.filter((r) => firstPerDir.get(dirname(this.path(r))) !== r);
+    for (let i = 0; i < rest.length; i += WRITE_CONCURRENCY) await Promise.all(rest.slice(i, i + WRITE_CONCURRENCY).map(one));
+    await one('snapshot');
+    await one('timestamp');
   }
 
   /** Removes a role's cached file; missing is fine. */

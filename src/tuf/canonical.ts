@@ -102,6 +102,7 @@ export function formatNumber(n: number, mode: CanonicalMode): string {
       `the integer ${n} is beyond 2^53 and would not survive notary's float64 round trip`,
     );
   }
+  if (Number.isSafeInteger(n)) return n === 0 ? '0' : String(n);
   if (n >= TWO_63 || n < -TWO_63) return '-9223372036854775808';
   return BigInt(n).toString();
 }

@@ -77,9 +77,9 @@ export function signingBytes(signed: JsonObject): Buffer {
   return canonicalBytes(signed, 'sign');
 }
 
-/** The exact file bytes Go writes for a signed value and its signatures. */
-export function envelopeBytes(signed: JsonObject, signatures: readonly Signature[]): Buffer {
-  const body = fileFormString(canonicalString(signed, 'sign'));
+/** The exact file bytes Go writes for a signed value (or its canonical text) and its signatures. */
+export function envelopeBytes(signed: JsonObject | string, signatures: readonly Signature[]): Buffer {
+  const body = fileFormString(typeof signed === 'string' ? signed : canonicalString(signed, 'sign'));
   const sigs = signatures
     .map((s) => `{"keyid":${JSON.stringify(s.keyid)},"method":${JSON.stringify(s.method)},"sig":"${s.sig.toString('base64')}"}`)
     .join(',');

@@ -2,7 +2,8 @@
 
 import type { KeyObject } from 'node:crypto';
 import { signWithKey } from '../crypto/signature.js';
-import { envelopeBytes, signingBytes, type Signature } from './envelope.js';
+import { canonicalString } from './canonical.js';
+import { envelopeBytes, type Signature } from './envelope.js';
 import { TrustError } from './errors.js';
 import type { PublicKey } from './keys.js';
 import { MAX_AUTHORED_VERSION, toJson, type Metadata } from './metadata.js';
@@ -38,11 +39,12 @@ export async function signMetadata(meta: Metadata, signers: readonly Signer[], k
     });
   }
   const signed = toJson(meta);
-  const data = signingBytes(signed);
+  const text = canonicalString(signed, 'sign');
+  const data = Buffer.from(text, 'utf8');
   const signatures: Signature[] = keep.filter((s) => !signers.some((x) => x.publicKey.id === s.keyid));
   for (const signer of signers) {
     const { method, sig } = await signer.sign(data);
     signatures.push({ keyid: signer.publicKey.id, method, sig });
   }
-  return { bytes: envelopeBytes(signed, signatures), signatures };
+  return { bytes: envelopeBytes(text, signatures), signatures };
 }

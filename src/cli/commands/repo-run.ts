@@ -13,6 +13,7 @@ import { RemoteError } from '../../remote/errors.js';
 import type { NotaryRemote } from '../../remote/notary.js';
 import { update } from '../../client/update.js';
 import type { Change } from '../../storage/changelist.js';
+import { compareUtf8 } from '../../tuf/canonical.js';
 import { parseJson, type Json } from '../../tuf/json.js';
 import type { FileMeta } from '../../tuf/metadata.js';
 import { isDelegationName } from '../../tuf/roles.js';
@@ -343,7 +344,8 @@ export async function list(ctx: Ctx, gun: string | undefined): Promise<void> {
   const roles = Array.isArray(o.roles) ? (o.roles as string[]).filter((r) => r !== '') : undefined;
   const { builder } = await refresh(s);
   // Go compares strings byte by byte (UTF-8), which differs from JS's UTF-16 order above U+FFFF.
-  const entries = builder.listTargets(roles).sort((a, b) => Buffer.compare(Buffer.from(a.name, 'utf8'), Buffer.from(b.name, 'utf8')));
+  // Go sorts names by their bytes: UTF-8 order, which compareUtf8 gives without encoding.
+  const entries = builder.listTargets(roles).sort((a, b) => compareUtf8(a.name, b.name));
   const out = ctx.app.output;
   if (o.json) {
     out.out(
