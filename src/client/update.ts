@@ -81,6 +81,26 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
   }
 }
 
+/**
+ * After a publish: the server's new timestamp and snapshot, verified against the cached root,
+ * go into the cache so that reads work offline at once. Targets and delegations are the files
+ * just uploaded (already cached); the next read verifies them as always.
+ */
+export async function refreshTimestamp(opts: UpdateOptions): Promise<void> {
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const run = new Run(opts);
+  const root = await run.cached('root', limits.rootMax);
+  if (!root || !opts.remote) return;
+  const b = await newBuilder(run, limits);
+  b.loadRoot(root, 'cache');
+  b.checkRootFresh();
+  b.updateTimestamp(await opts.remote.getMeta('timestamp', limits.timestampMax));
+  b.updateSnapshot(await cachedOrFetch(run, b, 'snapshot', b.expectedSnapshot()));
+  const files = new Map<string, Uint8Array>([['snapshot', b.snapshot!.bytes], ['timestamp', b.timestamp!.bytes]]);
+  for (const role of run.fromCache) files.delete(role);
+  if (files.size > 0) await opts.cache.writeMany(files);
+}
+
 async function attempt(
   run: Run,
   limits: Limits,

@@ -11,7 +11,7 @@ import { initRepository } from '../../client/init.js';
 import { publish as publishRepo } from '../../client/publish.js';
 import { RemoteError } from '../../remote/errors.js';
 import type { NotaryRemote } from '../../remote/notary.js';
-import { update } from '../../client/update.js';
+import { refreshTimestamp } from '../../client/update.js';
 import type { Change } from '../../storage/changelist.js';
 import { compareUtf8 } from '../../tuf/canonical.js';
 import { parseJson, type Json } from '../../tuf/json.js';
@@ -130,7 +130,7 @@ async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<v
  */
 async function refreshAfterPublish(s: Session, remote: NotaryRemote): Promise<void> {
   try {
-    await update({ gun: s.gun, now: s.ctx.app.now, cache: s.cache, remote, pinning: s.cfg.trustPinning, warn: () => undefined });
+    await refreshTimestamp({ gun: s.gun, now: s.ctx.app.now, cache: s.cache, remote, pinning: s.cfg.trustPinning, warn: () => undefined });
   } catch (e) {
     s.ctx.app.output.log('warning', `published, but could not refresh the local cache of ${s.gun}: ${(e as Error).message}`);
   }
