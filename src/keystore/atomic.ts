@@ -44,7 +44,8 @@ export function ioError(what: string, path: string, e: unknown): KeyStoreError {
   return new KeyStoreError('IO_ERROR', `cannot ${what} ${path}: ${text}`, { path, cause: e });
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this PID exists on this host (the writer of a temp file, a lock holder). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

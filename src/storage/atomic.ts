@@ -18,6 +18,7 @@ import { chmod, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type F
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { fsyncDir as syncDirectory, pidAlive } from '../keystore/atomic.js';
 import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
 
 export const FILE_MODE = 0o600;
@@ -58,15 +59,6 @@ export function tempNameFor(target: string): string {
 /** True for the name of a temp file made by writeFileAtomic (readers of a directory skip them). */
 export function isTempName(name: string): boolean {
   return TEMP_RE.test(name);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) !== 'ESRCH';
-  }
 }
 
 /**
@@ -333,20 +325,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   await fsyncDir(dir);
 }
 
-/** fsync a directory so that a rename or unlink in it is durable. */
+/** fsync a directory so that a rename or unlink in it is durable (the key store's, in storage's errors). */
 export async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
   try {
-    fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    await fh.sync();
+    await syncDirectory(dir);
   } catch (e) {
-    const c = errnoCode(e);
-    // Some file systems cannot fsync a directory; the rename itself has happened.
-    if (c !== 'EINVAL' && c !== 'ENOTSUP' && c !== 'EOPNOTSUPP' && c !== 'EISDIR' && c !== 'EBADF') {
-      throw new StorageError('WRITE_FAILED', `cannot flush the directory ${dir}: ${errnoText(e)}`, { path: dir, hint: errnoHint(e, dir) }, e);
-    }
-  } finally {
-    if (fh) await fh.close().catch(() => undefined);
+    const cause = (e as Error).cause ?? e;
+    throw new StorageError('WRITE_FAILED', `cannot flush the directory ${dir}: ${errnoText(cause)}`, { path: dir, hint: errnoHint(cause, dir) }, cause);
   }
 }
 

@@ -60,14 +60,10 @@ export function isStorageError(e: unknown, code?: StorageErrorCode): e is Storag
   return e instanceof StorageError && (code === undefined || e.code === code);
 }
 
+import { errnoCode } from '../keystore/atomic.js';
+
 /** The errno code of a Node system error, if any. */
-export function errnoCode(e: unknown): string | undefined {
-  if (typeof e === 'object' && e !== null && 'code' in e) {
-    const c = (e as { code: unknown }).code;
-    if (typeof c === 'string') return c;
-  }
-  return undefined;
-}
+export { errnoCode };
 
 /** A hint for common file-system failures, or undefined. */
 export function errnoHint(e: unknown, path: string): string | undefined {

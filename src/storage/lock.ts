@@ -21,6 +21,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensurePrivateDir, readFileBounded, tempNameFor } from './atomic.js';
+import { pidAlive } from '../keystore/atomic.js';
 import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
 import { gunDir, gunRelative } from './paths.js';
 
@@ -68,15 +69,6 @@ function parseHolder(bytes: Buffer | undefined): LockHolder | undefined {
   }
 }
 
-function pidDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return errnoCode(e) === 'ESRCH';
-  }
-}
-
 function lockError(path: string, e: unknown, gun: string, what: string): StorageError {
   return new StorageError('LOCK_FAILED', `cannot ${what} the lock ${path}: ${errnoText(e)}`, { path, gun, hint: errnoHint(e, path) }, e);
 }
@@ -119,7 +111,7 @@ async function acquire(trustDir: string, gun: string, dir: string, lockPath: str
     });
     if (bytes === undefined) continue; // released meanwhile: try again at once
     const holder = parseHolder(bytes);
-    const dead = holder === undefined || (holder.host === HOST && pidDead(holder.pid));
+    const dead = holder === undefined || (holder.host === HOST && !pidAlive(holder.pid));
     if (dead) {
       if (await breakStale(dir, lockPath, bytes, gun)) {
         opts.onNotice?.(

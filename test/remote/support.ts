@@ -69,21 +69,10 @@ export async function startServer(handler: Handler, opts: ServerOptions = {}): P
     s.on('close', () => sockets.delete(s));
   });
   server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  let closed: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closed ??= new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-    return closed;
-  };
-  after(close);
+  const { port, close } = await listenLocal(server, sockets);
   return {
-    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`,
-    port: addr.port,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    port,
     requests,
     get connections() {
       return state.connections;
@@ -101,19 +90,8 @@ export async function startTcpServer(onSocket: (s: Socket) => void): Promise<{ p
     s.on('error', () => undefined);
     onSocket(s);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  let closed: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closed ??= new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-    return closed;
-  };
-  after(close);
-  return { port: addr.port, close };
+  const { port, close } = await listenLocal(server, sockets);
+  return { port, close };
 }
 
 /** A port nothing listens on (bound then released). */
@@ -209,4 +187,21 @@ function safeJson(v: unknown): string {
   } catch {
     return String(v);
   }
+}
+
+/** Listens on a free 127.0.0.1 port; `close` (also run after the test file) drops open sockets. */
+async function listenLocal(server: net.Server, sockets: Set<Socket>): Promise<{ port: number; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no address');
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+    return closed;
+  };
+  after(close);
+  return { port: addr.port, close };
 }
