@@ -12,6 +12,8 @@
 //           trust dir (same keys, same passphrase variables). Keys as notary writes them use
 //           2048 PBKDF2 iterations, as dtrust writes them DEFAULT_KDF_ITERATIONS (1,000,000): both
 //           key sets are timed with both tools, so the unlock cost shows separately.
+//
+// BENCH_COMMANDS=list,lookup,verify,add runs only the named measurements (default: all).
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,7 +60,19 @@ function sameOutput(s: Record<Tool, Series>): boolean {
   return d !== undefined && n !== undefined && d.stdout === n.stdout;
 }
 
+const COMMANDS = ['list', 'lookup', 'verify', 'add'] as const;
+
+function wanted(): Set<string> {
+  const raw = process.env['BENCH_COMMANDS'];
+  if (raw === undefined || raw.trim() === '') return new Set(COMMANDS);
+  const want = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = want.filter((s) => !(COMMANDS as readonly string[]).includes(s));
+  if (bad.length > 0) throw new Error(`BENCH_COMMANDS=${raw}: unknown ${bad.join(', ')} (known: ${COMMANDS.join(', ')})`);
+  return new Set(want);
+}
+
 export async function runCommands(ctx: BenchContext): Promise<void> {
+  const only = wanted();
   const N = envInt('BENCH_TARGETS', 100_000);
   const RUNS = envInt('BENCH_RUNS', 5);
   const sizes = [...new Set([10, Math.min(10_000, N), N])].sort((a, b) => a - b);
@@ -72,7 +86,7 @@ export async function runCommands(ctx: BenchContext): Promise<void> {
   const summaries = (s: Record<Tool, Series>): Record<Tool, SeriesSummary> => ({ dtrust: summarize(s.dtrust), notary: summarize(s.notary) });
 
   // ------------------------------------------------------------------------------------ list
-  for (const size of sizes) {
+  for (const size of only.has('list') ? sizes : []) {
     const repo = await ctx.repo(size);
     const seats = { dtrust: await newSeat(ctx, 'dtrust', server.url, `list-${size}`), notary: await newSeat(ctx, 'notary', server.url, `list-${size}`) };
     const s = await measurePair(ctx, `list ${size}`, (tool) => cli(seats[tool], ['list', repo.gun]), {
@@ -95,7 +109,7 @@ export async function runCommands(ctx: BenchContext): Promise<void> {
   }
 
   // ---------------------------------------------------------------------------------- lookup
-  {
+  if (only.has('lookup')) {
     const repo = await ctx.repo(N);
     const target = repo.targets[Math.floor(repo.targets.length / 2)]!;
     const seats = { dtrust: await newSeat(ctx, 'dtrust', server.url, 'lookup'), notary: await newSeat(ctx, 'notary', server.url, 'lookup') };
@@ -142,12 +156,14 @@ export async function runCommands(ctx: BenchContext): Promise<void> {
     }
     json[label] = summaries(s);
   };
-  await verifyIn(Math.min(...sizes), 'file', true);
-  await verifyIn(Math.min(...sizes), 'stdin', false);
-  if (N !== Math.min(...sizes)) await verifyIn(N, 'file', false);
+  if (only.has('verify')) {
+    await verifyIn(Math.min(...sizes), 'file', true);
+    await verifyIn(Math.min(...sizes), 'stdin', false);
+    if (N !== Math.min(...sizes)) await verifyIn(N, 'file', false);
+  }
 
   // ----------------------------------------------------------------------------------- add -p
-  {
+  if (only.has('add')) {
     const repo = await ctx.repo(N);
     const fileDir = await ctx.tempDir('dtrust-bench-addfile-');
     const file = join(fileDir, 'new-target.bin');

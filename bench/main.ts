@@ -9,7 +9,7 @@
 //
 // Each section prints a table (PASS/MISS against its goals) and writes .bench/results-<section>.json.
 //
-// Env: BENCH_ONLY; BENCH_TARGETS (default 100000: the large repository); BENCH_ROLES (default
+// Env: BENCH_ONLY; BENCH_COMMANDS (list,lookup,verify,add: parts of `commands`); BENCH_TARGETS (default 100000: the large repository); BENCH_ROLES (default
 // 10,100,1000); BENCH_RUNS (timed runs per measurement, default 5); BENCH_COLD_RUNS (cold runs in
 // delegations, default 3); BENCH_STARTUP_RUNS (default 20); BENCH_VERIFY_MB (default 100);
 // BENCH_DEADLINE_S (default 3600: long series stop early as it nears; the run is killed at it).
