@@ -1,6 +1,8 @@
 // Where a command writes: stdout for results (as notary), stderr for logs, and the log format
 // of logrus (notary's logger) so that scripts reading notary's stderr keep working.
 
+import { isatty } from 'node:tty';
+
 export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
 const RANK: Record<LogLevel, number> = { error: 0, warning: 1, info: 2, debug: 3 };
 const TAG: Record<LogLevel, string> = { error: 'ERRO', warning: 'WARN', info: 'INFO', debug: 'DEBU' };
@@ -14,9 +16,10 @@ export interface Output {
   readonly stdinIsTTY: boolean;
 }
 
+// isatty() rather than process.stdin/stderr.isTTY: opening those streams loads stream modules a
+// short command never needs.
 export function processOutput(startedAt: number): Output {
   let level: LogLevel = 'warning';
-  const errTTY = process.stderr.isTTY === true;
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
@@ -25,7 +28,7 @@ export function processOutput(startedAt: number): Output {
     },
     log(l, msg) {
       if (RANK[l] > RANK[level]) return;
-      if (errTTY) {
+      if (isatty(2)) {
         const secs = String(Math.floor((Date.now() - startedAt) / 1000)).padStart(4, '0');
         process.stderr.write(`${TAG[l]}[${secs}] ${msg}\n`);
       } else {
@@ -33,7 +36,7 @@ export function processOutput(startedAt: number): Output {
         process.stderr.write(`time="${time}" level=${l} msg=${JSON.stringify(msg)}\n`);
       }
     },
-    stdoutIsTTY: process.stdout.isTTY === true,
-    stdinIsTTY: process.stdin.isTTY === true,
+    stdoutIsTTY: isatty(1),
+    stdinIsTTY: isatty(0),
   };
 }

@@ -15,9 +15,14 @@ export class TerminalPrompt implements PromptIO {
   private afterCR = false;
 
   constructor(
-    private readonly input: Input = process.stdin,
+    private readonly source?: Input,
     private readonly output: Output = process.stdout,
   ) {}
+
+  /** process.stdin is opened on first use: most commands never read it. */
+  private get input(): Input {
+    return this.source ?? process.stdin;
+  }
 
   get interactive(): boolean {
     return this.input.isTTY === true && typeof this.input.setRawMode === 'function';

@@ -19,7 +19,12 @@ export const DIR_MODE = 0o700;
 export type WritePoint = 'created' | 'written' | 'synced' | 'renamed';
 export type FaultHook = (point: string) => void | Promise<void>;
 
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+let tag: string | undefined;
+/** This host's tag in temp-file names (computed on first write or sweep, not at start-up). */
+export function hostTag(): string {
+  tag ??= createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+  return tag;
+}
 const TEMP_RE = /^\..*\.(\d{1,10})-([0-9a-f]{8})-[0-9a-f]{12}\.tmp$/;
 
 export function isTempName(name: string): boolean {
@@ -64,7 +69,7 @@ export async function sweepStaleTemps(dir: string): Promise<void> {
   }
   for (const name of names) {
     const m = TEMP_RE.exec(name);
-    if (!m || m[2] !== HOST_TAG) continue;
+    if (!m || m[2] !== hostTag()) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || pidAlive(pid)) continue;
     await unlink(join(dir, name)).catch(() => undefined);
@@ -122,7 +127,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, f
   const dir = dirname(path);
   await assertNotSymlink(path);
   await sweepStaleTemps(dir);
-  const tmp = join(dir, `.${basename(path).slice(0, 96)}.${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(path).slice(0, 96)}.${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fh: FileHandle | undefined;
   let renamed = false;

@@ -29,6 +29,7 @@
 
 import { createHash, type KeyObject } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { children, elementOf, readSingle } from '../crypto/der.js';
 import type { PrivateKeyData } from '../crypto/keyfile.js';
 import { inspectCertificate } from '../crypto/x509.js';
@@ -197,9 +198,9 @@ export type Pkcs11Factory = () => Promise<Pkcs11Api>;
 async function defaultFactory(): Promise<Pkcs11Api> {
   let mod: { PKCS11?: new () => Pkcs11Api; default?: { PKCS11?: new () => Pkcs11Api } };
   try {
-    // A variable name keeps bundlers from resolving the optional native package at build time.
-    const name = 'pkcs11js';
-    mod = (await import(name)) as typeof mod;
+    // pkcs11js is CommonJS (a native addon); a created require keeps bundlers from resolving the
+    // optional package at build time.
+    mod = createRequire(import.meta.url)('pkcs11js') as typeof mod;
   } catch (e) {
     throw new KeyStoreError('TOKEN_UNAVAILABLE', `PKCS#11 support is not installed: the optional package pkcs11js could not be loaded (${firstLine(e)})`, {
       hint: 'reinstall dtrust where npm can build native addons (python3, make and a C++ compiler), or run with --pkcs11-module none to use file keys only',

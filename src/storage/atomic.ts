@@ -15,10 +15,9 @@
 
 import { constants, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { fsyncDir as syncDirectory, pidAlive } from '../keystore/atomic.js';
+import { fsyncDir as syncDirectory, hostTag, pidAlive } from '../keystore/atomic.js';
 import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
 
 export const FILE_MODE = 0o600;
@@ -46,14 +45,13 @@ export interface WriteFileOptions {
 // ---------------------------------------------------------------------------------------------
 // Temp file names: .<target base name, truncated>.<pid>-<host tag>-<random>.tmp
 
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 const TEMP_RE = /^\..*\.(\d{1,10})-([0-9a-f]{8})-[0-9a-f]{12}\.tmp$/;
 const inFlight = new Set<string>();
 
 /** A fresh temp-file name for `target` (swept by sweepStaleTemps when its writer dies). */
 export function tempNameFor(target: string): string {
   const base = basename(target).slice(0, 96);
-  return `.${base}.${process.pid}-${HOST_TAG}-${randomBytes(6).toString('hex')}.tmp`;
+  return `.${base}.${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}.tmp`;
 }
 
 /** True for the name of a temp file made by writeFileAtomic (readers of a directory skip them). */
@@ -75,7 +73,7 @@ export async function sweepStaleTemps(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     const m = TEMP_RE.exec(name);
-    if (!m || m[2] !== HOST_TAG) continue;
+    if (!m || m[2] !== hostTag()) continue;
     const pid = Number(m[1]);
     const full = join(dir, name);
     const stale = pid === process.pid ? !inFlight.has(full) : !pidAlive(pid);

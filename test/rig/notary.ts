@@ -147,7 +147,7 @@ function launcherFor(name: string): Promise<string> {
 }
 
 /**
- * Runs `node bin/dtrust ...args` (needs `npm run build`: bin/dtrust loads dist/main.js).
+ * Runs `node bin/dtrust ...args` (needs `npm run build`: bin/dtrust loads dist/dtrust.cjs).
  * Env = PATH, HOME, default passphrases, then opts.env on top (undefined removes a variable).
  */
 export async function runDtrust(args: readonly string[], opts: RunDtrustOptions = {}): Promise<RunResult> {

@@ -5,7 +5,8 @@
 // inside the actions.
 
 import type { Command } from 'commander';
-import { isAbsolute, resolve } from 'node:path';
+import * as fsp from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { App, Ctx } from '../app.js';
 import { group } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
@@ -258,16 +259,14 @@ async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<
 /** `-o P`: P-key.pem (encrypted, role header) and P.pem (PUBLIC KEY), nothing in the store. */
 async function generateToFiles(ctx: Ctx, alg: (typeof ALGORITHMS)[number], role: string, prefix: string): Promise<void> {
   await ctx.config();
-  const [ks, kf, { TerminalPrompt }, fsp, path] = await Promise.all([
+  const [ks, kf, { TerminalPrompt }] = await Promise.all([
     import('../../keystore/index.js'),
     import('../../crypto/keyfile.js'),
     import('../prompt.js'),
-    import('node:fs/promises'),
-    import('node:path'),
   ]);
   const privPath = absolute(ctx, `${prefix}-key.pem`);
   const pubPath = absolute(ctx, `${prefix}.pem`);
-  const dir = path.dirname(privPath);
+  const dir = dirname(privPath);
   try {
     if (!(await fsp.stat(dir)).isDirectory()) throw new Error('not a directory');
   } catch {
@@ -313,7 +312,6 @@ async function keyImport(ctx: Ctx, files: string[]): Promise<void> {
   if (opts.role !== undefined && opts.role !== '') ks.validateRole(opts.role);
   if (opts.gun !== undefined && opts.gun !== '') ks.validateGun(opts.gun);
   await ctx.config();
-  const fsp = await import('node:fs/promises');
   const sources: { name: string; text: string }[] = [];
   for (const f of files) {
     let text: string;
