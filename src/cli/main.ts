@@ -16,9 +16,10 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
   const name: Program = invokedAs === 'notary' ? 'notary' : 'dtrust';
   const now = Date.now();
   const app = new App(name, processOutput(now), process.env, process.cwd(), now);
-  const program = buildProgram(app);
+  const args = normaliseArgv(argv);
+  const program = buildProgram(app, commandWord(args));
   try {
-    await program.parseAsync(normaliseArgv(argv), { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return 0;
@@ -28,7 +29,8 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
   return app.exitCode;
 }
 
-export function buildProgram(app: App): Command {
+/** The command tree; with `word`, only the modules that declare that top-level command. */
+export function buildProgram(app: App, word?: string): Command {
   const name = app.program;
   const program = new Command(name);
   program
@@ -70,15 +72,40 @@ export function buildProgram(app: App): Command {
     .description(`Print the version number of ${name}`)
     .action(() => app.output.out(versionBlock(name)));
 
-  for (const register of COMMAND_MODULES) register(program, app);
+  const known = word === 'version' || COMMAND_MODULES.some((m) => m.names.includes(word ?? ''));
+  for (const m of COMMAND_MODULES) if (!known || m.names.includes(word ?? '')) m.register(program, app);
   propagateSettings(program, app);
   return program;
 }
 
 type Register = (program: Command, app: App) => void;
 
-/** Each module declares one part of the command tree. */
-const COMMAND_MODULES: Register[] = [registerRepo, registerDelegation, registerKey, registerRotate, registerDocker];
+/**
+ * Each module declares one part of the command tree, under these top-level names (`key` has
+ * subcommands from three modules). A command registers only its own modules: building the whole
+ * tree is a millisecond of every run. Help, an unknown word or no word get the whole tree.
+ */
+export const COMMAND_MODULES: { names: readonly string[]; register: Register }[] = [
+  { names: ['init', 'add', 'addhash', 'remove', 'list', 'lookup', 'verify', 'publish', 'status', 'reset', 'delete', 'witness'], register: registerRepo },
+  { names: ['delegation'], register: registerDelegation },
+  { names: ['key'], register: registerKey },
+  { names: ['key'], register: registerRotate },
+  { names: ['trust', 'sign', 'inspect', 'revoke', 'signer', 'key'], register: registerDocker },
+];
+
+/** Global flags that take their value in the next argument. */
+const VALUE_FLAGS = new Set(['-c', '--configFile', '-s', '--server', '--tlscacert', '--tlscert', '--tlskey', '-d', '--trustDir', '--pkcs11-module']);
+
+/** The first argument that is neither a global flag nor its value. */
+export function commandWord(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return args[i + 1];
+    if (!a.startsWith('-') || a === '-') return a;
+    if (VALUE_FLAGS.has(a)) i++;
+  }
+  return undefined;
+}
 
 function propagateSettings(cmd: Command, app: App): void {
   for (const sub of cmd.commands) {
