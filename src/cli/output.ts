@@ -1,12 +1,16 @@
 // Where a command writes: stdout for results (as notary), stderr for logs, and the log format
 // of logrus (notary's logger) so that scripts reading notary's stderr keep working.
 
+import { once } from 'node:events';
+
 export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
 const RANK: Record<LogLevel, number> = { error: 0, warning: 1, info: 2, debug: 3 };
 const TAG: Record<LogLevel, string> = { error: 'ERRO', warning: 'WARN', info: 'INFO', debug: 'DEBU' };
 
 export interface Output {
   out(text: string): void;
+  /** Resolves once stdout has taken what was written (large outputs wait here between pieces). */
+  drain(): Promise<void>;
   err(text: string): void;
   log(level: LogLevel, msg: string): void;
   setLevel(level: LogLevel): void;
@@ -19,6 +23,7 @@ export function processOutput(startedAt: number): Output {
   const errTTY = process.stderr.isTTY === true;
   return {
     out: (t) => void process.stdout.write(t),
+    drain: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
     err: (t) => void process.stderr.write(t),
     setLevel: (l) => {
       level = l;
