@@ -36,7 +36,7 @@ export function summaries(targets: ReadonlyMap<string, FileMeta>, role: string):
 
 /** True when the map's order is the byte order of the names. */
 export function inNameOrder(targets: ReadonlyMap<string, FileMeta>): boolean {
-  return targets instanceof IndexedTargets && targets.unedited;
+  return targets instanceof IndexedTargets && targets.inNameOrder;
 }
 
 function* summariesOf(targets: ReadonlyMap<string, FileMeta>, role: string): Generator<TargetSummary> {
@@ -226,12 +226,20 @@ function isSha256(b: Uint8Array, at: number): boolean {
 // The map
 
 /**
- * The entries of an indexed targets file as a Map. Reads come from the file bytes; the first
- * edit (publishing) turns it into a plain Map of every entry, in the same order.
+ * The entries of an indexed targets file as a Map. Reads come from the file bytes; a value read
+ * from the file is built on each get (change an entry with set, as with any Map). Edits
+ * (publishing) are kept beside the index with a Map's semantics: a replaced entry keeps its
+ * place, a new or re-added one goes last.
  */
 export class IndexedTargets implements Map<string, FileMeta> {
   readonly [Symbol.toStringTag] = 'Map';
-  private edited: Map<string, FileMeta> | undefined;
+  /** Entries of the file replaced by set, by index. */
+  private readonly replaced = new Map<number, FileMeta>();
+  /** Entries of the file deleted (or cleared), by index. */
+  private readonly dropped = new Set<number>();
+  private cleared = false;
+  /** Entries set that are not (or no longer) entries of the file, in insertion order. */
+  private readonly added = new Map<string, FileMeta>();
 
   constructor(
     private readonly file: Buffer,
@@ -242,30 +250,45 @@ export class IndexedTargets implements Map<string, FileMeta> {
   }
 
   get size(): number {
-    return this.edited ? this.edited.size : this.index.count;
+    return (this.cleared ? 0 : this.index.count - this.dropped.size) + this.added.size;
+  }
+
+  /** True while the order is the byte order of the names (nothing was added). */
+  get inNameOrder(): boolean {
+    return this.added.size === 0;
   }
 
   get(name: string): FileMeta | undefined {
-    if (this.edited) return this.edited.get(name);
-    const i = this.find(name);
-    return i < 0 ? undefined : this.meta(i);
+    const a = this.added.get(name);
+    if (a) return a;
+    const i = this.live(name);
+    return i < 0 ? undefined : (this.replaced.get(i) ?? this.meta(i));
   }
 
   has(name: string): boolean {
-    return this.edited ? this.edited.has(name) : this.find(name) >= 0;
+    return this.added.has(name) || this.live(name) >= 0;
   }
 
   set(name: string, meta: FileMeta): this {
-    this.edit().set(name, meta);
+    const i = this.added.has(name) ? -1 : this.live(name);
+    if (i >= 0) this.replaced.set(i, meta);
+    else this.added.set(name, meta);
     return this;
   }
 
   delete(name: string): boolean {
-    return this.edit().delete(name);
+    if (this.added.delete(name)) return true;
+    const i = this.live(name);
+    if (i < 0) return false;
+    this.dropped.add(i);
+    this.replaced.delete(i);
+    return true;
   }
 
   clear(): void {
-    this.edited = new Map();
+    this.cleared = true;
+    this.replaced.clear();
+    this.added.clear();
   }
 
   forEach(fn: (meta: FileMeta, name: string, map: Map<string, FileMeta>) => void, thisArg?: unknown): void {
@@ -273,19 +296,13 @@ export class IndexedTargets implements Map<string, FileMeta> {
   }
 
   *entries(): IterableIterator<[string, FileMeta]> {
-    if (this.edited) {
-      yield* this.edited.entries();
-      return;
-    }
-    for (let i = 0; i < this.index.count; i++) yield [this.name(i), this.meta(i)];
+    for (const i of this.liveIndexes()) yield [this.name(i), this.replaced.get(i) ?? this.meta(i)];
+    yield* this.added;
   }
 
   *keys(): IterableIterator<string> {
-    if (this.edited) {
-      yield* this.edited.keys();
-      return;
-    }
-    for (let i = 0; i < this.index.count; i++) yield this.name(i);
+    for (const i of this.liveIndexes()) yield this.name(i);
+    yield* this.added.keys();
   }
 
   *values(): IterableIterator<FileMeta> {
@@ -296,26 +313,27 @@ export class IndexedTargets implements Map<string, FileMeta> {
     return this.entries();
   }
 
-  get unedited(): boolean {
-    return this.edited === undefined;
-  }
-
   *summaries(role: string): Generator<TargetSummary> {
-    if (this.edited) {
-      yield* summariesOf(this.edited, role);
-      return;
-    }
     const x = this.index;
-    for (let i = 0; i < x.count; i++) {
+    for (const i of this.liveIndexes()) {
       const sha = x.sha256Start(i);
-      if (sha === OTHER_SHAPE) yield summary(this.name(i), this.meta(i), role);
+      const meta = this.replaced.get(i) ?? (sha === OTHER_SHAPE ? this.meta(i) : undefined);
+      if (meta) yield summary(this.name(i), meta, role);
       else yield { name: this.name(i), length: x.length(i), sha256: sha === NO_SHA256 ? '' : base64Hex(this.file, sha, x.sha256End(i)), role };
     }
+    yield* summariesOf(this.added, role);
   }
 
-  private edit(): Map<string, FileMeta> {
-    this.edited ??= new Map(this.entries());
-    return this.edited;
+  private *liveIndexes(): Generator<number> {
+    if (this.cleared) return;
+    for (let i = 0; i < this.index.count; i++) if (!this.dropped.has(i)) yield i;
+  }
+
+  /** The index of a file entry that is still in the map, or -1. */
+  private live(name: string): number {
+    if (this.cleared) return -1;
+    const i = this.find(name);
+    return i >= 0 && !this.dropped.has(i) ? i : -1;
   }
 
   private name(i: number): string {

@@ -144,24 +144,43 @@ for (const [what, entry] of BAD) {
   });
 }
 
-test('the first edit turns the map into a plain one with every entry', () => {
-  const t = parseTargetsFile(targetsFile(`"a":${ENTRY},"b":${ENTRY},"c":${ENTRY}`), 'targets').meta.targets;
-  const fm: FileMeta = { length: 9, hashes: new Map([['sha256', H1]]) };
-  t.set('0', fm);
-  assert.deepEqual([...t.keys()], ['a', 'b', 'c', '0']);
-  assert.equal(t.get('0'), fm);
-  assert.equal(t.delete('b'), true);
-  assert.equal(t.delete('b'), false);
-  assert.equal(t.size, 3);
-  assert.equal(t.get('a')!.length, 3);
-  let seen = 0;
-  t.forEach((meta, name, map) => {
-    assert.equal(map.get(name), meta);
-    seen++;
-  });
-  assert.equal(seen, 3);
-  t.clear();
-  assert.equal(t.size, 0);
+test('edits behave as on a Map: replaced entries keep their place, new and re-added ones go last', () => {
+  const bytes = targetsFile(sortedMembers(['a', 'b', 'c', 'd', 'e'].map((n): [string, string] => [n, ENTRY])));
+  const names = ['a', 'b', 'c', 'd', 'e', 'x', 'y', '0'];
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let round = 0; round < 40; round++) {
+    const lazy = parseTargetsFile(bytes, 'targets').meta.targets;
+    const ref = eager(bytes);
+    for (let step = 0; step < 30; step++) {
+      const name = names[random(names.length)]!;
+      const op = random(10);
+      if (op < 4) {
+        const fm: FileMeta = { length: round * 100 + step, hashes: new Map([['sha256', H1]]) };
+        assert.equal(lazy.set(name, fm), lazy);
+        ref.set(name, fm);
+      } else if (op < 8) assert.equal(lazy.delete(name), ref.delete(name), `delete ${name}`);
+      else if (op === 8) assert.equal(lazy.has(name), ref.has(name));
+      else if (random(4) === 0) {
+        lazy.clear();
+        ref.clear();
+      }
+      assert.equal(lazy.size, ref.size);
+      assert.deepEqual([...lazy.keys()], [...ref.keys()], `round ${round} step ${step}`);
+      assert.deepEqual(plain(new Map([...lazy.values()].map((v, i) => [String(i), v]))), plain(new Map([...ref.values()].map((v, i) => [String(i), v]))));
+      for (const n of names) assert.deepEqual(lazy.get(n) && plain(new Map([[n, lazy.get(n)!]])), ref.get(n) && plain(new Map([[n, ref.get(n)!]])));
+    }
+    let seen = 0;
+    lazy.forEach((meta, name, map) => {
+      assert.equal(map, lazy);
+      assert.deepEqual(plain(new Map([[name, meta]])), plain(new Map([[name, ref.get(name)!]])));
+      seen++;
+    });
+    assert.equal(seen, ref.size);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -226,6 +245,14 @@ test('summaries list what listTargets lists, by name bytes, inside delegated pat
   );
   assert.equal(all[0]![1], '', 'no sha256: empty digest');
   assert.equal(all.find((r) => r[0] === 'v2')![1], sha256(Buffer.from('v2')).toString('hex'));
+  // An edited map lists its edits (publishing reads the builder's maps).
+  const t = b.targets!.meta.targets;
+  t.set('v2', { length: 99, hashes: new Map([['sha256', H1]]) });
+  t.delete('v10');
+  t.set('added', { length: 1, hashes: new Map() });
+  assert.deepEqual(summaries(b), reference(b));
+  assert.deepEqual(summaries(b).map((r) => r[0]), ['added', 'no-sha256', 'rel/a', 'rel/z', 'v2', '\uff61', '\u{1f600}']);
+  assert.equal(summaries(b).find((r) => r[0] === 'v2')![2], '99');
   // One role only (the streamed path): paths still apply, and the summaries can be read twice.
   const rel = b.listTargetSummaries(['targets/releases']);
   assert.deepEqual([...rel].map((t) => t.name), ['rel/a', 'rel/z']);
