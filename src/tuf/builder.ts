@@ -349,10 +349,11 @@ export class TrustedCollectionBuilder {
     }
     const only = parts.length === 1 ? parts[0]! : undefined;
     if (only && inNameOrder(only.targets)) {
-      const everything = only.paths.includes('');
+      const { targets, role, paths } = only;
+      if (paths.includes('')) return { [Symbol.iterator]: () => summaries(targets, role)[Symbol.iterator]() };
       return {
         *[Symbol.iterator]() {
-          for (const t of summaries(only.targets, only.role)) if (everything || pathAllowed(t.name, only.paths)) yield t;
+          for (const t of summaries(targets, role)) if (pathAllowed(t.name, paths)) yield t;
         },
       };
     }

@@ -13,11 +13,14 @@ import { compareBytes, type MemberSink } from './scan.js';
 /** Reads a targets or delegation file; `targets` is an IndexedTargets when the file allows. */
 export function parseTargetsFile(bytes: Uint8Array, role: string): { env: Envelope; meta: Targets } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const index = new TargetIndex(buf.length);
+  // Offsets are kept as int32: a larger file is read without the index.
+  const index = buf.length <= MAX_INDEXED ? new TargetIndex(buf.length) : undefined;
   const env = parseEnvelope(buf, role, index);
-  const meta = parseTargets(env.signed, role, env.indexed ? (ctx) => new IndexedTargets(buf, index, ctx) : undefined);
+  const meta = parseTargets(env.signed, role, index && env.indexed ? (ctx) => new IndexedTargets(buf, index, ctx) : undefined);
   return { env, meta };
 }
+
+const MAX_INDEXED = 0x7fffffff;
 
 /** What `list` prints of a target. */
 export interface TargetSummary {
@@ -315,7 +318,9 @@ export class IndexedTargets implements Map<string, FileMeta> {
 
   *summaries(role: string): Generator<TargetSummary> {
     const x = this.index;
-    for (const i of this.liveIndexes()) {
+    const count = this.cleared ? 0 : x.count;
+    for (let i = 0; i < count; i++) {
+      if (this.dropped.has(i)) continue;
       const sha = x.sha256Start(i);
       const meta = this.replaced.get(i) ?? (sha === OTHER_SHAPE ? this.meta(i) : undefined);
       if (meta) yield summary(this.name(i), meta, role);
@@ -325,8 +330,8 @@ export class IndexedTargets implements Map<string, FileMeta> {
   }
 
   private *liveIndexes(): Generator<number> {
-    if (this.cleared) return;
-    for (let i = 0; i < this.index.count; i++) if (!this.dropped.has(i)) yield i;
+    const count = this.cleared ? 0 : this.index.count;
+    for (let i = 0; i < count; i++) if (!this.dropped.has(i)) yield i;
   }
 
   /** The index of a file entry that is still in the map, or -1. */
