@@ -1,6 +1,7 @@
 // Where a command writes: stdout for results (as notary), stderr for logs, and the log format
 // of logrus (notary's logger) so that scripts reading notary's stderr keep working.
 
+import { once } from 'node:events';
 import { isatty } from 'node:tty';
 
 export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
@@ -9,6 +10,8 @@ const TAG: Record<LogLevel, string> = { error: 'ERRO', warning: 'WARN', info: 'I
 
 export interface Output {
   out(text: string): void;
+  /** Resolves once stdout has taken what was written (large outputs wait here between pieces). */
+  drain(): Promise<void>;
   err(text: string): void;
   log(level: LogLevel, msg: string): void;
   setLevel(level: LogLevel): void;
@@ -22,6 +25,7 @@ export function processOutput(startedAt: number): Output {
   let level: LogLevel = 'warning';
   return {
     out: (t) => void process.stdout.write(t),
+    drain: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
     err: (t) => void process.stderr.write(t),
     setLevel: (l) => {
       level = l;

@@ -7,12 +7,12 @@ import { sha256, sha512 } from '../crypto/hash.js';
 import { parseEnvelope, type Envelope } from './envelope.js';
 import { TrustError, isTrustError } from './errors.js';
 import { isExpired, type Expires } from './expires.js';
+import { compareUtf8 } from './canonical.js';
 import type { PublicKey } from './keys.js';
 import {
   BASE_ROLES,
   parseRoot,
   parseSnapshot,
-  parseTargets,
   parseTimestamp,
   type DelegationRole,
   type FileMeta,
@@ -23,6 +23,7 @@ import {
 } from './metadata.js';
 import { isDelegationName, isDirectChild, parentOf, pathAllowed, restrictPaths } from './roles.js';
 import { applyPinning, validRootKeys, type TrustPinning } from './rootcerts.js';
+import { inNameOrder, parseTargetsFile, summaries, type TargetSummary } from './targetfiles.js';
 import { checkThreshold, verifyThreshold } from './verify.js';
 
 export const MiB = 1024 * 1024;
@@ -200,13 +201,13 @@ export class TrustedCollectionBuilder {
   updateTimestamp(bytes: Uint8Array): Timestamp {
     const root = this.requireRoot().meta;
     capSize('timestamp', bytes, this.limits.timestampMax);
-    let ts = this.verifyRole(bytes, 'timestamp', root.keys, root.roles.get('timestamp')!, parseTimestamp);
+    let ts = this.verifyRole(readPlain(bytes, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
     const floor = this.floors.get('timestamp');
     if (floor !== undefined && ts.version === floor && this.cachedTimestamp && !Buffer.from(bytes).equals(Buffer.from(this.cachedTimestamp))) {
       // SEC-V3: a same-version timestamp with other content does not replace the trusted one.
       this.warnings.push(`timestamp version ${ts.version} from the server differs from the trusted copy; keeping the trusted copy`);
       bytes = this.cachedTimestamp;
-      ts = this.verifyRole(bytes, 'timestamp', root.keys, root.roles.get('timestamp')!, parseTimestamp);
+      ts = this.verifyRole(readPlain(bytes, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
     }
     const snap = ts.meta.get('snapshot');
     if (!snap || !snap.hashes.has('sha256')) throw missingMeta('timestamp', 'snapshot');
@@ -227,7 +228,7 @@ export class TrustedCollectionBuilder {
   updateSnapshot(bytes: Uint8Array): Snapshot {
     const root = this.requireRoot();
     checkAgainst('snapshot', bytes, this.expectedSnapshot());
-    const snap = this.verifyRole(bytes, 'snapshot', root.meta.keys, root.meta.roles.get('snapshot')!, parseSnapshot);
+    const snap = this.verifyRole(readPlain(bytes, 'snapshot', parseSnapshot), 'snapshot', root.meta.keys, root.meta.roles.get('snapshot')!);
     for (const required of ['root', 'targets']) {
       const m = snap.meta.get(required);
       if (!m || !m.hashes.has('sha256')) throw missingMeta('snapshot', required);
@@ -252,7 +253,7 @@ export class TrustedCollectionBuilder {
     const root = this.requireRoot().meta;
     const expected = this.expectedMeta('targets')!;
     checkAgainst('targets', bytes, expected);
-    const t = this.verifyRole(bytes, 'targets', root.keys, root.roles.get('targets')!, parseTargets);
+    const t = this.verifyRole(parseTargetsFile(bytes, 'targets'), 'targets', root.keys, root.roles.get('targets')!);
     checkDelegationsStructure('targets', t);
     this.checkFloor('targets', t.version);
     this.checkExpiry('targets', t.expires);
@@ -290,15 +291,16 @@ export class TrustedCollectionBuilder {
     const expected = this.expectedMeta(role);
     if (!expected) throw missingMeta('snapshot', role);
     checkAgainst(role, bytes, expected);
+    const file = parseTargetsFile(bytes, role);
     let t: Targets;
     try {
       checkThreshold(role, decl.threshold, (decl.keyids ?? []).length);
-      t = this.verifyRole(bytes, role, parent.meta.delegations.keys, decl, parseTargets);
+      t = this.verifyRole(file, role, parent.meta.delegations.keys, decl);
       this.checkExpiry(role, t.expires);
     } catch (e) {
       if (isTrustError(e, 'THRESHOLD_NOT_MET') || isTrustError(e, 'EXPIRED') || isTrustError(e, 'INVALID_THRESHOLD')) {
         this.invalid.set(role, e);
-        this.invalidFiles.set(role, { meta: parseTargets(parseEnvelope(bytes, role).signed, role), bytes });
+        this.invalidFiles.set(role, { meta: file.meta, bytes });
         this.warnings.push(`skipping delegation ${role}: ${e.message}`);
         return false;
       }
@@ -332,6 +334,39 @@ export class TrustedCollectionBuilder {
       }
     }
     return out;
+  }
+
+  /**
+   * The entries of listTargets as summaries, sorted by the bytes of their names (notary's list
+   * order); it can be iterated more than once. When a single role has targets and its file was
+   * indexed, they come straight from the file, one at a time.
+   */
+  listTargetSummaries(roles?: readonly string[]): Iterable<TargetSummary> {
+    const parts: { role: string; targets: ReadonlyMap<string, FileMeta>; paths: string[] }[] = [];
+    for (const role of this.walkOrder(roles)) {
+      const file = role === 'targets' ? this.targets : this.delegations.get(role);
+      if (file && file.meta.targets.size > 0) parts.push({ role, targets: file.meta.targets, paths: this.effectivePaths.get(role) ?? [] });
+    }
+    const only = parts.length === 1 ? parts[0]! : undefined;
+    if (only && inNameOrder(only.targets)) {
+      const { targets, role, paths } = only;
+      if (paths.includes('')) return { [Symbol.iterator]: () => summaries(targets, role)[Symbol.iterator]() };
+      return {
+        *[Symbol.iterator]() {
+          for (const t of summaries(targets, role)) if (pathAllowed(t.name, paths)) yield t;
+        },
+      };
+    }
+    const seen = new Set<string>();
+    const out: TargetSummary[] = [];
+    for (const { role, targets, paths } of parts) {
+      for (const t of summaries(targets, role)) {
+        if (seen.has(t.name) || !pathAllowed(t.name, paths)) continue;
+        seen.add(t.name);
+        out.push(t);
+      }
+    }
+    return out.sort((a, b) => compareUtf8(a.name, b.name));
   }
 
   lookup(name: string, roles?: readonly string[]): TargetEntry | undefined {
@@ -369,17 +404,15 @@ export class TrustedCollectionBuilder {
     return this.root;
   }
 
+  /** The file is parsed (and refused when invalid) before its signatures are checked. */
   private verifyRole<T>(
-    bytes: Uint8Array,
+    file: { env: Envelope; meta: T },
     role: string,
     keys: ReadonlyMap<string, PublicKey>,
     roleKeys: { keyids: string[] | null; threshold: number },
-    parse: (v: Envelope['signed'], role: string) => T,
   ): T {
-    const env = parseEnvelope(bytes, role);
-    const meta = parse(env.signed, role);
-    verifyThreshold(env, role, keys, roleKeys);
-    return meta;
+    verifyThreshold(file.env, role, keys, roleKeys);
+    return file.meta;
   }
 
   private checkFloor(role: string, version: number): void {
@@ -395,6 +428,11 @@ export class TrustedCollectionBuilder {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+function readPlain<T>(bytes: Uint8Array, role: string, parse: (v: Envelope['signed'], role: string) => T): { env: Envelope; meta: T } {
+  const env = parseEnvelope(bytes, role);
+  return { env, meta: parse(env.signed, role) };
+}
 
 function verifyRootSignatures(env: Envelope, keys: Map<string, PublicKey>, threshold: number): void {
   verifyThreshold(env, 'root', keys, { keyids: [...keys.keys()], threshold });

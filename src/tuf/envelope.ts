@@ -5,7 +5,7 @@
 import { canonicalBytes, canonicalString, fileFormString } from './canonical.js';
 import { Ctx, array, base64, get, object, str } from './guards.js';
 import { isJsonObject, parseJson, type Json, type JsonObject } from './json.js';
-import { scanCanonical } from './scan.js';
+import { scanCanonical, type MemberSink } from './scan.js';
 
 export interface Signature {
   keyid: string;
@@ -19,25 +19,41 @@ export interface Envelope {
   /** notary-canonical bytes of `signed`: what signatures are checked against. */
   canonical: Buffer;
   signatures: Signature[];
+  /**
+   * True when a sink was given and its object was indexed: that member is then left out of
+   * `signed` (the sink holds it). False whenever the file took the general path.
+   */
+  indexed: boolean;
 }
 
 const PREFIX = Buffer.from('{"signed":');
 const MIDDLE = Buffer.from(',"signatures":');
 
-/** Parses metadata file bytes. Strict: duplicate keys and case variants are refused. */
-export function parseEnvelope(bytes: Uint8Array, role: string): Envelope {
+/**
+ * Parses metadata file bytes. Strict: duplicate keys and case variants are refused. With a sink,
+ * a file in notary's form has the members of the sink's top-level object reported to the sink
+ * instead of parsed into `signed`; a sink used by a call that returns `indexed: false` holds
+ * nothing meaningful.
+ */
+export function parseEnvelope(bytes: Uint8Array, role: string, sink?: MemberSink): Envelope {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Fast path for files in the form notary writes; anything else takes the general path.
   if (buf.subarray(0, PREFIX.length).equals(PREFIX)) {
-    const scanned = scanCanonical(buf, PREFIX.length);
+    const scanned = scanCanonical(buf, PREFIX.length, sink);
     if (scanned && buf.subarray(scanned.end, scanned.end + MIDDLE.length).equals(MIDDLE)) {
       const sigStart = scanned.end + MIDDLE.length;
       const last = buf.length - 1;
       if (buf[last] === 0x7d) {
         const sigs = parseJson(buf.subarray(sigStart, last), { rejectDuplicates: true, what: role });
-        const signed: unknown = JSON.parse(buf.toString('utf8', PREFIX.length, scanned.end));
+        const cut = scanned.indexed;
+        // The indexed object is parsed as {} and then dropped: `signed` keeps only the small members.
+        const text = cut
+          ? buf.toString('utf8', PREFIX.length, cut.start) + '{}' + buf.toString('utf8', cut.end, scanned.end)
+          : buf.toString('utf8', PREFIX.length, scanned.end);
+        const signed: unknown = JSON.parse(text);
         if (isPlainObject(signed)) {
-          return { signed, canonical: scanned.canonical, signatures: parseSignatures(sigs, role) };
+          if (cut && sink) delete signed[sink.key];
+          return { signed, canonical: scanned.canonical, signatures: parseSignatures(sigs, role), indexed: cut !== undefined };
         }
       }
     }
@@ -50,6 +66,7 @@ export function parseEnvelope(bytes: Uint8Array, role: string): Envelope {
     signed,
     canonical: canonicalBytes(signed, 'verify'),
     signatures: parseSignatures(get(o, 'signatures'), role),
+    indexed: false,
   };
 }
 

@@ -133,7 +133,11 @@ export function parseRoot(v: Json, role = 'root'): Root {
   };
 }
 
-export function parseTargets(v: Json, role = 'targets'): Targets {
+/**
+ * `entries`, when given, reads `targets` in place of the member of `v` (which the caller left
+ * out): it is called at the point where the member would be parsed, so errors keep their order.
+ */
+export function parseTargets(v: Json, role = 'targets', entries?: (ctx: Ctx) => Map<string, FileMeta>): Targets {
   const ctx = new Ctx(role);
   const o = object(v, ctx, ['_type', 'delegations', 'expires', 'targets', 'version']);
   const d = get(o, 'delegations');
@@ -163,7 +167,7 @@ export function parseTargets(v: Json, role = 'targets'): Targets {
     _type: 'Targets',
     ...common(o, 'Targets', ctx),
     delegations,
-    targets: fileMetaMap(get(o, 'targets'), ctx.at('targets')),
+    targets: entries ? entries(ctx.at('targets')) : fileMetaMap(get(o, 'targets'), ctx.at('targets')),
   };
 }
 

@@ -4,16 +4,34 @@
 // valid UTF-8, plain integers) and returns the canonical bytes without building a tree.
 // Anything it is unsure of returns null and the caller takes the full parse-and-encode path,
 // so the result is always identical to canonicalBytes(parseJson(bytes), 'verify').
+//
+// A MemberSink sees the members of one object of the top level (a targets file's `targets`)
+// as byte ranges while they are scanned, so that the caller can index them instead of parsing.
 
 import { codePointAt, utf8Width } from './utf8.js';
 
 export interface ScanResult {
   end: number;
   canonical: Buffer;
+  /** Where the sink's object is (from its `{` to after its `}`), when it was found and scanned. */
+  indexed?: { start: number; end: number };
 }
 
-export function scanCanonical(b: Uint8Array, start: number): ScanResult | null {
-  const s = new Scanner(b, start);
+export interface MemberSink {
+  /** The top-level key (plain ASCII) whose object value is indexed. */
+  readonly key: string;
+  /**
+   * One member: its key between the quotes, and where its value starts. Returns the end of the
+   * value when the sink proved the value canonical itself (it then holds no escape to decode),
+   * or -1 to have the scanner check it and report its end to `scanned`.
+   */
+  member(b: Uint8Array, keyStart: number, keyEnd: number, valueStart: number): number;
+  scanned(valueEnd: number): void;
+}
+
+/** A sink's findings are only meaningful when the result is not null. */
+export function scanCanonical(b: Uint8Array, start: number, sink?: MemberSink): ScanResult | null {
+  const s = new Scanner(b, start, sink);
   try {
     s.value(0);
   } catch (e) {
@@ -21,7 +39,8 @@ export function scanCanonical(b: Uint8Array, start: number): ScanResult | null {
     throw e;
   }
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  if (s.cuts.length === 0) return { end: s.pos, canonical: buf.subarray(start, s.pos) };
+  const indexed = s.indexed;
+  if (s.cuts.length === 0) return { end: s.pos, canonical: buf.subarray(start, s.pos), indexed };
   const chunks: Buffer[] = [];
   let from = start;
   for (let i = 0; i < s.cuts.length; i += 3) {
@@ -30,7 +49,7 @@ export function scanCanonical(b: Uint8Array, start: number): ScanResult | null {
     from = s.cuts[i + 1]!;
   }
   chunks.push(buf.subarray(from, s.pos));
-  return { end: s.pos, canonical: Buffer.concat(chunks) };
+  return { end: s.pos, canonical: Buffer.concat(chunks), indexed };
 }
 
 const REPLACEMENT: Buffer[] = [
@@ -47,10 +66,15 @@ const MAX_DEPTH = 512;
 class Scanner {
   /** Triples (escapeStart, escapeEnd, replacementIndex) for escapes to decode. */
   cuts: number[] = [];
+  indexed: { start: number; end: number } | undefined;
+  private readonly sinkKey: Buffer | undefined;
   constructor(
     readonly b: Uint8Array,
     public pos: number,
-  ) {}
+    readonly sink: MemberSink | undefined,
+  ) {
+    this.sinkKey = sink && Buffer.from(sink.key, 'latin1');
+  }
 
   value(depth: number): void {
     if (depth > MAX_DEPTH) throw BAIL;
@@ -125,7 +149,8 @@ class Scanner {
     this.pos = p + 1;
   }
 
-  object(depth: number): void {
+  /** With `sink`, each member goes to the sink first. */
+  object(depth: number, sink?: MemberSink): void {
     const b = this.b;
     this.pos++;
     if (b[this.pos] === 0x7d) {
@@ -144,7 +169,18 @@ class Scanner {
       prevEnd = ke;
       if (b[this.pos] !== 0x3a) throw BAIL;
       this.pos++;
-      this.value(depth + 1);
+      if (sink) {
+        const end = sink.member(b, ks, ke, this.pos);
+        if (end >= 0) this.pos = end;
+        else {
+          this.value(depth + 1);
+          sink.scanned(this.pos);
+        }
+      } else if (depth === 0 && this.sinkKey && b[this.pos] === 0x7b && bytesEqual(b, ks, ke, this.sinkKey)) {
+        const start = this.pos;
+        this.object(depth + 1, this.sink);
+        this.indexed = { start, end: this.pos };
+      } else this.value(depth + 1);
       const c = b[this.pos];
       if (c === 0x2c) {
         this.pos++;
@@ -207,7 +243,13 @@ function utf8Valid(b: Uint8Array, p: number): number {
   return p + utf8Width(cp);
 }
 
-function compareBytes(b: Uint8Array, as: number, ae: number, bs: number, be: number): number {
+function bytesEqual(b: Uint8Array, s: number, e: number, want: Uint8Array): boolean {
+  if (e - s !== want.length) return false;
+  for (let i = 0; i < want.length; i++) if (b[s + i] !== want[i]) return false;
+  return true;
+}
+
+export function compareBytes(b: Uint8Array, as: number, ae: number, bs: number, be: number): number {
   const n = Math.min(ae - as, be - bs);
   for (let i = 0; i < n; i++) {
     const d = b[as + i]! - b[bs + i]!;

@@ -19,7 +19,7 @@ import type { FileMeta } from '../../tuf/metadata.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
-import { formatTable } from '../table.js';
+import { formatTable, tableChunks } from '../table.js';
 import { connect, locked, openSession, refresh, type Session } from '../session.js';
 import { keyAccess } from '../keys.js';
 
@@ -343,11 +343,11 @@ export async function list(ctx: Ctx, gun: string | undefined): Promise<void> {
   const o = opts(ctx);
   const roles = Array.isArray(o.roles) ? (o.roles as string[]).filter((r) => r !== '') : undefined;
   const { builder } = await refresh(s);
-  // Go compares strings byte by byte (UTF-8), which differs from JS's UTF-16 order above U+FFFF.
-  // Go sorts names by their bytes: UTF-8 order, which compareUtf8 gives without encoding.
-  const entries = builder.listTargets(roles).sort((a, b) => compareUtf8(a.name, b.name));
   const out = ctx.app.output;
+  // Go sorts names by their bytes: UTF-8 order, which compareUtf8 gives without encoding
+  // (listTargetSummaries comes in that order).
   if (o.json) {
+    const entries = builder.listTargets(roles).sort((a, b) => compareUtf8(a.name, b.name));
     out.out(
       JSON.stringify(
         entries.map((e) => ({ name: e.name, digest: e.meta.hashes.get('sha256')?.toString('hex') ?? '', size: e.meta.length, role: e.role, hashes: hashesJson(e.meta) })),
@@ -357,16 +357,16 @@ export async function list(ctx: Ctx, gun: string | undefined): Promise<void> {
     );
     return;
   }
-  if (entries.length === 0) {
+  const rows = builder.listTargetSummaries(roles);
+  if (rows[Symbol.iterator]().next().done) {
     out.out('\nNo targets present in this repository.\n\n');
     return;
   }
-  out.out(
-    formatTable(
-      ['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'],
-      entries.map((e) => [e.name, e.meta.hashes.get('sha256')?.toString('hex') ?? '', String(e.meta.length), e.role]),
-    ),
-  );
+  // Written piece by piece as stdout takes it: a pipe read slowly must not hold the whole table.
+  for (const text of tableChunks(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], rows, (t) => [t.name, t.sha256, String(t.length), t.role])) {
+    out.out(text);
+    await out.drain();
+  }
 }
 
 function hashesJson(meta: FileMeta): Record<string, string> {
