@@ -262,8 +262,9 @@ export class AuthSession {
       const ch = parseChallenges(res.wwwAuthenticate);
       if (ch.length > 0) this.challenges = ch;
       let next: Mode | undefined;
-      if (!hadChallenges && this.challenges.length > 0) {
-        // The server told us how to authenticate only now (the ping was not challenged).
+      if (!hadChallenges && this.challenges.length > 0 && (mode === 'credentials' || this.pick()?.scheme === 'bearer')) {
+        // The server told us how to authenticate only now (the ping was not challenged, or has
+        // not answered yet). Anonymous under Basic would send the same request again: see below.
         next = mode;
       } else if (applied.kind === 'bearer' && applied.fromCache === true && !refetched) {
         // A cached token may have expired on the server's side: fetch a fresh one, once.

@@ -1,6 +1,7 @@
 // NotaryRemote.open(): requests go out while the ping is under way, reachable() gives the ping's
 // verdict as connect() would; requests that meet a Bearer challenge at once share one token
-// request; close() ends retry waits; http-only use never loads node:https or node:tls.
+// request, a Basic one costs one retry; close() ends retry waits; http-only use never loads
+// node:https or node:tls.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -113,6 +114,30 @@ describe('NotaryRemote.open', () => {
       assert.equal(token.requests.length, 1, token.requests.map((x) => x.url).join('\n'));
       assert.equal(r.stats.tokenRequests, 1);
       assert.equal(notary.requests.filter((x) => x.headers.authorization === 'Bearer shared-token').length, names.length);
+    } finally {
+      r.close();
+    }
+  });
+
+  test('a Basic challenge met before the ping answered: retried once, with the credentials', T, async () => {
+    const gun = 'example.com/open/basic';
+    const basic = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
+    const srv = await startServer(async (req, res) => {
+      if (req.url === '/v2/') await later(200);
+      if (req.headers.authorization !== basic) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="notary"' }).end();
+        return;
+      }
+      res.writeHead(200).end(BODY);
+    });
+    const r = await NotaryRemote.open(opts(srv.url, gun, { credentials: async () => ({ username: 'alice', password: 'secret' }), allowInsecureAuth: true }));
+    try {
+      await Promise.all(['root', 'timestamp', 'snapshot'].map((n) => r.getMeta(n, 1024)));
+      await r.reachable();
+      for (const n of ['root', 'timestamp', 'snapshot']) {
+        const sent = srv.requests.filter((x) => x.url === `${META(gun)}${n}.json`).map((x) => x.headers.authorization);
+        assert.deepEqual(sent, [undefined, basic], n);
+      }
     } finally {
       r.close();
     }
