@@ -3,7 +3,7 @@
 
 import type { Config } from '../config/config.js';
 import { RemoteError } from '../remote/errors.js';
-import { NotaryRemote } from '../remote/notary.js';
+import { NotaryRemote, type RemoteOptions } from '../remote/notary.js';
 import { MetadataCache } from '../storage/cache.js';
 import { Changelist } from '../storage/changelist.js';
 import { withGunLock } from '../storage/lock.js';
@@ -34,9 +34,13 @@ export function locked<T>(s: Session, fn: () => Promise<T>): Promise<T> {
   return withGunLock(s.cfg.trustDir, s.gun, fn, { onNotice: (msg: string) => s.ctx.app.output.log('warning', msg) });
 }
 
-/** Connects to the server. A read may fall back to the cache when the server is unreachable. */
+/** Connects to the server (after its ping answered). */
 export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
-  return NotaryRemote.connect({
+  return NotaryRemote.connect(remoteOptions(s, scope));
+}
+
+function remoteOptions(s: Session, scope: Scope): RemoteOptions {
+  return {
     baseUrl: s.cfg.serverUrl,
     gun: s.gun,
     env: s.ctx.app.env,
@@ -44,7 +48,7 @@ export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
     tls: s.cfg.tls,
     // Credentials may cross plain http only to this machine (a local test or proxy).
     allowInsecureAuth: isLoopback(s.cfg.serverUrl),
-  });
+  };
 }
 
 function isLoopback(url: string): boolean {
@@ -56,31 +60,29 @@ function isLoopback(url: string): boolean {
   }
 }
 
-/** The verified repository for reads: online when possible, else from the verified cache. */
+/**
+ * The verified repository for reads: online when possible, else from the verified cache. The
+ * first downloads go out with the ping (update waits for its verdict before using them).
+ */
 export async function refresh(s: Session): Promise<Updated> {
   const log = s.ctx.app.output;
-  let remote: NotaryRemote | null = null;
-  let offlineCause: Error | undefined;
-  try {
-    remote = await connect(s, 'pull');
-  } catch (e) {
-    // As notary: a server that cannot be reached (or does not answer the ping) means offline mode for reads.
-    if (!(e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT'))) throw e;
-    log.log('error', `could not reach ${s.cfg.serverUrl}: ${e.message}`);
-    log.log('info', 'continuing in offline mode');
-    offlineCause = new RemoteError('OFFLINE', 'client is offline', { url: s.cfg.serverUrl, hint: `check that ${s.cfg.serverUrl} is reachable, or pass the server with -s` });
-  }
+  const remote = await NotaryRemote.open(remoteOptions(s, 'pull'));
   try {
     return await update({
       gun: s.gun,
       now: s.ctx.app.now,
       cache: s.cache,
       remote,
-      offlineCause,
+      // As notary: a server that cannot be reached (or does not answer the ping) means offline mode for reads.
+      unreachable: (e) => {
+        log.log('error', `could not reach ${s.cfg.serverUrl}: ${e.message}`);
+        log.log('info', 'continuing in offline mode');
+        return new RemoteError('OFFLINE', 'client is offline', { url: s.cfg.serverUrl, hint: `check that ${s.cfg.serverUrl} is reachable, or pass the server with -s` });
+      },
       pinning: s.cfg.trustPinning,
       warn: (m) => log.log('warning', m),
     });
   } finally {
-    remote?.close();
+    remote.close();
   }
 }

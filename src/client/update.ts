@@ -1,6 +1,10 @@
 // The read path (formats.md §7, cli.md §7.7): refresh a GUN's trusted metadata from the server
 // through the builder, with the cache as rollback floors and as a fallback when the server is
 // unreachable. Only verified files are written back to the cache, atomically.
+//
+// Downloads overlap, verification does not: the first files go out with the server's ping still
+// under way, and targets goes out with every delegation the snapshot names; the builder then takes
+// them in notary's order, and each must match the hashes and length its parent pinned.
 
 import { sha256 } from '../crypto/hash.js';
 import { RemoteError } from '../remote/errors.js';
@@ -19,10 +23,16 @@ export interface UpdateOptions {
   /** null when the server could not be reached: read from the verified cache only. */
   remote: NotaryRemote | null;
   offlineCause?: Error;
+  /**
+   * When the remote's ping says the server cannot be reached (OFFLINE or TIMEOUT): called with
+   * that error, returns the error for a read the cache cannot serve, and the read goes on from the
+   * cache. Without it, the ping's error is thrown.
+   */
+  unreachable?: (e: RemoteError) => Error;
   pinning?: TrustPinning;
   limits?: Partial<Limits>;
   warn: (msg: string) => void;
-  /** Parallel delegation downloads. */
+  /** Downloads in flight at once (default: what the remote runs at once). */
   concurrency?: number;
 }
 
@@ -53,6 +63,18 @@ class Run {
 }
 
 const MAX_CACHED = 100 * 1024 * 1024;
+/**
+ * Cap of `snapshot.json` fetched before its length is known (no cached snapshot): beyond it the
+ * snapshot is fetched again by checksum, with the signed length as cap.
+ */
+const EARLY_SNAPSHOT_MAX = 16 * 1024 * 1024;
+
+/** Downloads started before the ping's verdict and before the root is trusted. */
+interface Early {
+  timestamp: Promise<Buffer>;
+  /** The current snapshot by name, used only when it matches what the timestamp pins. */
+  snapshot?: Promise<Buffer>;
+}
 
 export async function update(opts: UpdateOptions): Promise<Updated> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -60,14 +82,20 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
   const remote = opts.remote;
   let run = new Run(opts);
   const cachedRoot = await run.cached('root', limits.rootMax);
-  let trustedRoot = cachedRoot;
-  let fetchedRoot = false;
-  if (!trustedRoot) {
-    trustedRoot = await fetchOrNotFound(remote, 'root', limits.rootMax, opts.gun);
-    fetchedRoot = true;
-  }
+  const rootFetch = cachedRoot ? undefined : background(fetchOrNotFound(remote, 'root', limits.rootMax, opts.gun));
+  const early: Early = { timestamp: background(remote.getMeta('timestamp', limits.timestampMax)) };
+  if (!(await run.cached('snapshot', MAX_CACHED))) early.snapshot = background(remote.getMeta('snapshot', EARLY_SNAPSHOT_MAX));
   try {
-    const b = await attempt(run, limits, trustedRoot, fetchedRoot ? 'remote' : 'cache', undefined);
+    await remote.reachable();
+  } catch (e) {
+    if (!(opts.unreachable && e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT'))) throw e;
+    const offlineCause = opts.unreachable(e);
+    return { builder: await fromCacheOnly({ ...opts, offlineCause }, limits), offline: true };
+  }
+  const trustedRoot = cachedRoot ?? (await rootFetch!);
+  const fetchedRoot = !cachedRoot;
+  try {
+    const b = await attempt(run, limits, trustedRoot, fetchedRoot ? 'remote' : 'cache', undefined, early);
     await persist(run, b, fetchedRoot);
     return { builder: b, offline: false };
   } catch (e) {
@@ -101,12 +129,19 @@ export async function refreshTimestamp(opts: UpdateOptions): Promise<void> {
   if (files.size > 0) await opts.cache.writeMany(files);
 }
 
+/** A download whose failure is reported where it is awaited, or never when it is not needed. */
+function background<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 async function attempt(
   run: Run,
   limits: Limits,
   rootBytes: Buffer,
   source: 'cache' | 'remote',
   newRoot: Buffer | undefined,
+  early?: Early,
 ): Promise<TrustedCollectionBuilder> {
   const opts = run.opts;
   const remote = opts.remote!;
@@ -117,7 +152,7 @@ async function attempt(
 
   let tsBytes: Buffer;
   try {
-    tsBytes = await remote.getMeta('timestamp', limits.timestampMax);
+    tsBytes = await (early?.timestamp ?? remote.getMeta('timestamp', limits.timestampMax));
   } catch (e) {
     // As notary: only "not there", server faults and network trouble fall back to the cache; an
     // oversized, truncated or rejected answer is an error (SEC-V10, formats.md §7.2).
@@ -127,10 +162,23 @@ async function attempt(
     tsBytes = cached;
   }
   b.updateTimestamp(tsBytes);
-  b.updateSnapshot(await cachedOrFetch(run, b, 'snapshot', b.expectedSnapshot()));
-  b.updateTargets(await cachedOrFetch(run, b, 'targets', b.expectedMeta('targets')!));
-  await loadDelegations(run, b);
+  const expected = b.expectedSnapshot();
+  const guess = early?.snapshot ? await early.snapshot.catch(() => undefined) : undefined;
+  b.updateSnapshot(guess && matches(guess, expected) ? guess : await cachedOrFetch(run, b, 'snapshot', expected));
+  const files = new Downloads(run, b);
+  try {
+    b.updateTargets(await files.get('targets')!);
+    await loadDelegations(run, b, files);
+  } finally {
+    files.stop();
+  }
   return b;
+}
+
+/** Length and sha256 as pinned: a file fetched by name is the pinned one (the builder checks every hash). */
+function matches(bytes: Buffer, expected: FileMeta): boolean {
+  const want = expected.hashes.get('sha256');
+  return bytes.length === expected.length && want !== undefined && sha256(bytes).equals(want);
 }
 
 async function newBuilder(run: Run, limits: Limits): Promise<TrustedCollectionBuilder> {
@@ -186,41 +234,51 @@ async function cachedOrFetch(run: Run, b: TrustedCollectionBuilder, role: string
 }
 
 /**
- * Every delegation the snapshot names is fetched in parallel (bounded), then verified
- * parents first in notary's order; a role only counts when its parent delegates to it.
+ * Targets and every delegation the trusted snapshot names, each from the cache when it holds the
+ * pinned file, else fetched; all at once, at most `concurrency` at a time, targets first.
  */
-async function loadDelegations(run: Run, b: TrustedCollectionBuilder): Promise<void> {
-  const opts = run.opts;
-  const snap = b.snapshot!.meta;
-  const roles = [...snap.meta.keys()].filter((r) => !BASE.has(r) && r.startsWith('targets/'));
-  const files = new Map<string, Promise<Buffer>>();
-  const limit = opts.concurrency ?? 64;
-  let running = 0;
-  const waiters: (() => void)[] = [];
-  const slot = async (): Promise<void> => {
-    if (running < limit) {
-      running++;
-      return;
-    }
-    await new Promise<void>((r) => waiters.push(r));
-    running++;
-  };
-  const release = (): void => {
-    running--;
-    waiters.shift()?.();
-  };
-  for (const role of roles) {
-    const p = (async () => {
-      await slot();
-      try {
-        return await cachedOrFetch(run, b, role, snap.meta.get(role)!);
-      } finally {
-        release();
-      }
-    })();
-    p.catch(() => undefined); // awaited below; avoid unhandled rejections for roles never reached
-    files.set(role, p);
+class Downloads {
+  private readonly files = new Map<string, Promise<Buffer>>();
+  private readonly limit: number;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly run: Run,
+    private readonly b: TrustedCollectionBuilder,
+  ) {
+    this.limit = run.opts.concurrency ?? run.opts.remote!.parallelism;
+    const pinned = b.snapshot!.meta.meta;
+    const roles = [...pinned.keys()].filter((r) => r.startsWith('targets/'));
+    for (const role of ['targets', ...roles]) this.files.set(role, background(this.download(role, pinned.get(role)!)));
   }
+
+  get(role: string): Promise<Buffer> | undefined {
+    return this.files.get(role);
+  }
+
+  /** Downloads not yet started are dropped (the attempt failed). */
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private async download(role: string, meta: FileMeta): Promise<Buffer> {
+    if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.stopped) throw new Error(`${role}: not fetched`);
+    this.running++;
+    try {
+      return await cachedOrFetch(this.run, this.b, role, meta);
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** Delegations verified parents first in notary's order; a role only counts when its parent delegates to it. */
+async function loadDelegations(run: Run, b: TrustedCollectionBuilder, files: Downloads): Promise<void> {
   const queue = ['targets'];
   while (queue.length > 0) {
     const parent = queue.shift()!;
@@ -230,7 +288,7 @@ async function loadDelegations(run: Run, b: TrustedCollectionBuilder): Promise<v
       if (b.updateDelegation(child.name, await p)) queue.push(child.name);
     }
   }
-  for (const w of b.warnings.splice(0)) opts.warn(w);
+  for (const w of b.warnings.splice(0)) run.opts.warn(w);
 }
 
 /** Offline: the verified cache only, and only when a timestamp was cached (as notary). */

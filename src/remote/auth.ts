@@ -205,6 +205,8 @@ export interface AuthSessionOptions {
 export class AuthSession {
   private challenges: Challenge[] = [];
   private credentialsPromise: Promise<Credentials | undefined> | undefined;
+  /** Token requests under way, by token cache key. */
+  private readonly tokenRequests = new Map<string, Promise<CachedToken>>();
   /** Read-only sessions start anonymous until credentials were needed once. */
   private startMode: Mode;
   /** Counts for tests and benchmarks. */
@@ -260,8 +262,9 @@ export class AuthSession {
       const ch = parseChallenges(res.wwwAuthenticate);
       if (ch.length > 0) this.challenges = ch;
       let next: Mode | undefined;
-      if (!hadChallenges && this.challenges.length > 0) {
-        // The server told us how to authenticate only now (the ping was not challenged).
+      if (!hadChallenges && this.challenges.length > 0 && (mode === 'credentials' || this.pick()?.scheme === 'bearer')) {
+        // The server told us how to authenticate only now (the ping was not challenged, or has
+        // not answered yet). Anonymous under Basic would send the same request again: see below.
         next = mode;
       } else if (applied.kind === 'bearer' && applied.fromCache === true && !refetched) {
         // A cached token may have expired on the server's side: fetch a fresh one, once.
@@ -342,6 +345,20 @@ export class AuthSession {
     if (cached !== undefined && cached.expiresAt > Date.now()) {
       return { kind: 'bearer', header: `Bearer ${cached.token}`, cacheKey, fromCache: true, usedCredentials: creds !== undefined };
     }
+    // Requests sent at once that all met the challenge share one token request.
+    let pending = this.tokenRequests.get(cacheKey);
+    if (pending === undefined) {
+      pending = this.fetchToken(realm, realmShown, service, scope, creds);
+      this.tokenRequests.set(cacheKey, pending);
+      const forget = (): void => void this.tokenRequests.delete(cacheKey);
+      pending.then(forget, forget);
+    }
+    const tok = await pending;
+    tokenCache.set(cacheKey, tok);
+    return { kind: 'bearer', header: `Bearer ${tok.token}`, cacheKey, fromCache: false, usedCredentials: creds !== undefined };
+  }
+
+  private async fetchToken(realm: URL, realmShown: string, service: string, scope: string, creds: Credentials | undefined): Promise<CachedToken> {
     const params: [string, string][] = [];
     if (service !== '') params.push(['service', service]);
     params.push(['scope', scope]);
@@ -374,9 +391,7 @@ export class AuthSession {
         hint: 'the token server had a problem; try again later',
       });
     }
-    const tok = parseTokenResponse(res.body, realmShown);
-    tokenCache.set(cacheKey, tok);
-    return { kind: 'bearer', header: `Bearer ${tok.token}`, cacheKey, fromCache: false, usedCredentials: creds !== undefined };
+    return parseTokenResponse(res.body, realmShown);
   }
 
   private hint(sentCredentials: boolean): string {

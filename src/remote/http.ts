@@ -10,16 +10,15 @@
 // - Retries with exponential backoff and jitter for GETs only, on 5xx/408/429 and on connection
 //   resets; never for POST or DELETE.
 // - TLS: CA file (an exclusive pool, as notary's root_ca), client cert+key (both or neither),
-//   skipVerify. TLS failures are TLS errors, never "offline".
+//   skipVerify. TLS failures are TLS errors, never "offline". node:https and node:tls load only
+//   when an https URL or a client certificate is used (start-up time of http-only commands).
 
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import tls from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { MESSAGES, RemoteError } from './errors.js';
 
 export interface Timeouts {
@@ -174,6 +173,7 @@ export async function loadTls(files: TlsFiles | undefined, url: string): Promise
     const what = (d: string): string => `unable to configure TLS: Could not load X509 key pair: ${d}`;
     const cert = await readTlsFile(certFile, what, url);
     const key = await readTlsFile(keyFile, what, url);
+    const tls = await import('node:tls');
     try {
       // Checks both PEMs and that they belong together; never prompts for a passphrase.
       tls.createSecureContext({ cert, key, passphrase: '' });
@@ -289,39 +289,82 @@ export interface HttpClientOptions {
   tls: LoadedTls;
   timeouts?: Partial<Timeouts>;
   retry?: Partial<RetryPolicy>;
-  /** Per agent (default 16). */
+  /** Connections per agent: as many requests as this run at once, more wait (default 64). */
   maxSockets?: number;
+}
+
+export const DEFAULT_MAX_SOCKETS = 64;
+
+type HttpsModule = typeof https;
+let httpsModule: Promise<HttpsModule> | undefined;
+
+function loadHttps(): Promise<HttpsModule> {
+  httpsModule ??= import('node:https').then((m) => m.default);
+  return httpsModule;
+}
+
+interface Agents {
+  request: typeof http.request;
+  keepAlive: http.Agent;
+  oneShot: http.Agent;
 }
 
 export class HttpClient {
   readonly stats: HttpStats = { requests: 0, connections: 0, retries: 0, bytesIn: 0, bytesOut: 0 };
   readonly timeouts: Timeouts;
   readonly retry: RetryPolicy;
-  private readonly keepAlive: { http: http.Agent; https: https.Agent };
-  private readonly oneShot: { http: http.Agent; https: https.Agent };
+  readonly maxSockets: number;
+  private readonly plain: Agents;
+  private secure: Promise<Agents> | undefined;
+  private readonly tls: LoadedTls;
   private closed = false;
+  /** Backoff waits under way; close() ends them. */
+  private readonly waits = new Set<() => void>();
   /** Sockets this client has seen: node does not flag a queued request's pooled socket as reused. */
   private readonly seen = new WeakSet<Socket>();
 
   constructor(opts: HttpClientOptions) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...defined(opts.timeouts) };
     this.retry = { ...DEFAULT_RETRY, ...defined(opts.retry) };
-    const maxSockets = opts.maxSockets ?? 16;
-    const tlsOpts: https.AgentOptions = {
-      minVersion: 'TLSv1.2',
-      rejectUnauthorized: opts.tls.rejectUnauthorized,
-      ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}),
-      ...(opts.tls.cert !== undefined ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
+    this.maxSockets = opts.maxSockets ?? DEFAULT_MAX_SOCKETS;
+    this.tls = opts.tls;
+    this.plain = {
+      request: http.request,
+      keepAlive: new http.Agent(this.keepAliveOptions()),
+      oneShot: new http.Agent({ keepAlive: false, maxSockets: this.maxSockets }),
     };
-    const ka = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const };
-    this.keepAlive = { http: new http.Agent(ka), https: new https.Agent({ ...ka, ...tlsOpts }) };
-    this.oneShot = { http: new http.Agent({ keepAlive: false, maxSockets }), https: new https.Agent({ keepAlive: false, maxSockets, ...tlsOpts }) };
   }
 
-  /** Destroys every socket; later requests fail. */
+  private keepAliveOptions(): http.AgentOptions {
+    const n = this.maxSockets;
+    return { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: n, maxFreeSockets: n, scheduling: 'lifo' };
+  }
+
+  private secureAgents(): Promise<Agents> {
+    this.secure ??= loadHttps().then((mod) => {
+      const tlsOpts: https.AgentOptions = {
+        minVersion: 'TLSv1.2',
+        rejectUnauthorized: this.tls.rejectUnauthorized,
+        ...(this.tls.ca !== undefined ? { ca: this.tls.ca } : {}),
+        ...(this.tls.cert !== undefined ? { cert: this.tls.cert, key: this.tls.key } : {}),
+      };
+      const agents = {
+        request: mod.request,
+        keepAlive: new mod.Agent({ ...this.keepAliveOptions(), ...tlsOpts }),
+        oneShot: new mod.Agent({ keepAlive: false, maxSockets: this.maxSockets, ...tlsOpts }),
+      };
+      if (this.closed) destroyAgents(agents);
+      return agents;
+    });
+    return this.secure;
+  }
+
+  /** Destroys every socket and ends pending waits; later requests fail. */
   close(): void {
     this.closed = true;
-    for (const a of [this.keepAlive.http, this.keepAlive.https, this.oneShot.http, this.oneShot.https]) a.destroy();
+    for (const end of this.waits) end();
+    destroyAgents(this.plain);
+    void this.secure?.then(destroyAgents);
   }
 
   /**
@@ -334,13 +377,12 @@ export class HttpClient {
     const deadline = Date.now() + t.totalMs;
     const mayRetry = spec.retry ?? spec.method === 'GET';
     const attempts = mayRetry ? Math.max(1, this.retry.attempts) : 1;
+    const secure = spec.url.protocol === 'https:' ? await this.secureAgents() : undefined;
     for (let attempt = 1; ; attempt++) {
-      if (this.closed) {
-        throw new RemoteError('OFFLINE', `the connection to ${displayUrl(spec.url)} was closed by the caller`, { url: displayUrl(spec.url), resource: spec.resource });
-      }
+      if (this.closed) throw this.closedError(spec);
       let delay: number | undefined;
       try {
-        const res = await this.attempt(spec, t, deadline);
+        const res = await this.attempt(spec, t, deadline, secure);
         if (attempt < attempts && retryableStatus(res.status)) delay = this.backoff(attempt, retryAfterMs(res));
         if (delay === undefined || Date.now() + delay >= deadline) return res;
       } catch (e) {
@@ -350,8 +392,25 @@ export class HttpClient {
         if (Date.now() + delay >= deadline) throw e.error;
       }
       this.stats.retries++;
-      await sleep(delay);
+      await this.wait(delay);
     }
+  }
+
+  /** Resolves after `ms`, or at once when the client is closed. */
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = (): void => {
+        clearTimeout(timer);
+        this.waits.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.waits.add(end);
+    });
+  }
+
+  private closedError(spec: RequestSpec): RemoteError {
+    return new RemoteError('OFFLINE', `the connection to ${displayUrl(spec.url)} was closed by the caller`, { url: displayUrl(spec.url), resource: spec.resource });
   }
 
   private backoff(attempt: number, retryAfter: number | undefined): number {
@@ -362,16 +421,15 @@ export class HttpClient {
     return jittered;
   }
 
-  private attempt(spec: RequestSpec, t: Timeouts, deadline: number): Promise<HttpResponse> {
+  private attempt(spec: RequestSpec, t: Timeouts, deadline: number, secure: Agents | undefined): Promise<HttpResponse> {
     const url = spec.url;
     const shown = displayUrl(url);
     const isHttps = url.protocol === 'https:';
     if (url.protocol !== 'http:' && !isHttps) {
       return Promise.reject(new Failure(new RemoteError('CONFIG', `unsupported URL scheme in ${shown}`, { url: shown }), false));
     }
-    const idempotent = spec.method === 'GET';
-    const agents = idempotent ? this.keepAlive : this.oneShot;
-    const agent = isHttps ? agents.https : agents.http;
+    const agents = secure ?? this.plain;
+    const agent = spec.method === 'GET' ? agents.keepAlive : agents.oneShot;
     const errorCap = spec.maxErrorBody ?? MAX_ERROR_BODY;
     const headers: Record<string, string> = { 'user-agent': 'dtrust', ...spec.headers };
     if (spec.body !== undefined) headers['content-length'] = String(spec.body.length);
@@ -419,7 +477,7 @@ export class HttpClient {
         reject(f);
       };
 
-      const req = (isHttps ? https : http).request({
+      const req = agents.request({
         method: spec.method,
         host: hostname,
         port,
@@ -608,6 +666,11 @@ function unknownOutcome(spec: RequestSpec, url: string, why: string, cause: unkn
     },
     cause,
   );
+}
+
+function destroyAgents(a: Agents): void {
+  a.keepAlive.destroy();
+  a.oneShot.destroy();
 }
 
 function retryableStatus(status: number): boolean {

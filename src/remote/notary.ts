@@ -1,7 +1,9 @@
 // NotaryRemote: the notary-server HTTP API for one GUN (formats.md §6, cli.md §7).
 //
-// connect() validates the URL and TLS files, pings `GET <base>/v2/` and learns the auth challenges;
-// every later call maps HTTP statuses to RemoteError codes with notary's messages.
+// open() validates the URL and TLS files and starts the ping `GET <base>/v2/`, which tells whether
+// a notary server is there and brings the auth challenges; requests may go out while it runs (a
+// 401 carries the challenges too), and reachable() gives its verdict. connect() is open() plus that
+// verdict. Every call maps HTTP statuses to RemoteError codes with notary's messages.
 
 import { randomBytes } from 'node:crypto';
 import { Ctx } from '../tuf/guards.js';
@@ -32,7 +34,7 @@ export interface RemoteOptions {
   retry?: Partial<RetryPolicy>;
   /** Allow username/password over plain http (Basic to an http:// server or http:// token realm). */
   allowInsecureAuth?: boolean;
-  /** Connections per agent (default 16). */
+  /** Connections per agent, i.e. requests in flight at once (default 64). */
   maxSockets?: number;
 }
 
@@ -74,6 +76,8 @@ const VALIDATION_PREFIX: Record<string, string> = {
 };
 
 export class NotaryRemote {
+  private ping = Promise.resolve();
+
   private constructor(
     readonly server: ServerUrl,
     readonly gun: string,
@@ -89,6 +93,21 @@ export class NotaryRemote {
    * or any other status → OFFLINE; a TLS failure → TLS (never OFFLINE); slow → TIMEOUT.
    */
   static async connect(opts: RemoteOptions): Promise<NotaryRemote> {
+    const remote = await NotaryRemote.open(opts);
+    try {
+      await remote.reachable();
+    } catch (e) {
+      remote.close();
+      throw e;
+    }
+    return remote;
+  }
+
+  /**
+   * As connect(), without waiting for the ping: the caller sends its first requests at once and
+   * awaits reachable() before it trusts any answer or error (the ping's verdict comes first).
+   */
+  static async open(opts: RemoteOptions): Promise<NotaryRemote> {
     const server = parseServerUrl(opts.baseUrl);
     const escapedGun = escapeGun(opts.gun, server.display);
     if (opts.scope !== 'pull' && opts.scope !== 'push,pull' && opts.scope !== '*') {
@@ -112,13 +131,19 @@ export class NotaryRemote {
       allowInsecureAuth: opts.allowInsecureAuth === true,
     });
     const remote = new NotaryRemote(server, opts.gun, opts.scope, escapedGun, http, auth);
-    try {
-      await remote.ping();
-    } catch (e) {
-      http.close();
-      throw e;
-    }
+    remote.ping = remote.sendPing();
+    remote.ping.catch(() => undefined); // reported by reachable()
     return remote;
+  }
+
+  /** Resolves when the server answered the ping as a notary server; rejects as connect() does. */
+  reachable(): Promise<void> {
+    return this.ping;
+  }
+
+  /** Requests this remote runs at once; more wait for a connection. */
+  get parallelism(): number {
+    return this.http.maxSockets;
   }
 
   /** The server URL without credentials (origin + path prefix). */
@@ -152,7 +177,7 @@ export class NotaryRemote {
     return this.url(`/v2/${this.escapedGun}/_trust/tuf/${file}`);
   }
 
-  private async ping(): Promise<void> {
+  private async sendPing(): Promise<void> {
     const url = this.url('/v2/');
     const res = await this.http.request({
       method: 'GET',
