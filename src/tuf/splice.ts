@@ -87,6 +87,8 @@ interface Spliced {
 /** The entries of `meta` with the unchanged ones taken from the base file, or undefined. */
 function splice(meta: Targets, base: TargetsBase): Spliced | undefined {
   const changed = [...new Set(base.changed)].map((name) => ({ name, utf8: Buffer.from(name, 'utf8') }));
+  // A lone surrogate is written as U+FFFD but sorted as itself: leave such names to the full path.
+  if (changed.some((c) => c.utf8.toString('utf8') !== c.name)) return undefined;
   changed.sort((a, b) => Buffer.compare(a.utf8, b.utf8));
   const fresh = changed.filter((c) => meta.targets.has(c.name));
   const bytes = Buffer.from(base.bytes.buffer, base.bytes.byteOffset, base.bytes.byteLength);

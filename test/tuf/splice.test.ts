@@ -248,6 +248,13 @@ test('base files the model does not keep byte for byte: still the same bytes as 
   }
 });
 
+test('a new name with a lone surrogate: the same bytes as the full serialisation', () => {
+  const r = rng(9);
+  const { bytes, meta } = fileOf(randomTargets(r, 20, false));
+  for (const name of ['\ud800', 'a\udfffb', '\ufffd', 'zz']) meta.targets.set(name, randomMeta(r, false));
+  assertSame(targetsText(meta, { bytes, changed: ['\ud800', 'a\udfffb', '\ufffd', 'zz'] }), meta, 'lone surrogates');
+});
+
 test('errors of the full serialisation are kept (control characters in a new name)', () => {
   const r = rng(3);
   const { bytes, meta } = fileOf(randomTargets(r, 5, false));
