@@ -153,6 +153,7 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
     has: (id) => ids.has(id),
     signer: async (canonicalId: string, listed: PublicKey, role: string) =>
       (await keys.service.signer(canonicalId, { role })).withPublicKey(listed),
+    prepare: (canonicalId, role) => void keys.service.prepare(canonicalId, { role }).catch(() => undefined),
     generate: async (role, gun) => {
       if (role === 'root') requireToken(keys.token);
       const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });

@@ -11,6 +11,12 @@ export interface KeyAccess {
    * for signing `role` (a key is never used for a role other than its own).
    */
   signer(canonicalId: string, listed: PublicKey, role: string): Promise<Signer>;
+  /**
+   * Starts unlocking a key that signer() will be asked for soon, when that needs no one to type
+   * anything (its passphrase is in the environment); never prompts, and a failure is left for
+   * signer() to report.
+   */
+  prepare?(canonicalId: string, role: string): void;
   /** Creates a key for `role` (targets and snapshot keys carry the GUN). */
   generate(role: string, gun: string): Promise<{ canonicalId: string; publicKey: PublicKey }>;
   /** Canonical IDs of root keys at hand, in a stable order. */

@@ -13,6 +13,7 @@ import { expiresAfter } from '../tuf/expires.js';
 import type { PublicKey } from '../tuf/keys.js';
 import { parseRoot, parseSnapshot, parseTargets, type FileMeta, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
 import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
+import { isDelegationName, parentOf } from '../tuf/roles.js';
 import type { TrustPinning } from '../tuf/rootcerts.js';
 import { signMetadata, type Signer } from '../tuf/sign.js';
 import { verifyThreshold } from '../tuf/verify.js';
@@ -65,7 +66,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     });
   }
   const all = [...changes, ...(opts.extraChanges ?? [])];
+  if (all.length > 0) await prepareSigners(opts, all);
   const { state, firstPublish } = await loadState(opts);
+  // The files the roles were parsed from, to copy their unchanged entries when re-signing.
+  const loaded = new Map([...state.targets].map(([role, meta]) => [role, { meta, bytes: state.files.get(role) }]));
   const prepared = opts.prepared ?? new Map<string, Buffer>();
   if (all.length === 0 && !firstPublish && prepared.size === 0) return { uploaded: [], applied: [], nothingToDo: true };
 
@@ -100,7 +104,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     meta.version += 1;
     meta.expires = expiresAfter(opts.now, EXPIRY_DAYS.targets);
     const signers = await signersFor(opts, repo, role);
-    const bytes = (await signMetadata(meta, signers)).bytes;
+    const from = loaded.get(role);
+    const base = from?.meta === meta && from.bytes ? { bytes: from.bytes, changed: changedTargets(all, role) } : undefined;
+    const bytes = (await signMetadata(meta, signers, [], base)).bytes;
     const needed = repo.roleKeys(role)!.threshold;
     if (distinctKeys(signers) < needed) throw await partial(opts, role, bytes, distinctKeys(signers), needed);
     upload.set(role, bytes);
@@ -130,13 +136,57 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     snap.expires = expiresAfter(opts.now, EXPIRY_DAYS.snapshot);
     upload.set('snapshot', (await signMetadata(snap, await signersFor(opts, repo, 'snapshot'))).bytes);
   }
-  await opts.remote.publish(upload);
+  // Published files are trusted by construction; caching them lets offline reads see them (cli.md
+  // §12 #20). They are written while the server checks them, and put in place once it took them.
+  const staged = opts.cache.stage(upload);
+  staged.catch(() => undefined); // a failure to write is reported after the upload's outcome
+  try {
+    await opts.remote.publish(upload);
+  } catch (e) {
+    await staged.then((s) => s.discard(), () => undefined);
+    throw e;
+  }
   const applied = changes.map((c) => c.file);
-  if (applied.length > 0) await opts.changelist.remove(applied);
-  // Published files are trusted by construction; caching them lets offline reads see them (cli.md §12 #20).
-  const cacheable = new Map([...upload].filter(([role]) => role !== 'snapshot' || upload.has('snapshot')));
-  await opts.cache.writeMany(cacheable);
+  try {
+    if (applied.length > 0) await opts.changelist.remove(applied);
+  } catch (e) {
+    await staged.then((s) => s.discard(), () => undefined);
+    throw e;
+  }
+  await (await staged).commit();
   return { uploaded: [...upload.keys()], applied, nothingToDo: false };
+}
+
+/**
+ * Starts unlocking the keys this publish is about to sign with, as far as the cached root tells
+ * (targets' when a change edits that role, snapshot's always), so that their key derivation
+ * runs while the repository is refreshed. Only keys that need no one to type anything are
+ * unlocked (KeyAccess.prepare); one that turns out not to be needed costs only that time.
+ */
+async function prepareSigners(opts: PublishOptions, changes: readonly StagedChange[]): Promise<void> {
+  const keys = opts.keys;
+  if (!keys.prepare) return;
+  const bytes = await opts.cache.read('root', 2 * 1024 * 1024);
+  if (!bytes) return;
+  let root;
+  try {
+    root = parseRoot(parseEnvelope(bytes, 'root').signed);
+  } catch {
+    return; // the refresh reports it
+  }
+  const editsTargets = changes.some((c) => c.scope === 'targets' || (c.type === 'delegation' && isDelegationName(c.scope) && parentOf(c.scope) === 'targets'));
+  for (const role of editsTargets ? ['targets', 'snapshot'] : ['snapshot']) {
+    for (const id of root.roles.get(role)?.keyids ?? []) {
+      const key = root.keys.get(id);
+      let canonical: string;
+      try {
+        canonical = key?.canonicalId ?? '';
+      } catch {
+        continue;
+      }
+      if (canonical !== '' && keys.has(canonical)) keys.prepare(canonical, role);
+    }
+  }
 }
 
 async function loadState(opts: PublishOptions): Promise<{ state: EditableState; firstPublish: boolean }> {
@@ -218,6 +268,11 @@ function applyAll(repo: EditableRepo, all: readonly StagedChange[], gun: string)
     }
   }
   for (const c of waiting) applyChange(repo, c, gun);
+}
+
+/** Names of the targets of `role` that the changes add, replace or remove (nothing else edits them). */
+function changedTargets(all: readonly StagedChange[], role: string): string[] {
+  return all.filter((c) => c.type === 'target' && c.scope === role).map((c) => c.path);
 }
 
 function applyChange(repo: EditableRepo, c: StagedChange, gun: string): void {

@@ -117,6 +117,8 @@ export class FileKeyStore implements KeyStore {
   private readonly saltLength: number;
   private readonly log: Logger;
   private readonly unlocked = new Map<string, { key: PrivateKeyData; record: KeyRecord }>();
+  /** Background decryptions started by prepare(), by key ID. */
+  private readonly unlocking = new Map<string, Promise<void>>();
   private insecure: string | undefined;
   private warnedFiles = new Set<string>();
 
@@ -356,7 +358,7 @@ export class FileKeyStore implements KeyStore {
    * Decrypts a loaded file with the passphrase chain and checks its ID. `keep` receives a copy
    * of the passphrase that worked (the caller zeroes it).
    */
-  private async decrypt(f: LoadedFile, keep?: (passphrase: Buffer) => void): Promise<PrivateKeyData> {
+  private async decrypt(f: LoadedFile, keep?: (passphrase: Buffer) => void, prompt = true): Promise<PrivateKeyData> {
     const { block, record, entry } = f;
     let enc;
     try {
@@ -371,11 +373,15 @@ export class FileKeyStore implements KeyStore {
         if (k === null) throw new KeyStoreError('BAD_KEY_FILE', `cannot read ${entry.path}`, { path: entry.path });
         key = k;
       } else {
-        key = await this.opts.passphrases.unlock({ keyId: record.id, alias: record.role }, async (p) => {
-          const k = await decodeKeyBlock(block, p);
-          if (k !== null) keep?.(Buffer.from(p));
-          return k;
-        });
+        key = await this.opts.passphrases.unlock(
+          { keyId: record.id, alias: record.role },
+          async (p) => {
+            const k = await decodeKeyBlock(block, p);
+            if (k !== null) keep?.(Buffer.from(p));
+            return k;
+          },
+          { prompt },
+        );
       }
     } catch (e) {
       throw fromKeyFileError(e, entry.path, record.id);
@@ -391,7 +397,33 @@ export class FileKeyStore implements KeyStore {
     return key;
   }
 
+  /**
+   * Starts decrypting key `id` in the background when nobody has to type anything for it (no
+   * passphrase, or one from the environment or already verified), so that signer() finds it
+   * ready: PBKDF2 runs on the thread pool while the caller does other work. Never prompts; a
+   * failure is dropped here, met again and reported by signer().
+   */
+  prepare(id: string, opts?: SignerOptions): void {
+    if (this.unlocked.has(id) || this.unlocking.has(id)) return;
+    const run = async (): Promise<void> => {
+      const entry = await this.find(id);
+      if (!entry) return;
+      const f = await this.load(entry);
+      checkUse(f.record, opts);
+      const key = await this.decrypt(f, undefined, false);
+      // Not when the key was removed or replaced meanwhile.
+      if (this.unlocking.get(id) === p) this.unlocked.set(id, { key, record: f.record });
+    };
+    const p = run().catch(() => undefined);
+    this.unlocking.set(id, p);
+  }
+
   async signer(id: string, opts?: SignerOptions): Promise<KeySigner> {
+    const pending = this.unlocking.get(id);
+    if (pending) {
+      await pending;
+      if (this.unlocking.get(id) === pending) this.unlocking.delete(id);
+    }
     const cached = this.unlocked.get(id);
     if (cached) {
       checkUse(cached.record, opts);
@@ -449,6 +481,7 @@ export class FileKeyStore implements KeyStore {
     this.assertWritable();
     for (const e of entries) await removeFileDurably(e.path);
     this.unlocked.delete(id);
+    this.unlocking.delete(id);
   }
 
   async changePassphrase(id: string, source: PassphraseRetriever, opts?: NewPassphraseOptions): Promise<void> {
@@ -506,6 +539,7 @@ export class FileKeyStore implements KeyStore {
     await this.ensurePrivateDir();
     await writeFileAtomic(join(this.privateDir, id + KEY_EXTENSION), pem, this.fault('import'));
     this.unlocked.delete(id);
+    this.unlocking.delete(id);
   }
 
   // ---- legacy migration (formats.md §4.1) ----

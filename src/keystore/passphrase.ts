@@ -115,10 +115,10 @@ export class PassphraseRetriever {
 
   /**
    * Calls `attempt` with candidate passphrases until it returns non-null: the cached verified
-   * passphrase for the alias, then the environment, then up to 4 prompts. Throws
-   * KeyStoreError WRONG_PASSPHRASE or NO_PASSPHRASE.
+   * passphrase for the alias, then the environment, then up to 4 prompts (none when `prompt` is
+   * false: then nothing is written either). Throws KeyStoreError WRONG_PASSPHRASE or NO_PASSPHRASE.
    */
-  async unlock<T>(req: PassphraseRequest, attempt: (passphrase: Buffer) => Promise<T | null>): Promise<T> {
+  async unlock<T>(req: PassphraseRequest, attempt: (passphrase: Buffer) => Promise<T | null>, opts: { prompt?: boolean } = {}): Promise<T> {
     const cached = this.cache.get(req.alias);
     if (cached !== undefined) {
       const r = await attempt(cached);
@@ -131,6 +131,9 @@ export class PassphraseRetriever {
       if (r !== null) this.remember(req.alias, value);
       value.fill(0);
       if (r !== null) return r;
+    }
+    if (opts.prompt === false) {
+      throw new KeyStoreError('NO_PASSPHRASE', `no passphrase for the ${label(req)} without asking for one`, { keyId: req.keyId, role: req.alias });
     }
     const what = label(req);
     const prompt = this.opts.prompt;

@@ -40,6 +40,13 @@ export class KeyService {
     });
   }
 
+  /** Starts unlocking `id` in the background in the store that holds it, when it can (see FileKeyStore.prepare). */
+  async prepare(id: string, opts?: SignerOptions): Promise<void> {
+    for (const store of this.stores) {
+      if (await store.get(id)) return store.prepare?.(id, opts);
+    }
+  }
+
   /** Stores a key in the first store that accepts its role (same ID and role already stored: no-op). */
   async add(key: PrivateKeyData, opts: AddKeyOptions): Promise<KeyRecord> {
     const id = keyIdOf(key);

@@ -63,6 +63,8 @@ export interface KeyStore {
   get(id: string): Promise<KeyRecord | undefined>;
   /** A signer for the key; asks for its passphrase when needed. */
   signer(id: string, opts?: SignerOptions): Promise<KeySigner>;
+  /** Starts unlocking the key in the background when that needs no one to type anything. */
+  prepare?(id: string, opts?: SignerOptions): void;
   /** Stores a key (asking for a new passphrase when the store encrypts). Same ID and role: no-op. */
   add(key: PrivateKeyData, opts: AddKeyOptions): Promise<KeyRecord>;
   /** Removes a key; KEY_NOT_FOUND when absent. */

@@ -264,6 +264,23 @@ async function ensureBase(base: string): Promise<void> {
 
 /** Writes `data` to `path` atomically and durably with a private mode (SEC-F1, F2, F3). */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: WriteFileOptions = {}): Promise<void> {
+  await (await prepareFileAtomic(path, data, opts)).commit();
+}
+
+/** A file written and flushed next to its place, not yet renamed into it. */
+export interface PreparedFile {
+  /** Renames it into place and flushes the directory: the second half of writeFileAtomic. */
+  commit(): Promise<void>;
+  /** Removes the temporary file (best effort). */
+  discard(): Promise<void>;
+}
+
+/**
+ * The first half of writeFileAtomic: every check, then the data in a temp file of the target's
+ * directory, flushed; nothing is visible at `path` until commit(). Lets a caller write while it
+ * waits for something that decides whether the file should appear at all.
+ */
+export async function prepareFileAtomic(path: string, data: Uint8Array | string, opts: WriteFileOptions = {}): Promise<PreparedFile> {
   assertAbsolute(path, 'the file');
   const dir = dirname(path);
   const mode = opts.mode ?? FILE_MODE;
@@ -297,8 +314,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   const tmp = join(dir, tempNameFor(path));
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   inFlight.add(tmp);
+  const fail = async (e: unknown, renamed: boolean): Promise<never> => {
+    if (!renamed) await unlink(tmp).catch(() => undefined);
+    inFlight.delete(tmp);
+    if (e instanceof StorageError) throw e;
+    throw new StorageError('WRITE_FAILED', `cannot write ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, dir) }, e);
+  };
   let fh: FileHandle | undefined;
-  let renamed = false;
   try {
     fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
     await fh.chmod(mode); // the umask may have removed bits; the mode is exact
@@ -309,18 +331,33 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     await fh.close();
     fh = undefined;
     await opts.fault?.('synced', tmp);
-    await rename(tmp, path);
-    renamed = true;
-    await opts.fault?.('renamed', tmp);
   } catch (e) {
     if (fh) await fh.close().catch(() => undefined);
-    if (!renamed) await unlink(tmp).catch(() => undefined);
-    inFlight.delete(tmp);
-    if (e instanceof StorageError) throw e;
-    throw new StorageError('WRITE_FAILED', `cannot write ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, dir) }, e);
+    return fail(e, false);
   }
-  inFlight.delete(tmp);
-  await fsyncDir(dir);
+  let done = false;
+  return {
+    commit: async () => {
+      if (done) throw new Error(`internal error: ${path} was already committed or discarded`);
+      done = true;
+      let renamed = false;
+      try {
+        await rename(tmp, path);
+        renamed = true;
+        await opts.fault?.('renamed', tmp);
+      } catch (e) {
+        return fail(e, renamed);
+      }
+      inFlight.delete(tmp);
+      await fsyncDir(dir);
+    },
+    discard: async () => {
+      if (done) return;
+      done = true;
+      await unlink(tmp).catch(() => undefined);
+      inFlight.delete(tmp);
+    },
+  };
 }
 
 /** fsync a directory so that a rename or unlink in it is durable (the key store's, in storage's errors). */

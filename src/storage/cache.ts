@@ -5,12 +5,27 @@
 // The cache stores bytes; parsing and verification are the client's and the engine's business.
 
 import { dirname, relative, sep } from 'node:path';
-import { ensurePrivateDir, readFileBounded, removeFile, removeTree, writeFileAtomic } from './atomic.js';
+import { ensurePrivateDir, prepareFileAtomic, readFileBounded, removeFile, removeTree, type PreparedFile } from './atomic.js';
 import { LOCK_FILE_NAME } from './lock.js';
 import { gunDir, gunRelative, metadataDir, roleFile, validateRole } from './paths.js';
 
 const SERIAL = new Set(['root', 'snapshot', 'timestamp']);
 const WRITE_CONCURRENCY = 32;
+
+/** Files written by MetadataCache.stage, not yet in place. */
+export interface StagedFiles {
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/** Runs `fn` over `items`, WRITE_CONCURRENCY at a time; every started call settles before a failure is thrown. */
+async function inBatches(items: readonly string[], fn: (item: string) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += WRITE_CONCURRENCY) {
+    const results = await Promise.allSettled(items.slice(i, i + WRITE_CONCURRENCY).map(fn));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
 
 export class MetadataCache {
   readonly trustDir: string;
@@ -40,16 +55,7 @@ export class MetadataCache {
 
   /** Replaces a role's cached file atomically (0600, directories 0700). */
   async write(role: string, bytes: Uint8Array): Promise<void> {
-    await this.writeInto(role, bytes, new Set());
-  }
-
-  private async writeInto(role: string, bytes: Uint8Array, swept: Set<string>): Promise<void> {
-    const file = this.path(role);
-    const dir = dirname(file);
-    const first = !swept.has(dir);
-    swept.add(dir);
-    if (first) await ensurePrivateDir(this.trustDir, relative(this.trustDir, dir).split(sep).join('/'));
-    await writeFileAtomic(file, bytes, { base: this.trustDir, sweepStale: first });
+    await (await this.stage(new Map([[role, bytes]]))).commit();
   }
 
   /**
@@ -59,23 +65,54 @@ export class MetadataCache {
    * files are only reused when their hashes match what the newest timestamp pins).
    */
   async writeMany(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    await (await this.stage(files)).commit();
+  }
+
+  /**
+   * The first half of writeMany: the files written and flushed next to their places, where
+   * readers do not see them; commit() moves them into place in writeMany's order, discard()
+   * drops them. For writing while waiting to learn whether the files should be cached at all
+   * (the upload of a publish).
+   */
+  async stage(files: ReadonlyMap<string, Uint8Array>): Promise<StagedFiles> {
     for (const role of files.keys()) validateRole(role, this.gun);
-    const swept = new Set<string>();
-    const ordered = ['root', ...[...files.keys()].filter((r) => !SERIAL.has(r)), 'snapshot', 'timestamp'];
-    const middle = ordered.slice(1, -2);
-    const one = async (role: string): Promise<void> => {
-      const bytes = files.get(role);
-      if (bytes) await this.writeInto(role, bytes, swept);
+    const roles = [...files.keys()];
+    const prepared = new Map<string, PreparedFile>();
+    const discard = async (): Promise<void> => {
+      await Promise.all([...prepared.values()].map((p) => p.discard()));
     };
-    await one('root');
-    // The first write into each directory creates and sweeps it; then the rest run in parallel.
-    const firstPerDir = new Map<string, string>();
-    for (const role of middle) if (!firstPerDir.has(dirname(this.path(role)))) firstPerDir.set(dirname(this.path(role)), role);
-    for (const role of firstPerDir.values()) await one(role);
-    const rest = middle.filter((r) => firstPerDir.get(dirname(this.path(r))) !== r);
-    for (let i = 0; i < rest.length; i += WRITE_CONCURRENCY) await Promise.all(rest.slice(i, i + WRITE_CONCURRENCY).map(one));
-    await one('snapshot');
-    await one('timestamp');
+    const swept = new Set<string>();
+    const one = async (role: string): Promise<void> => {
+      const file = this.path(role);
+      const dir = dirname(file);
+      const first = !swept.has(dir);
+      swept.add(dir);
+      if (first) await ensurePrivateDir(this.trustDir, relative(this.trustDir, dir).split(sep).join('/'));
+      prepared.set(role, await prepareFileAtomic(file, files.get(role)!, { base: this.trustDir, sweepStale: first }));
+    };
+    try {
+      // The first write into each directory creates and sweeps it; then the rest run in parallel.
+      const firstPerDir = new Map<string, string>();
+      for (const role of roles) if (!firstPerDir.has(dirname(this.path(role)))) firstPerDir.set(dirname(this.path(role)), role);
+      for (const role of firstPerDir.values()) await one(role);
+      await inBatches(roles.filter((r) => !prepared.has(r)), one);
+    } catch (e) {
+      await discard();
+      throw e;
+    }
+    const commit = async (): Promise<void> => {
+      const commitOne = async (role: string): Promise<void> => prepared.get(role)?.commit();
+      try {
+        await commitOne('root');
+        await inBatches(roles.filter((r) => !SERIAL.has(r)), commitOne);
+        await commitOne('snapshot');
+        await commitOne('timestamp');
+      } catch (e) {
+        await discard();
+        throw e;
+      }
+    };
+    return { commit, discard };
   }
 
   /** Removes a role's cached file; missing is fine. */

@@ -97,10 +97,18 @@ export function signingBytes(signed: JsonObject): Buffer {
 /** The exact file bytes Go writes for a signed value (or its canonical text) and its signatures. */
 export function envelopeBytes(signed: JsonObject | string, signatures: readonly Signature[]): Buffer {
   const body = fileFormString(typeof signed === 'string' ? signed : canonicalString(signed, 'sign'));
-  const sigs = signatures
+  return Buffer.from(`{"signed":${body},"signatures":[${signaturesText(signatures)}]}`, 'utf8');
+}
+
+/** envelopeBytes around `signed` already in file form (HTML-escaped canonical bytes). */
+export function envelopeAround(fileForm: Uint8Array, signatures: readonly Signature[]): Buffer {
+  return Buffer.concat([PREFIX, fileForm, Buffer.from(`${MIDDLE.toString('latin1')}[${signaturesText(signatures)}]}`, 'utf8')]);
+}
+
+function signaturesText(signatures: readonly Signature[]): string {
+  return signatures
     .map((s) => `{"keyid":${JSON.stringify(s.keyid)},"method":${JSON.stringify(s.method)},"sig":"${s.sig.toString('base64')}"}`)
     .join(',');
-  return Buffer.from(`{"signed":${body},"signatures":[${sigs}]}`, 'utf8');
 }
 
 const TAIL = Buffer.from('},"signatures":');

@@ -99,6 +99,52 @@ test('a wrong passphrase is WRONG_PASSPHRASE for that key (not "not found"); not
   assert.equal(treeHash(dir), before);
 });
 
+test('prepare: unlocks in the background with what needs no typing, never prompts, leaves failures to signer()', async () => {
+  const dir = await copyTrustDir(NOTARY07_TRUSTDIR);
+  const open = async (env: Record<string, string>, prompt: ScriptedPrompt): Promise<{ store: FileKeyStore; quiet: number[] }> => {
+    const passphrases = new PassphraseRetriever({ env, prompt });
+    const quiet: number[] = [];
+    const unlock = passphrases.unlock.bind(passphrases);
+    passphrases.unlock = (req, attempt, opts) => {
+      quiet.push(opts?.prompt === false ? 1 : 0);
+      return unlock(req, attempt, opts);
+    };
+    return { store: await FileKeyStore.open({ trustDir: dir, passphrases, iterations: 2048 }), quiet };
+  };
+
+  // From the environment: decrypted by prepare, signer() finds it ready.
+  const silent = new ScriptedPrompt([]);
+  const a = await open({ NOTARY_TARGETS_PASSPHRASE: FIXTURE_PASSPHRASES['NOTARY_TARGETS_PASSPHRASE']! }, silent);
+  a.store.prepare(TARGETS_ID, { role: 'targets' });
+  a.store.prepare(TARGETS_ID, { role: 'targets' });
+  await a.store.signer(TARGETS_ID, { role: 'targets' });
+  assert.deepEqual(a.quiet, [1], 'one quiet unlock, none by signer()');
+  assert.equal(silent.output, '');
+
+  // Nothing in the environment: prepare asks nothing; signer() prompts as before.
+  const typed = new ScriptedPrompt([FIXTURE_PASSPHRASES['NOTARY_TARGETS_PASSPHRASE']!]);
+  const b = await open({}, typed);
+  b.store.prepare(TARGETS_ID, { role: 'targets' });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(typed.output, '', 'prepare never prompts');
+  await b.store.signer(TARGETS_ID, { role: 'targets' });
+  assert.match(typed.output, /^Enter passphrase for targets key with ID 0d219c8: \n$/);
+
+  // A wrong passphrase in the environment: prepare says nothing; signer() reports and prompts.
+  const retry = new ScriptedPrompt([FIXTURE_PASSPHRASES['NOTARY_TARGETS_PASSPHRASE']!]);
+  const c = await open({ NOTARY_TARGETS_PASSPHRASE: 'wrong-passphrase' }, retry);
+  c.store.prepare(TARGETS_ID, { role: 'targets' });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(retry.output, '');
+  await c.store.signer(TARGETS_ID, { role: 'targets' });
+  assert.match(retry.output, /does not decrypt the targets key 0d219c8/);
+
+  // The role check still belongs to signer().
+  const d = await open(FIXTURE_PASSPHRASES as Record<string, string>, new ScriptedPrompt([]));
+  d.store.prepare(ROOT_ID, { role: 'targets' });
+  await assert.rejects(d.store.signer(ROOT_ID, { role: 'targets' }), isErr('ROLE_MISMATCH'));
+});
+
 test('a key is only used for its role and GUN; a renamed file is KEY_ID_MISMATCH', async () => {
   const dir = await copyTrustDir(NOTARY07_TRUSTDIR);
   const store = await openStore(dir, { env: FIXTURE_PASSPHRASES });

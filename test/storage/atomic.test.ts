@@ -11,6 +11,7 @@ import {
   ensurePrivateDir,
   isInside,
   isTempName,
+  prepareFileAtomic,
   readFileBounded,
   removeFile,
   removeTree,
@@ -148,6 +149,28 @@ test('a failure at any step before the rename leaves the old file and no temp fi
   );
   assert.equal(readFileSync(f, 'utf8'), 'new');
   assert.deepEqual(readdirSync(dir), ['file.json']);
+});
+
+test('prepareFileAtomic: the checks and the flushed temp file first, the rename only on commit', async () => {
+  const base = await tempDir('atomic-prepare-');
+  const dir = await ensurePrivateDir(base, 'd');
+  const f = join(dir, 'file.json');
+  await writeFileAtomic(f, 'old', { base });
+  const p = await prepareFileAtomic(f, 'new', { base });
+  assert.equal(readFileSync(f, 'utf8'), 'old');
+  assert.equal(readdirSync(dir).length, 2, 'the temp file waits next to the target');
+  assert.deepEqual(await sweepStaleTemps(dir), [], "a sweep leaves this process's pending file alone");
+  await p.commit();
+  assert.equal(readFileSync(f, 'utf8'), 'new');
+  assert.deepEqual(readdirSync(dir), ['file.json']);
+  await assert.rejects(p.commit(), /already committed/);
+
+  const q = await prepareFileAtomic(f, 'newer', { base });
+  await q.discard();
+  await q.discard();
+  assert.equal(readFileSync(f, 'utf8'), 'new');
+  assert.deepEqual(readdirSync(dir), ['file.json']);
+  await assert.rejects(prepareFileAtomic(join(base, 'elsewhere', '..', '..', 'x'), 'x', { base }), (e) => isStorageError(e, 'OUTSIDE_BASE'));
 });
 
 test('a missing directory is an error, not created implicitly', async () => {

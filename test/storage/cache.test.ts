@@ -48,6 +48,32 @@ test('write/read roles, delegations nested as directories, modes 0600/0700', asy
   }
 });
 
+test('stage: nothing is visible until commit, in place after it; discard leaves the old files and no temp files', async () => {
+  const trustDir = await tempDir('cache-stage-');
+  const cache = new MetadataCache(trustDir, 'example.com/app');
+  await cache.writeMany(new Map([['root', Buffer.from('r1')], ['targets', Buffer.from('t1')], ['snapshot', Buffer.from('s1')]]));
+  const meta = join(trustDir, 'tuf', 'example.com', 'app', 'metadata');
+  const listing = (): string[] => readdirSync(meta, { recursive: true }).map(String).sort();
+  const before = listing();
+
+  const dropped = await cache.stage(new Map([['targets', Buffer.from('t2')], ['targets/releases', Buffer.from('d2')], ['snapshot', Buffer.from('s2')]]));
+  assert.equal((await cache.read('targets', 100))?.toString(), 't1', 'not visible before commit');
+  assert.equal(await cache.read('targets/releases', 100), undefined);
+  await dropped.discard();
+  assert.deepEqual(listing().filter((f) => f !== 'targets'), before, 'discard leaves no temp file behind');
+  assert.equal((await cache.read('snapshot', 100))?.toString(), 's1');
+
+  const kept = await cache.stage(new Map([['targets', Buffer.from('t3')], ['targets/releases', Buffer.from('d3')], ['snapshot', Buffer.from('s3')]]));
+  await kept.commit();
+  for (const [role, want] of [['root', 'r1'], ['targets', 't3'], ['targets/releases', 'd3'], ['snapshot', 's3']] as const) {
+    assert.equal((await cache.read(role, 100))?.toString(), want, role);
+  }
+  assert.deepEqual(listing(), [...before, 'targets', 'targets/releases.json'].sort());
+  await kept.discard(); // after commit: nothing to drop
+  assert.equal((await cache.read('targets', 100))?.toString(), 't3');
+  await assert.rejects(cache.stage(new Map([['../x', Buffer.from('x')]])), (e) => isStorageError(e, 'INVALID_ROLE'));
+});
+
 test('reads the cache notary 0.7 wrote', async () => {
   const trustDir = await tempDir('cache-notary-');
   await cp(join(FIXTURES, 'notary07-trustdir'), trustDir, { recursive: true });
