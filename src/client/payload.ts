@@ -2,7 +2,7 @@
 // every algorithm dtrust knows (sha256 on the main thread; sha512 inline for small payloads, in
 // a worker thread for large ones), then written out on request, after the caller has checked the
 // digests. Stdin is spooled to a private temp file that is unlinked as soon as it is open.
-// Memory stays constant: the ring, one copy buffer, the worker.
+// Memory stays constant: the ring (reused to write the payload out) and the worker.
 
 import { createHash, type Hash } from 'node:crypto';
 import { read } from 'node:fs';
@@ -27,13 +27,16 @@ export class PayloadError extends Error {
   }
 }
 
-const CHUNK = 1 << 20;
+/** Ring slots: few and large, as every hand-over wakes a thread that may wait for a core. */
+const CHUNK = 2 << 20;
+const SLOTS = 4;
 /**
- * Ring slots of CHUNK bytes. A payload smaller than the ring gets its sha512 on the main thread,
- * where it overlaps the metadata refresh; a larger one in a worker, which takes 20-30 ms to start
- * (under 1 ms of it on the main thread) while sha512 costs ~1.2 ms per MiB (2 cores, measured).
+ * Below this size sha512 runs on the main thread, where it overlaps the metadata refresh; from
+ * it on in a worker, which takes 20-30 ms to start (under 1 ms of it on the main thread) while
+ * sha512 costs ~1.2 ms per MiB (2 cores, measured). At most the ring's size, so that a worker
+ * started late for a stream still finds every byte in it.
  */
-const SLOTS = 8;
+const INLINE_MAX = 8 << 20;
 
 // The control words shared with the worker.
 const PRODUCED = 0; // slots filled by the main thread, | ENDED once no more will come
@@ -97,16 +100,17 @@ class Hashing {
 
   /**
    * `expected`: the size when known up front: a small payload is hashed inline, a large one
-   * starts its worker at once. Otherwise the first ring-full decides.
+   * starts its worker at once. Otherwise the worker starts once INLINE_MAX bytes have come.
    */
   constructor(expected?: number) {
     if (expected === undefined) return;
-    if (expected < SLOTS * CHUNK) this.h512 = createHash('sha512');
+    if (expected < INLINE_MAX) this.h512 = createHash('sha512');
     else this.startWorker();
   }
 
   /** The next slot to fill, once sha512 is done with it. */
   async slot(): Promise<Buffer> {
+    if (!this.h512 && !this.worker && this.length >= INLINE_MAX) this.startWorker();
     if (this.produced >= SLOTS && !this.h512) {
       const worker = this.worker ?? this.startWorker();
       for (;;) {
@@ -141,10 +145,15 @@ class Hashing {
     const sha256 = this.h256.digest();
     if (this.h512) return { length: this.length, sha256, sha512: this.h512.digest() };
     if (this.worker) return { length: this.length, sha256, sha512: await this.worker.result };
-    // Undecided and the ring never wrapped: every slot still holds its bytes.
+    // A stream shorter than INLINE_MAX: the ring never wrapped, every slot still holds its bytes.
     const h512 = createHash('sha512');
     for (let i = 0; i < this.produced; i++) h512.update(new Uint8Array(this.data, i * CHUNK, this.control[LENGTHS + i]));
     return { length: this.length, sha256, sha512: h512.digest() };
+  }
+
+  /** The ring as one buffer, free for other use once digests() has resolved. */
+  scratch(): Buffer {
+    return Buffer.from(this.data);
   }
 
   async stop(): Promise<void> {
@@ -258,8 +267,8 @@ function payload(fh: FileHandle, hashing: Hashing, read: Promise<void>, sources:
       await read;
       return hashing.digests();
     },
-    writeToFile: (out) => writeOut(fh, hashing.length, (chunk) => writeAll(out, chunk, null)),
-    writeToStream: (out) => writeOut(fh, hashing.length, (chunk) => new Promise<void>((resolve, reject) => out.write(chunk, (e) => (e ? reject(e) : resolve())))),
+    writeToFile: (out) => writeOut(fh, hashing.length, hashing.scratch(), (chunk) => writeAll(out, chunk, null)),
+    writeToStream: (out) => writeOut(fh, hashing.length, hashing.scratch(), (chunk) => new Promise<void>((resolve, reject) => out.write(chunk, (e) => (e ? reject(e) : resolve())))),
     close: async () => {
       try {
         await hashing.stop();
@@ -307,9 +316,8 @@ async function writeAll(fh: FileHandle, buf: Buffer, position: number | null): P
   }
 }
 
-/** Reads the first `length` bytes back in chunks; `write` is done with a chunk when it resolves. */
-async function writeOut(fh: FileHandle, length: number, write: (chunk: Buffer) => Promise<void>): Promise<void> {
-  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(length, 1)));
+/** Reads the first `length` bytes back through `buf`; `write` is done with a chunk when it resolves. */
+async function writeOut(fh: FileHandle, length: number, buf: Buffer, write: (chunk: Buffer) => Promise<void>): Promise<void> {
   for (let pos = 0; pos < length; ) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), pos);
     if (bytesRead === 0) throw new PayloadError(`the input shrank while it was verified (${length} bytes hashed, ${pos} found when writing)`);

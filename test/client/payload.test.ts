@@ -14,8 +14,9 @@ import { fdPayload, openPayload, PayloadError, streamPayload, type Payload } fro
 import { tempDir } from '../rig/tmp.js';
 
 const MiB = 1024 * 1024;
+/** The ring (4 slots of 2 MiB); sha512 moves to a worker from the same size on. */
 const RING = 8 * MiB;
-const SIZES = [0, 1, MiB - 1, MiB, MiB + 1, RING - 1, RING, RING + 1, 3 * RING + 12345];
+const SIZES = [0, 1, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1, RING - 1, RING, RING + 1, 3 * RING + 12345];
 
 function expected(data: Buffer): { length: number; sha256: string; sha512: string } {
   return {
