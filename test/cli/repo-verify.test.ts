@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -62,6 +62,120 @@ test('verify: stdin, -i, -o, -q; notary\'s messages for a missing input, an unkn
   const long = fails('dtrust', ['verify'], await dtrust.run(['verify', gun, 'long'], { input: content }));
   assert.equal(long.stdout, '');
   assert.equal(fatal(long.stderr), `data not present in the trusted collection, length for long did not match: expected ${content.length + 1}, got ${content.length}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Every hash and the length, on both sides of the payload ring (8 MiB: sha512 inline below it, in
+// a worker thread above it); nothing is written on a failure; the stdin spool is removed.
+
+interface Raw {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** dtrust with stdin from a buffer (a pipe) or an open file descriptor; stdout kept as bytes. */
+async function raw(args: string[], home: string, stdin: Buffer | number, env: Record<string, string> = {}): Promise<Raw> {
+  const child = spawn(process.execPath, [DTRUST_BIN, ...args], {
+    env: { ...baseEnv(home), ...FAST_KDF, ...env },
+    cwd: home,
+    stdio: [typeof stdin === 'number' ? stdin : 'pipe', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => out.push(c));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  if (typeof stdin !== 'number') {
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(stdin);
+  }
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code: code ?? 1, stdout: Buffer.concat(out), stderr };
+}
+
+test('verify: a mismatch in sha512 alone or in the length is refused and writes nothing; success writes the bytes unchanged', { timeout: 120_000 }, async () => {
+  const url = server().url;
+  const { home, notary, dtrust } = await clients(url, { prefix: 'repo-verify-all-' });
+  const gun = 'example.com/verify/all';
+  const spools = join(home, 'spools');
+  mkdirSync(spools);
+  const g = ['-s', url, '-d', dtrust.trustDir];
+  const env = { TMPDIR: spools };
+  const d = async (...args: string[]) => ok('dtrust', args, await dtrust.run(args));
+  await d('init', gun);
+  const sizes = { small: 8, ring: 8 * 1024 * 1024, large: 9 * 1024 * 1024 + 1 };
+  const wrong512 = createHash('sha512').update('not the payload').digest('hex');
+  const data = new Map<string, { bytes: Buffer; path: string }>();
+  for (const [name, size] of Object.entries(sizes)) {
+    const bytes = randomBytes(size);
+    const path = file(home, `${name}.bin`, bytes);
+    data.set(name, { bytes, path });
+    await d('add', gun, name, path);
+    // The right sha256 and length with a wrong sha512; the right hashes with a wrong length.
+    await d('addhash', gun, `${name}-512`, String(size), '--sha256', sha256(bytes), '--sha512', wrong512);
+    await d('addhash', gun, `${name}-len`, String(size + 1), '--sha256', sha256(bytes), '--sha512', createHash('sha512').update(bytes).digest('hex'));
+  }
+  await d('publish', gun);
+
+  for (const [name, size] of Object.entries(sizes)) {
+    const { bytes, path } = data.get(name)!;
+    // Success: stdin (pipe), stdin (a regular file), -i to stdout, -i to -o: the same bytes.
+    const piped = await raw([...g, 'verify', gun, name], home, bytes, env);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.ok(piped.stdout.equals(bytes), `${name}: stdin (pipe) to stdout unchanged`);
+    const fd = openSync(path, 'r');
+    try {
+      const fromFile = await raw([...g, 'verify', gun, name], home, fd, env);
+      assert.equal(fromFile.code, 0, fromFile.stderr);
+      assert.ok(fromFile.stdout.equals(bytes), `${name}: stdin (a file) to stdout unchanged`);
+    } finally {
+      closeSync(fd);
+    }
+    const viaI = await raw([...g, 'verify', gun, name, '-i', path], home, Buffer.alloc(0));
+    assert.equal(viaI.code, 0, viaI.stderr);
+    assert.ok(viaI.stdout.equals(bytes), `${name}: -i to stdout unchanged`);
+    const out = join(home, `${name}.out`);
+    ok('dtrust', ['verify'], await dtrust.run(['verify', gun, name, '-i', path, '-o', out]));
+    assert.ok(readFileSync(out).equals(bytes), `${name}: -i to -o unchanged`);
+
+    // Refused: nothing on stdout, an existing -o file left as it was, notary's message.
+    for (const [target, msg] of [
+      [`${name}-512`, `data not present in the trusted collection, sha512 checksum for ${name}-512 did not match: expected ${wrong512}`],
+      [`${name}-len`, `data not present in the trusted collection, length for ${name}-len did not match: expected ${size + 1}, got ${size}`],
+    ] as const) {
+      const viaStdin = await raw([...g, 'verify', gun, target], home, bytes, env);
+      assert.equal(viaStdin.code, 1, `${target}: stdin refused`);
+      assert.equal(viaStdin.stdout.length, 0, `${target}: nothing written to stdout`);
+      assert.equal(fatal(viaStdin.stderr), msg);
+      const kept = file(home, 'kept.out', 'kept');
+      const viaFile = await raw([...g, 'verify', gun, target, '-i', path, '-o', kept], home, Buffer.alloc(0));
+      assert.equal(viaFile.code, 1, `${target}: -i refused`);
+      assert.equal(fatal(viaFile.stderr), msg);
+      assert.equal(readFileSync(kept, 'utf8'), 'kept', `${target}: -o file untouched`);
+      const absent = join(home, 'absent.out');
+      assert.equal((await raw([...g, 'verify', gun, target, '-i', path, '-o', absent], home, Buffer.alloc(0))).code, 1);
+      assert.equal(existsSync(absent), false, `${target}: no -o file created`);
+    }
+    // notary refuses the sha512 mismatch with the same words (it does not check the length).
+    if (name === 'small') {
+      const n = fails('notary', ['verify'], await notary.run(['verify', gun, `${name}-512`], { input: bytes }));
+      assert.equal(fatal(n.stdout), `data not present in the trusted collection, sha512 checksum for ${name}-512 did not match: expected ${wrong512}`);
+    }
+  }
+  assert.deepEqual(readdirSync(spools), [], 'every stdin spool was removed');
+
+  // Stdin is read from its current offset, as notary reads it.
+  const { bytes, path } = data.get('large')!;
+  await d('add', gun, 'tail', file(home, 'tail.bin', bytes.subarray(5)), '-p');
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, Buffer.alloc(5), 0, 5, null);
+    const tail = await raw([...g, 'verify', gun, 'tail'], home, fd, env);
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.ok(tail.stdout.equals(bytes.subarray(5)));
+  } finally {
+    closeSync(fd);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

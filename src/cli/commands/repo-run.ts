@@ -1,13 +1,12 @@
 // Repository command implementations (cli.md §9.1-§9.12): notary's messages and tables.
 
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { encodeTargetData } from '../../client/changes.js';
 import { initRepository } from '../../client/init.js';
+import { openPayload, PayloadError, stdinPayload, type Digests, type Payload } from '../../client/payload.js';
 import { publish as publishRepo } from '../../client/publish.js';
 import { RemoteError } from '../../remote/errors.js';
 import type { NotaryRemote } from '../../remote/notary.js';
@@ -388,57 +387,59 @@ export async function lookup(ctx: Ctx, args: string[]): Promise<void> {
   } else ctx.app.output.out(`${e.name} sha256:${hex} ${e.meta.length}\n`);
 }
 
-/** Streams the payload through the hashes, then writes it only when it matches (constant memory). */
+/**
+ * The payload is hashed while the metadata is refreshed (constant memory, see client/payload.ts)
+ * and written out only when it matches.
+ */
 export async function verify(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length < 2) throw new UsageError('Must specify a GUN and target');
   const [gun, target] = args as [string, string];
   const o = opts(ctx);
   const s = await openSession(ctx, gun);
-  let spool: string | undefined;
-  let input: string;
-  let shown: string | undefined;
-  if (typeof o.input === 'string') {
-    // As notary, the payload is read before the metadata is fetched: a missing file fails first.
-    input = resolve(ctx.app.cwd, o.input);
-    shown = o.input;
+  const input = typeof o.input === 'string' ? o.input : undefined;
+  let payload: Payload;
+  if (input !== undefined) {
+    // As notary, the payload is opened before the metadata is fetched: a missing file fails first.
     try {
-      await (await open(input, 'r')).close();
+      payload = await openPayload(resolve(ctx.app.cwd, input));
     } catch (e) {
-      throw openError(e, o.input);
+      throw openError(e, input);
     }
-  } else {
-    spool = await mkdtemp(join(tmpdir(), 'dtrust-verify-'));
-    input = join(spool, 'payload');
-    const fh = await open(input, 'wx', 0o600);
-    try {
-      await pipeline(process.stdin, fh.createWriteStream());
-    } catch (e) {
-      throw new CliError('STDIN', `Error reading content from STDIN: ${(e as Error).message}`);
-    }
-  }
+  } else payload = await stdinPayload();
   try {
-    const { builder } = await refresh(s);
-    const e = builder.lookup(target);
+    const found = refresh(s).then(({ builder }) => builder.lookup(target));
+    found.catch(() => undefined);
+    // As notary, the whole payload is read before the metadata is judged: its errors come first.
+    let got: Digests;
+    try {
+      got = await payload.digests();
+    } catch (e) {
+      if (e instanceof PayloadError) throw e;
+      throw input !== undefined ? openError(e, input) : new CliError('STDIN', `Error reading content from STDIN: ${(e as Error).message}`);
+    }
+    const e = await found;
     if (!e) throw new CliError('NOT_FOUND', `error retrieving target by name:${target}, error:No valid trust data for ${target}`, `list what the repository holds with: dtrust list ${s.gun}`);
-    const got = await hashFile(input, shown);
     checkPayload(target, e.meta, got);
     if (o.quiet) return;
     if (typeof o.output === 'string') {
-      const dest = resolve(ctx.app.cwd, o.output);
       let fh;
       try {
-        fh = await open(dest, 'w', 0o600);
+        fh = await open(resolve(ctx.app.cwd, o.output), 'w', 0o600);
       } catch (err) {
         throw openError(err, o.output);
       }
-      await pipeline(createReadStream(input), fh.createWriteStream());
-    } else await pipeline(createReadStream(input), process.stdout, { end: false });
+      try {
+        await payload.writeToFile(fh);
+      } finally {
+        await fh.close();
+      }
+    } else await payload.writeToStream(process.stdout);
   } finally {
-    if (spool) await rm(spool, { recursive: true, force: true });
+    await payload.close();
   }
 }
 
-function checkPayload(target: string, meta: FileMeta, got: { length: number; sha256: Buffer; sha512: Buffer }): void {
+function checkPayload(target: string, meta: FileMeta, got: Digests): void {
   let known = 0;
   for (const alg of ['sha256', 'sha512'] as const) {
     const want = meta.hashes.get(alg);

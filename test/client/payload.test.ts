@@ -1,0 +1,165 @@
+// The payload of `verify`: length and both digests as one-shot hashing gives them, from a file
+// and from a stream, on both sides of the ring size (sha512 inline or in the worker); the bytes
+// written out are the bytes hashed; the stdin spool leaves nothing behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync, readdirSync, truncateSync, write, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { fdPayload, openPayload, PayloadError, streamPayload, type Payload } from '../../src/client/payload.js';
+import { tempDir } from '../rig/tmp.js';
+
+const MiB = 1024 * 1024;
+/** The ring (4 slots of 2 MiB); sha512 moves to a worker from the same size on. */
+const RING = 8 * MiB;
+const SIZES = [0, 1, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1, RING - 1, RING, RING + 1, 3 * RING + 12345];
+
+function expected(data: Buffer): { length: number; sha256: string; sha512: string } {
+  return {
+    length: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    sha512: createHash('sha512').update(data).digest('hex'),
+  };
+}
+
+async function digestsOf(p: Payload): Promise<{ length: number; sha256: string; sha512: string }> {
+  const d = await p.digests();
+  return { length: d.length, sha256: d.sha256.toString('hex'), sha512: d.sha512.toString('hex') };
+}
+
+/** A stream of `data` in chunks of uneven sizes (as a pipe delivers them). */
+function chunked(data: Buffer): Readable {
+  const parts: Buffer[] = [];
+  for (let off = 0, i = 0; off < data.length; i++) {
+    const n = [65536, 1, 300_000, 2 * MiB + 7][i % 4]!;
+    parts.push(data.subarray(off, off + n));
+    off += n;
+  }
+  return Readable.from(parts);
+}
+
+function collector(): { stream: Writable; bytes: () => Buffer } {
+  const parts: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      parts.push(Buffer.from(chunk)); // the payload reuses its buffer once the write is done
+      cb();
+    },
+  });
+  return { stream, bytes: () => Buffer.concat(parts) };
+}
+
+test('a file: length, sha256 and sha512 as one-shot hashing, and the same bytes written out', async () => {
+  const dir = await tempDir('payload-file-');
+  for (const size of SIZES) {
+    const data = randomBytes(size);
+    const path = join(dir, `in-${size}`);
+    writeFileSync(path, data);
+    const p = await openPayload(path);
+    try {
+      assert.deepEqual(await digestsOf(p), expected(data), `size ${size}`);
+      const out = join(dir, `out-${size}`);
+      const fh = await open(out, 'w');
+      try {
+        await p.writeToFile(fh);
+      } finally {
+        await fh.close();
+      }
+      assert.ok(readFileSync(out).equals(data), `size ${size}: written out unchanged`);
+      const c = collector();
+      await p.writeToStream(c.stream);
+      assert.ok(c.bytes().equals(data), `size ${size}: streamed out unchanged`);
+    } finally {
+      await p.close();
+    }
+  }
+});
+
+test('a stream: spooled and hashed the same, and the spool is gone as soon as it is open', async () => {
+  const spools = await tempDir('payload-spool-');
+  const saved = process.env['TMPDIR'];
+  process.env['TMPDIR'] = spools;
+  try {
+    for (const size of SIZES) {
+      const data = randomBytes(size);
+      const p = await streamPayload(chunked(data));
+      try {
+        assert.deepEqual(readdirSync(spools), [], 'no spool file or directory left');
+        assert.deepEqual(await digestsOf(p), expected(data), `size ${size}`);
+        const c = collector();
+        await p.writeToStream(c.stream);
+        assert.ok(c.bytes().equals(data), `size ${size}: streamed out unchanged`);
+      } finally {
+        await p.close();
+      }
+    }
+  } finally {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
+  }
+});
+
+test('a non-blocking descriptor (EAGAIN) is read through its stream instead', async () => {
+  const dir = await tempDir('payload-fifo-');
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const wfd = openSync(fifo, constants.O_WRONLY);
+  let streamed = false;
+  const p = await fdPayload(rfd, () => {
+    streamed = true;
+    return new Socket({ fd: rfd, readable: true, writable: false });
+  });
+  const data = randomBytes(RING + 3);
+  try {
+    await new Promise((r) => setTimeout(r, 20)); // the first read finds the pipe empty
+    for (let off = 0; off < data.length; ) off += await new Promise<number>((resolve, reject) => write(wfd, data, off, data.length - off, null, (e, n) => (e ? reject(e) : resolve(n))));
+    closeSync(wfd);
+    assert.deepEqual(await digestsOf(p), expected(data));
+    assert.ok(streamed, 'the stream took over');
+  } finally {
+    await p.close();
+  }
+});
+
+test('a stream that fails: digests() rejects with its error', async () => {
+  const input = new Readable({ read() {} });
+  const p = await streamPayload(input);
+  input.push(randomBytes(3 * RING));
+  input.destroy(Object.assign(new Error('boom'), { code: 'EIO' }));
+  await assert.rejects(p.digests(), /boom/);
+  await p.close();
+});
+
+test('a file that shrinks after it was hashed is not written out short', async () => {
+  const dir = await tempDir('payload-shrink-');
+  const path = join(dir, 'in');
+  writeFileSync(path, randomBytes(2 * RING));
+  const p = await openPayload(path);
+  try {
+    await p.digests();
+    truncateSync(path, RING);
+    await assert.rejects(p.writeToStream(collector().stream), (e: unknown) => e instanceof PayloadError && e.code === 'PAYLOAD_CHANGED');
+  } finally {
+    await p.close();
+  }
+});
+
+test('close() before the payload is read to its end stops the worker', async () => {
+  const input = new Readable({ read() {} });
+  const p = await streamPayload(input);
+  input.push(randomBytes(2 * RING)); // the worker starts, then waits for more
+  await new Promise((r) => setTimeout(r, 50));
+  await p.close(); // must not hang on the waiting worker
+  input.destroy();
+});
+
+test('a directory is refused as notary words it (EISDIR), a missing file with ENOENT', async () => {
+  const dir = await tempDir('payload-dir-');
+  await assert.rejects(openPayload(dir), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EISDIR');
+  await assert.rejects(openPayload(join(dir, 'missing')), (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT');
+});
