@@ -36,7 +36,7 @@ rmSync('build', { recursive: true, force: true });
 // exports are getters over the real one; esbuild reads imported names at call time, so nothing
 // else changes. The names are the building Node's (a name missing at run time reads undefined,
 // as it would directly).
-const LAZY_BUILTINS = ['node:crypto', 'node:fs/promises', 'node:http', 'node:https', 'node:tls', 'node:net', 'node:child_process', 'node:stream/promises', 'node:timers/promises', 'node:os', 'node:async_hooks'];
+const LAZY_BUILTINS = ['node:crypto', 'node:fs/promises', 'node:http', 'node:https', 'node:tls', 'node:net', 'node:child_process', 'node:stream/promises', 'node:timers/promises', 'node:os', 'node:async_hooks', 'node:tty', 'node:worker_threads'];
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
@@ -75,7 +75,9 @@ await build({
   legalComments: 'none',
   // The bundle is CommonJS: import.meta.url (createRequire's base) is the bundle's own path.
   define: { ...define, 'import.meta.url': '__filename' },
-  minifyWhitespace: true,
+  // Smaller source is less to read and hash at every start; names are kept for error classes.
+  minify: true,
+  keepNames: true,
   sourcemap: false,
   logLevel: 'warning',
 });

@@ -1,8 +1,8 @@
 // Where a command writes: stdout for results (as notary), stderr for logs, and the log format
 // of logrus (notary's logger) so that scripts reading notary's stderr keep working.
 
-import { once } from 'node:events';
 import { isatty } from 'node:tty';
+import { stderr, stdout } from './stdio.js';
 
 export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
 const RANK: Record<LogLevel, number> = { error: 0, warning: 1, info: 2, debug: 3 };
@@ -15,18 +15,16 @@ export interface Output {
   err(text: string): void;
   log(level: LogLevel, msg: string): void;
   setLevel(level: LogLevel): void;
-  readonly stdoutIsTTY: boolean;
-  readonly stdinIsTTY: boolean;
 }
 
-// isatty() rather than process.stdin/stderr.isTTY: opening those streams loads stream modules a
-// short command never needs.
+// isatty() rather than process.stderr.isTTY, and only when a line is logged: opening the stream
+// or loading tty costs milliseconds a short command otherwise never spends.
 export function processOutput(startedAt: number): Output {
   let level: LogLevel = 'warning';
   return {
-    out: (t) => void process.stdout.write(t),
-    drain: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
-    err: (t) => void process.stderr.write(t),
+    out: (t) => stdout.write(t),
+    drain: () => stdout.drain(),
+    err: (t) => stderr.write(t),
     setLevel: (l) => {
       level = l;
     },
@@ -34,13 +32,11 @@ export function processOutput(startedAt: number): Output {
       if (RANK[l] > RANK[level]) return;
       if (isatty(2)) {
         const secs = String(Math.floor((Date.now() - startedAt) / 1000)).padStart(4, '0');
-        process.stderr.write(`${TAG[l]}[${secs}] ${msg}\n`);
+        stderr.write(`${TAG[l]}[${secs}] ${msg}\n`);
       } else {
         const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-        process.stderr.write(`time="${time}" level=${l} msg=${JSON.stringify(msg)}\n`);
+        stderr.write(`time="${time}" level=${l} msg=${JSON.stringify(msg)}\n`);
       }
     },
-    stdoutIsTTY: isatty(1),
-    stdinIsTTY: isatty(0),
   };
 }

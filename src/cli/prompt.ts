@@ -5,6 +5,7 @@
 // Prompts go to stdout, as notary writes them.
 
 import type { PromptIO } from '../keystore/passphrase.js';
+import { stdout } from './stdio.js';
 
 type Input = NodeJS.ReadStream;
 type Output = { write(s: string): unknown };
@@ -16,7 +17,7 @@ export class TerminalPrompt implements PromptIO {
 
   constructor(
     private readonly source?: Input,
-    private readonly output: Output = process.stdout,
+    private readonly output: Output = stdout,
   ) {}
 
   /** process.stdin is opened on first use: most commands never read it. */

@@ -14,8 +14,9 @@
 //
 // This module never reads process.env or process.cwd(): the CLI passes them in.
 
-import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+// Files are read synchronously: a config file and a key count are a few system calls, and
+// fs/promises alone costs a short command a millisecond to load.
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isJsonObject, parseJson, type Json, type JsonObject } from '../tuf/json.js';
 import { ConfigError } from './errors.js';
@@ -137,7 +138,7 @@ function goFileError(e: unknown, shown: string): string {
   }
 }
 
-async function readConfigFile(path: string, shown: string, explicit: boolean): Promise<ConfigFileData | undefined> {
+function readConfigFile(path: string, shown: string, explicit: boolean): ConfigFileData | undefined {
   if (explicit) {
     const ext = extname(path).slice(1);
     if (ext.toLowerCase() !== 'json') {
@@ -151,7 +152,7 @@ async function readConfigFile(path: string, shown: string, explicit: boolean): P
   }
   let bytes: Buffer;
   try {
-    const st = await stat(path);
+    const st = statSync(path);
     if (st.isDirectory()) {
       throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     }
@@ -161,7 +162,7 @@ async function readConfigFile(path: string, shown: string, explicit: boolean): P
         hint: 'a notary configuration file is a small JSON object; check the -c argument',
       });
     }
-    bytes = await readFile(path);
+    bytes = readFileSync(path);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     if (errnoCode(e) === 'ENOENT' && !explicit) return undefined; // default file absent: defaults
@@ -264,23 +265,23 @@ class Values {
 // ---------------------------------------------------------------------------------------------
 // Keys-elsewhere notice
 
-async function countKeys(trustDir: string): Promise<number> {
+function countKeys(trustDir: string): number {
   let count = 0;
   let budget = 10_000;
-  const walk = async (dir: string, depth: number): Promise<void> => {
+  const walk = (dir: string, depth: number): void => {
     let ents: Dirent[];
     try {
-      ents = await readdir(dir, { withFileTypes: true });
+      ents = readdirSync(dir, { withFileTypes: true });
     } catch {
       return;
     }
     for (const e of ents) {
       if (--budget < 0) return;
-      if (e.isDirectory() && depth < 4) await walk(join(dir, e.name), depth + 1);
+      if (e.isDirectory() && depth < 4) walk(join(dir, e.name), depth + 1);
       else if (e.isFile() && e.name.endsWith('.key')) count++; // symlinks are ignored, as notary does
     }
   };
-  await walk(join(trustDir, 'private'), 0);
+  walk(join(trustDir, 'private'), 0);
   return count;
 }
 
@@ -310,8 +311,8 @@ export async function loadConfig(flags: GlobalFlags, env: Env, cwd: string, prog
   const cFlag = nonEmpty(flags.configFile);
   const file =
     cFlag !== undefined
-      ? await readConfigFile(paths.abs(cFlag, cwd, '-c/--configFile'), cFlag, true)
-      : await readConfigFile(join(notaryDir, 'config.json'), join(notaryDir, 'config.json'), false);
+      ? readConfigFile(paths.abs(cFlag, cwd, '-c/--configFile'), cFlag, true)
+      : readConfigFile(join(notaryDir, 'config.json'), join(notaryDir, 'config.json'), false);
   const configDir = file ? dirname(file.path) : cwd;
   const values = new Values(file);
 
@@ -413,7 +414,8 @@ export async function loadConfig(flags: GlobalFlags, env: Env, cwd: string, prog
   if (trustDirFrom === 'default') {
     const other = program === 'notary' ? dockerTrustDir : notaryDir;
     if (other !== undefined && other !== trustDir) {
-      const [mine, theirs] = await Promise.all([countKeys(trustDir), countKeys(other)]);
+      const mine = countKeys(trustDir);
+      const theirs = mine === 0 ? countKeys(other) : 0;
       if (mine === 0 && theirs > 0) {
         notices.push(
           `note: no keys in ${tildePath(join(trustDir, 'private'), home)}, but ${tildePath(join(other, 'private'), home)} has ${theirs} key${theirs === 1 ? '' : 's'}; pass -d ${tildePath(other, home)} to use them`,

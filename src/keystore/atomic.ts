@@ -5,8 +5,8 @@
 // any error. A SIGKILL at any point leaves the old file or the new one (plus, at worst, a temp
 // file that the next write into the directory sweeps and that key listing never reads).
 
-import { constants } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, readdirSync, unlinkSync } from 'node:fs';
+import { chmod, lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -60,10 +60,10 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** Removes temp files of dead writers on this host from `dir` (best effort). */
-export async function sweepStaleTemps(dir: string): Promise<void> {
+export function sweepStaleTemps(dir: string): void {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch {
     return;
   }
@@ -72,7 +72,11 @@ export async function sweepStaleTemps(dir: string): Promise<void> {
     if (!m || m[2] !== hostTag()) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || pidAlive(pid)) continue;
-    await unlink(join(dir, name)).catch(() => undefined);
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      // gone already
+    }
   }
 }
 
@@ -126,7 +130,7 @@ export async function ensureDir(dir: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: Uint8Array | string, fault?: FaultHook): Promise<void> {
   const dir = dirname(path);
   await assertNotSymlink(path);
-  await sweepStaleTemps(dir);
+  sweepStaleTemps(dir);
   const tmp = join(dir, `.${basename(path).slice(0, 96)}.${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fh: FileHandle | undefined;

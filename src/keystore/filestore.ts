@@ -10,8 +10,10 @@
 //  - After decryption the key's ID must equal the file name, and a key signs only for the role
 //    it was created for (SEC-F5).
 
-import { constants } from 'node:fs';
-import { lstat, open, readdir, rmdir, stat } from 'node:fs/promises';
+// Reads are synchronous (a listing is a few small files, and fs/promises alone costs `key list`
+// a millisecond to load); writes go through atomic.ts.
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
   KeyFileError,
@@ -138,7 +140,7 @@ export class FileKeyStore implements KeyStore {
     const s = new FileKeyStore(opts);
     await s.checkPermissions();
     // Temp files of writers that died (SIGKILL mid-write) are removed; listing never reads them.
-    if (s.insecure === undefined) await sweepStaleTemps(s.privateDir);
+    if (s.insecure === undefined) sweepStaleTemps(s.privateDir);
     if (opts.migrate !== false) await s.migrateLegacy();
     return s;
   }
@@ -154,7 +156,7 @@ export class FileKeyStore implements KeyStore {
     for (const dir of [this.opts.trustDir, this.privateDir]) {
       let st;
       try {
-        st = await stat(dir);
+        st = statSync(dir);
       } catch (e) {
         if (errnoCode(e) === 'ENOENT') continue;
         throw ioError('inspect', dir, e);
@@ -183,7 +185,7 @@ export class FileKeyStore implements KeyStore {
     this.assertWritable();
     await ensureDir(this.opts.trustDir);
     try {
-      const st = await lstat(this.privateDir);
+      const st = lstatSync(this.privateDir);
       if (st.isSymbolicLink()) {
         throw new KeyStoreError('SYMLINK', `refusing to write keys through the symbolic link ${this.privateDir}`, {
           path: this.privateDir,
@@ -206,12 +208,12 @@ export class FileKeyStore implements KeyStore {
   // ---- reading ----
 
   /** Every *.key file below private/ in lexical walk order (notary's ListFiles), no links. */
-  async listFiles(): Promise<KeyFileEntry[]> {
+  listFiles(): KeyFileEntry[] {
     const out: KeyFileEntry[] = [];
-    const walk = async (dir: string): Promise<void> => {
+    const walk = (dir: string): void => {
       let names: string[];
       try {
-        names = (await readdir(dir)).sort();
+        names = readdirSync(dir).sort();
       } catch (e) {
         const c = errnoCode(e);
         if (c === 'ENOENT' || c === 'ENOTDIR') return;
@@ -223,13 +225,13 @@ export class FileKeyStore implements KeyStore {
         const p = join(dir, n);
         let st;
         try {
-          st = await lstat(p);
+          st = lstatSync(p);
         } catch {
           continue;
         }
         if (st.isSymbolicLink()) continue;
         if (st.isDirectory()) {
-          await walk(p);
+          walk(p);
           continue;
         }
         if (!st.isFile() || !n.endsWith(KEY_EXTENSION) || isTempName(n)) continue;
@@ -240,14 +242,14 @@ export class FileKeyStore implements KeyStore {
         out.push({ name, path: p, id, legacy });
       }
     };
-    await walk(this.privateDir);
+    walk(this.privateDir);
     return out;
   }
 
-  private async readKeyFile(path: string): Promise<string> {
-    let fh;
+  private readKeyFile(path: string): string {
+    let fd;
     try {
-      fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (e) {
       const c = errnoCode(e);
       if (c === 'ELOOP') {
@@ -257,19 +259,19 @@ export class FileKeyStore implements KeyStore {
       throw ioError('read', path, e);
     }
     try {
-      const st = await fh.stat();
+      const st = fstatSync(fd);
       if (!st.isFile()) throw new KeyStoreError('BAD_KEY_FILE', `${path} is not a regular file`, { path });
       if (st.size > MAX_KEY_FILE_SIZE) throw new KeyStoreError('BAD_KEY_FILE', `${path} is too large to be a key file (${st.size} bytes)`, { path });
       if ((st.mode & 0o077) !== 0 && !this.warnedFiles.has(path)) {
         this.warnedFiles.add(path);
         this.log('warning', `the key file ${path} is accessible by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 on it`);
       }
-      return (await fh.readFile()).toString('utf8');
+      return readFileSync(fd, 'utf8');
     } catch (e) {
       if (e instanceof KeyStoreError) throw e;
       throw ioError('read', path, e);
     } finally {
-      await fh.close().catch(() => undefined);
+      closeSync(fd);
     }
   }
 
@@ -285,8 +287,8 @@ export class FileKeyStore implements KeyStore {
     return { id: entry.id, role, gun, location: this.name };
   }
 
-  private async load(entry: KeyFileEntry): Promise<LoadedFile> {
-    const text = await this.readKeyFile(entry.path);
+  private load(entry: KeyFileEntry): LoadedFile {
+    const text = this.readKeyFile(entry.path);
     const blocks = decodePemBlocks(text);
     const block = blocks[0];
     if (block === undefined) {
@@ -307,9 +309,9 @@ export class FileKeyStore implements KeyStore {
 
   async list(): Promise<KeyRecord[]> {
     const byId = new Map<string, KeyRecord>();
-    for (const entry of await this.listFiles()) {
+    for (const entry of this.listFiles()) {
       try {
-        const f = await this.load(entry);
+        const f = this.load(entry);
         // A migrated copy at the top level wins over a leftover legacy file.
         if (!byId.has(entry.id) || !entry.legacy) byId.set(entry.id, f.record);
       } catch (e) {
@@ -319,11 +321,11 @@ export class FileKeyStore implements KeyStore {
     return [...byId.values()];
   }
 
-  private async find(id: string): Promise<KeyFileEntry | undefined> {
+  private find(id: string): KeyFileEntry | undefined {
     validateKeyId(id);
     const direct = join(this.privateDir, id + KEY_EXTENSION);
     try {
-      const st = await lstat(direct);
+      const st = lstatSync(direct);
       if (st.isSymbolicLink()) {
         throw new KeyStoreError('SYMLINK', `refusing to use the key file ${direct}: it is a symbolic link`, {
           path: direct,
@@ -336,15 +338,15 @@ export class FileKeyStore implements KeyStore {
       if (e instanceof KeyStoreError) throw e;
       if (errnoCode(e) !== 'ENOENT') throw ioError('inspect', direct, e);
     }
-    return (await this.listFiles()).find((f) => f.id === id);
+    return this.listFiles().find((f) => f.id === id);
   }
 
   async get(id: string): Promise<KeyRecord | undefined> {
     const cached = this.unlocked.get(id);
     if (cached) return cached.record;
-    const entry = await this.find(id);
+    const entry = this.find(id);
     if (!entry) return undefined;
-    return (await this.load(entry)).record;
+    return this.load(entry).record;
   }
 
   private notFound(id: string): KeyStoreError {
@@ -406,9 +408,9 @@ export class FileKeyStore implements KeyStore {
   prepare(id: string, opts?: SignerOptions): void {
     if (this.unlocked.has(id) || this.unlocking.has(id)) return;
     const run = async (): Promise<void> => {
-      const entry = await this.find(id);
+      const entry = this.find(id);
       if (!entry) return;
-      const f = await this.load(entry);
+      const f = this.load(entry);
       checkUse(f.record, opts);
       const key = await this.decrypt(f, undefined, false);
       // Not when the key was removed or replaced meanwhile.
@@ -429,9 +431,9 @@ export class FileKeyStore implements KeyStore {
       checkUse(cached.record, opts);
       return makeSigner(cached.key, cached.record);
     }
-    const entry = await this.find(id);
+    const entry = this.find(id);
     if (!entry) throw this.notFound(id);
-    const f = await this.load(entry);
+    const f = this.load(entry);
     checkUse(f.record, opts);
     const key = await this.decrypt(f);
     this.unlocked.set(id, { key, record: f.record });
@@ -476,7 +478,7 @@ export class FileKeyStore implements KeyStore {
 
   async remove(id: string): Promise<void> {
     validateKeyId(id);
-    const entries = (await this.listFiles()).filter((f) => f.id === id);
+    const entries = this.listFiles().filter((f) => f.id === id);
     if (entries.length === 0) throw this.notFound(id);
     this.assertWritable();
     for (const e of entries) await removeFileDurably(e.path);
@@ -485,9 +487,9 @@ export class FileKeyStore implements KeyStore {
   }
 
   async changePassphrase(id: string, source: PassphraseRetriever, opts?: NewPassphraseOptions): Promise<void> {
-    const entry = await this.find(id);
+    const entry = this.find(id);
     if (!entry) throw this.notFound(id);
-    const f = await this.load(entry);
+    const f = this.load(entry);
     let old: Buffer | undefined;
     const key = await this.decrypt(f, (p) => (old = p));
     this.assertWritable();
@@ -523,9 +525,9 @@ export class FileKeyStore implements KeyStore {
 
   /** The stored text of a key file (for export), or undefined. */
   async readRaw(id: string): Promise<{ entry: KeyFileEntry; text: string } | undefined> {
-    const entry = await this.find(id);
+    const entry = this.find(id);
     if (!entry) return undefined;
-    return { entry, text: await this.readKeyFile(entry.path) };
+    return { entry, text: this.readKeyFile(entry.path) };
   }
 
   /** Reads a listed file's text (for export). */
@@ -548,7 +550,7 @@ export class FileKeyStore implements KeyStore {
     const present: string[] = [];
     for (const d of LEGACY_DIRS) {
       try {
-        const st = await lstat(join(this.privateDir, d));
+        const st = lstatSync(join(this.privateDir, d));
         if (st.isDirectory()) present.push(d);
       } catch {
         // absent
@@ -559,7 +561,7 @@ export class FileKeyStore implements KeyStore {
       this.log('warning', `not migrating the legacy key directories in ${this.privateDir}: ${this.insecure}`);
       return;
     }
-    const entries = (await this.listFiles()).filter((e) => e.legacy);
+    const entries = this.listFiles().filter((e) => e.legacy);
     for (const entry of entries) {
       try {
         await this.migrateOne(entry);
@@ -572,7 +574,7 @@ export class FileKeyStore implements KeyStore {
 
   private async migrateOne(entry: KeyFileEntry): Promise<void> {
     if (!isKeyId(entry.id)) throw new Error(`${entry.id} is not a key ID`);
-    const text = await this.readKeyFile(entry.path);
+    const text = this.readKeyFile(entry.path);
     const blocks = decodePemBlocks(text);
     if (blocks.length === 0 || !isPrivateKeyBlock(blocks[0]!)) throw new Error('it holds no private key PEM block');
     const info = legacyInfo(entry.name);
@@ -588,7 +590,7 @@ export class FileKeyStore implements KeyStore {
     const target = join(this.privateDir, entry.id + KEY_EXTENSION);
     let existing: string | undefined;
     try {
-      existing = await this.readKeyFile(target);
+      existing = this.readKeyFile(target);
     } catch (e) {
       if (!(e instanceof KeyStoreError && e.code === 'KEY_NOT_FOUND')) throw e;
     }
@@ -614,9 +616,9 @@ function legacyInfo(name: string): { role: string | undefined; gun: string | und
 async function removeEmptyDirs(dir: string): Promise<boolean> {
   let names: string[];
   try {
-    const st = await lstat(dir);
+    const st = lstatSync(dir);
     if (!st.isDirectory()) return false;
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch {
     return false;
   }
@@ -625,7 +627,7 @@ async function removeEmptyDirs(dir: string): Promise<boolean> {
     const p = join(dir, n);
     let isDir = false;
     try {
-      isDir = (await lstat(p)).isDirectory();
+      isDir = lstatSync(p).isDirectory();
     } catch {
       // vanished
     }

@@ -296,7 +296,7 @@ export async function exportKeys(store: FileKeyStore, filter: ExportFilter = {},
   if (ids && guns) {
     throw new KeyStoreError('NOT_SUPPORTED', 'Only the --gun or --key flag may be provided, not a mix of the two flags');
   }
-  let entries = await store.listFiles();
+  let entries = store.listFiles();
   if (guns) entries = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let out = '';
   for (const entry of entries) {

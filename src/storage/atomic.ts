@@ -13,7 +13,7 @@
 //
 // All paths here are absolute: this layer never resolves against the working directory.
 
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readSync, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
@@ -379,27 +379,34 @@ export async function fsyncDir(dir: string): Promise<void> {
  */
 export async function readFileBounded(path: string, max: number): Promise<Buffer | undefined> {
   assertAbsolute(path, 'the file');
-  let fh: FileHandle;
+  let fd: number;
   try {
-    fh = await open(path, constants.O_RDONLY);
+    fd = openSync(path, constants.O_RDONLY);
   } catch (e) {
     const c = errnoCode(e);
     if (c === 'ENOENT' || c === 'ENOTDIR') return undefined;
     throw new StorageError('READ_FAILED', `cannot read ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, path) }, e);
   }
   try {
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile()) {
       throw new StorageError('READ_FAILED', `cannot read ${path}: it is not a regular file`, { path, hint: `move ${path} out of the way` });
     }
     if (st.size > max) return undefined;
+    // Small files (metadata of a few targets, change files, locks) are read at once: a short
+    // command would otherwise wait on the thread pool for each. Large ones (a 20 MB targets file)
+    // are read in the background, so that downloads started before go on meanwhile.
+    const readAt =
+      st.size <= SYNC_READ_MAX
+        ? (b: Buffer, pos: number): Promise<number> => Promise.resolve(readSync(fd, b, 0, b.length, pos))
+        : (b: Buffer, pos: number): Promise<number> => new Promise((res, rej) => read(fd, b, 0, b.length, pos, (err, n) => (err ? rej(err) : res(n))));
     // The file may change size after fstat: read until EOF, never more than max + 1 bytes.
     const chunks: Buffer[] = [];
     let total = 0;
     let want = Math.min(max + 1, st.size + 1);
     for (;;) {
       const chunk = Buffer.allocUnsafe(Math.max(want, 1));
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, total);
+      const bytesRead = await readAt(chunk, total);
       if (bytesRead === 0) break;
       total += bytesRead;
       if (total > max) return undefined;
@@ -411,9 +418,11 @@ export async function readFileBounded(path: string, max: number): Promise<Buffer
     if (e instanceof StorageError) throw e;
     throw new StorageError('READ_FAILED', `cannot read ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, path) }, e);
   } finally {
-    await fh.close().catch(() => undefined);
+    closeSync(fd);
   }
 }
+
+const SYNC_READ_MAX = 256 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Removal

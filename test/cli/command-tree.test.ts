@@ -7,7 +7,7 @@ import { App } from '../../src/cli/app.js';
 import { buildProgram, COMMAND_MODULES, commandWord } from '../../src/cli/main.js';
 import type { Output } from '../../src/cli/output.js';
 
-const quiet: Output = { out: () => undefined, drain: async () => undefined, err: () => undefined, log: () => undefined, setLevel: () => undefined, stdoutIsTTY: false, stdinIsTTY: false };
+const quiet: Output = { out: () => undefined, drain: async () => undefined, err: () => undefined, log: () => undefined, setLevel: () => undefined };
 const app = (): App => new App('dtrust', quiet, {}, '/', 0);
 const names = (c: Command): string[] => c.commands.map((s) => s.name()).sort();
 

@@ -18,6 +18,7 @@ import type { FileMeta } from '../../tuf/metadata.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
+import { stdout } from '../stdio.js';
 import { formatTable, tableChunks } from '../table.js';
 import { connect, locked, openSession, refresh, type Session } from '../session.js';
 import { keyAccess } from '../keys.js';
@@ -433,7 +434,7 @@ export async function verify(ctx: Ctx, args: string[]): Promise<void> {
       } finally {
         await fh.close();
       }
-    } else await payload.writeToStream(process.stdout);
+    } else await payload.writeToStream(stdout.asStream());
   } finally {
     await payload.close();
   }
