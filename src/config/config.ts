@@ -20,6 +20,7 @@ import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isJsonObject, parseJson, type Json, type JsonObject } from '../tuf/json.js';
 import { ConfigError } from './errors.js';
+import { errnoCode, goFileError } from './gofile.js';
 import { goJsonSyntaxError } from './gojson.js';
 
 export interface GlobalFlags {
@@ -114,29 +115,6 @@ interface ConfigFileData {
   root: Map<string, Json>;
 }
 
-function errnoCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string'
-    ? (e as { code: string }).code
-    : undefined;
-}
-
-/** Go's wording for the common open/read errors. */
-function goFileError(e: unknown, shown: string): string {
-  switch (errnoCode(e)) {
-    case 'ENOENT':
-      return `open ${shown}: no such file or directory`;
-    case 'EACCES':
-      return `open ${shown}: permission denied`;
-    case 'ENOTDIR':
-      return `open ${shown}: not a directory`;
-    case 'EISDIR':
-      return `read ${shown}: is a directory`;
-    case 'ELOOP':
-      return `open ${shown}: too many levels of symbolic links`;
-    default:
-      return `open ${shown}: ${e instanceof Error ? e.message : String(e)}`;
-  }
-}
 
 function readConfigFile(path: string, shown: string, explicit: boolean): ConfigFileData | undefined {
   if (explicit) {

@@ -1,26 +1,25 @@
-// Repository command implementations (cli.md §9.1-§9.12): notary's messages and tables.
+// Repository command implementations (cli.md §9.1-§9.12) other than the reads (repo-read.ts):
+// init, add, addhash, remove, witness, publish, status, reset and delete, with notary's messages and tables.
 
 import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { encodeTargetData } from '../../client/changes.js';
 import { initRepository } from '../../client/init.js';
-import { openPayload, PayloadError, stdinPayload, type Digests, type Payload } from '../../client/payload.js';
 import { publish as publishRepo } from '../../client/publish.js';
 import { RemoteError } from '../../remote/errors.js';
 import type { NotaryRemote } from '../../remote/notary.js';
 import { refreshTimestamp } from '../../client/update.js';
 import type { Change } from '../../storage/changelist.js';
-import { compareUtf8 } from '../../tuf/canonical.js';
 import { parseJson, type Json } from '../../tuf/json.js';
 import type { FileMeta } from '../../tuf/metadata.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
-import { stdout } from '../stdio.js';
-import { formatTable, tableChunks } from '../table.js';
-import { connect, locked, openSession, refresh, type Session } from '../session.js';
+import { formatTable } from '../table.js';
+import { connect, locked, openSession, type Session } from '../session.js';
+import { openError } from './repo-read.js';
 import { keyAccess } from '../keys.js';
 
 type Opts = Record<string, unknown>;
@@ -282,22 +281,6 @@ async function hashFile(path: string, shown = path): Promise<{ length: number; s
   return { length, sha256: h256.digest(), sha512: h512.digest() };
 }
 
-const GO_ERRNO: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-  ELOOP: 'too many levels of symbolic links',
-};
-
-/** A file error in Go's words (`open <name>: no such file or directory`), as notary prints it. */
-function openError(e: unknown, shown: string): unknown {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code !== 'string') return e;
-  const text = GO_ERRNO[code] ?? (e as Error).message;
-  const op = code === 'EISDIR' ? 'read' : 'open';
-  return new CliError('FILE', `${op} ${shown}: ${text}`, undefined, { cause: e });
-}
 
 /** Go's strconv.ParseInt(s, 0, 64): base prefixes and underscores. */
 export function parseGoInt(s: string): number {
@@ -333,127 +316,6 @@ function parseHex(hex: string, bytes: number, alg: string): Buffer {
     throw new CliError('INVALID_HASH', `encoding/hex: invalid byte: ${shown}`, `--${alg} takes the hex digest`);
   }
   return Buffer.from(hex, 'hex');
-}
-
-// ---------------------------------------------------------------------------------------------
-// reads
-
-export async function list(ctx: Ctx, gun: string | undefined): Promise<void> {
-  const s = await openSession(ctx, gun);
-  const o = opts(ctx);
-  const roles = Array.isArray(o.roles) ? (o.roles as string[]).filter((r) => r !== '') : undefined;
-  const { builder } = await refresh(s);
-  const out = ctx.app.output;
-  // Go sorts names by their bytes: UTF-8 order, which compareUtf8 gives without encoding
-  // (listTargetSummaries comes in that order).
-  if (o.json) {
-    const entries = builder.listTargets(roles).sort((a, b) => compareUtf8(a.name, b.name));
-    out.out(
-      JSON.stringify(
-        entries.map((e) => ({ name: e.name, digest: e.meta.hashes.get('sha256')?.toString('hex') ?? '', size: e.meta.length, role: e.role, hashes: hashesJson(e.meta) })),
-        null,
-        2,
-      ) + '\n',
-    );
-    return;
-  }
-  const rows = builder.listTargetSummaries(roles);
-  if (rows[Symbol.iterator]().next().done) {
-    out.out('\nNo targets present in this repository.\n\n');
-    return;
-  }
-  // Written piece by piece as stdout takes it: a pipe read slowly must not hold the whole table.
-  for (const text of tableChunks(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], rows, (t) => [t.name, t.sha256, String(t.length), t.role])) {
-    out.out(text);
-    await out.drain();
-  }
-}
-
-function hashesJson(meta: FileMeta): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (const [alg, h] of meta.hashes) o[alg] = h.toString('hex');
-  return o;
-}
-
-export async function lookup(ctx: Ctx, args: string[]): Promise<void> {
-  if (args.length < 2) throw new UsageError('Must specify a GUN and target');
-  const [gun, target] = args as [string, string];
-  const s = await openSession(ctx, gun);
-  const { builder } = await refresh(s);
-  const e = builder.lookup(target);
-  if (!e) throw new CliError('NOT_FOUND', `No valid trust data for ${target}`, `list what the repository holds with: dtrust list ${s.gun}`);
-  const hex = e.meta.hashes.get('sha256')?.toString('hex') ?? '';
-  if (opts(ctx).json) {
-    ctx.app.output.out(JSON.stringify({ name: e.name, digest: hex, size: e.meta.length, role: e.role, hashes: hashesJson(e.meta) }, null, 2) + '\n');
-  } else ctx.app.output.out(`${e.name} sha256:${hex} ${e.meta.length}\n`);
-}
-
-/**
- * The payload is hashed while the metadata is refreshed (constant memory, see client/payload.ts)
- * and written out only when it matches.
- */
-export async function verify(ctx: Ctx, args: string[]): Promise<void> {
-  if (args.length < 2) throw new UsageError('Must specify a GUN and target');
-  const [gun, target] = args as [string, string];
-  const o = opts(ctx);
-  const s = await openSession(ctx, gun);
-  const input = typeof o.input === 'string' ? o.input : undefined;
-  let payload: Payload;
-  if (input !== undefined) {
-    // As notary, the payload is opened before the metadata is fetched: a missing file fails first.
-    try {
-      payload = await openPayload(resolve(ctx.app.cwd, input));
-    } catch (e) {
-      throw openError(e, input);
-    }
-  } else payload = await stdinPayload();
-  try {
-    const found = refresh(s).then(({ builder }) => builder.lookup(target));
-    found.catch(() => undefined);
-    // As notary, the whole payload is read before the metadata is judged: its errors come first.
-    let got: Digests;
-    try {
-      got = await payload.digests();
-    } catch (e) {
-      if (e instanceof PayloadError) throw e;
-      throw input !== undefined ? openError(e, input) : new CliError('STDIN', `Error reading content from STDIN: ${(e as Error).message}`);
-    }
-    const e = await found;
-    if (!e) throw new CliError('NOT_FOUND', `error retrieving target by name:${target}, error:No valid trust data for ${target}`, `list what the repository holds with: dtrust list ${s.gun}`);
-    checkPayload(target, e.meta, got);
-    if (o.quiet) return;
-    if (typeof o.output === 'string') {
-      let fh;
-      try {
-        fh = await open(resolve(ctx.app.cwd, o.output), 'w', 0o600);
-      } catch (err) {
-        throw openError(err, o.output);
-      }
-      try {
-        await payload.writeToFile(fh);
-      } finally {
-        await fh.close();
-      }
-    } else await payload.writeToStream(stdout.asStream());
-  } finally {
-    await payload.close();
-  }
-}
-
-function checkPayload(target: string, meta: FileMeta, got: Digests): void {
-  let known = 0;
-  for (const alg of ['sha256', 'sha512'] as const) {
-    const want = meta.hashes.get(alg);
-    if (!want) continue;
-    known++;
-    if (!want.equals(got[alg])) {
-      throw new CliError('CHECKSUM', `data not present in the trusted collection, ${alg} checksum for ${target} did not match: expected ${want.toString('hex')}`, 'the content differs from what was signed; do not use it');
-    }
-  }
-  if (known === 0) throw new CliError('CHECKSUM', `data not present in the trusted collection, no checksums for supported algorithms were provided for ${target}`);
-  if (got.length !== meta.length) {
-    throw new CliError('CHECKSUM', `data not present in the trusted collection, length for ${target} did not match: expected ${meta.length}, got ${got.length}`, 'the content differs from what was signed; do not use it');
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

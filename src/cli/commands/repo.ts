@@ -23,6 +23,7 @@ function ints(flag: string): (value: string, previous: number[] | undefined) => 
 }
 
 const run = () => import('./repo-run.js');
+const read = () => import('./repo-read.js');
 
 export function registerRepo(program: Command, app: App): void {
   program
@@ -88,7 +89,7 @@ export function registerRepo(program: Command, app: App): void {
     .argument('[gun]')
     .option('-r, --roles <roles>', 'Delegation roles to list targets for (only these roles and the roles they delegate to)', collect)
     .option('--json', 'Print the targets as JSON')
-    .action(app.action(async (ctx, gun?: string) => (await run()).list(ctx, gun)));
+    .action(app.action(async (ctx, gun?: string) => (await read()).list(ctx, gun)));
 
   program
     .command('lookup')
@@ -97,7 +98,7 @@ export function registerRepo(program: Command, app: App): void {
     .description('Looks up a specific target in a remote trusted collection identified by the Globally Unique Name.')
     .argument('[args...]')
     .option('--json', 'Print the target as JSON')
-    .action(app.action(async (ctx, args: string[]) => (await run()).lookup(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await read()).lookup(ctx, args)));
 
   program
     .command('verify')
@@ -110,7 +111,7 @@ export function registerRepo(program: Command, app: App): void {
     .option('-i, --input <file>', 'Read from a file, instead of STDIN')
     .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
     .option('-q, --quiet', 'No output except for errors')
-    .action(app.action(async (ctx, args: string[]) => (await run()).verify(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await read()).verify(ctx, args)));
 
   program
     .command('publish')
