@@ -7,6 +7,12 @@
 // Each tool runs on its own copy of the publisher's trust dir (3 keys, metadata cached). Our own
 // loop: 2 warm-up rounds, then BENCH_STARTUP_RUNS (20) rounds, every command once per round
 // (round robin, so that a burst of load hits all alike); the median is compared. No /proc polling.
+//
+// A reference row, `node floor of list`, is a plain Node script doing only what any Node client
+// must for `list`: load node:crypto, read the four cached files and GET the timestamp with
+// node:http. It shows how much of list's time is Node's own, whatever the client does.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { baseEnv, NOTARY_BIN } from '../test/rig/notary.js';
 import { envInt, loadNote, log, type BenchContext } from './context.js';
 import { copyTrustDir } from './keys.js';
@@ -42,6 +48,10 @@ export async function runStartup(ctx: BenchContext): Promise<void> {
     return r;
   };
   const global = (s: Seat): string[] => ['-s', s.serverUrl, '-d', s.trustDir];
+  const floorScript = join(seats.dtrust.home, 'list-floor.cjs');
+  await writeFile(floorScript, LIST_FLOOR);
+  const metadataDir = join(seats.dtrust.trustDir, 'tuf', ...repo.gun.split('/'), 'metadata');
+  const timestampUrl = `${server.url}/v2/${repo.gun}/_trust/tuf/timestamp.json`;
   const cmds: Cmd[] = [
     { id: 'node -e 0', bin: process.execPath, args: ['-e', '0'], samples: [] },
     { id: 'dtrust version', bin: toolBin('dtrust'), args: ['version'], seat: seats.dtrust, samples: [] },
@@ -50,6 +60,8 @@ export async function runStartup(ctx: BenchContext): Promise<void> {
     { id: 'notary key list', bin: NOTARY_BIN, args: [...global(seats.notary), 'key', 'list'], seat: seats.notary, samples: [] },
     { id: 'dtrust list (10 targets)', bin: toolBin('dtrust'), args: [...global(seats.dtrust), 'list', repo.gun], seat: seats.dtrust, samples: [] },
     { id: 'notary list (10 targets)', bin: NOTARY_BIN, args: [...global(seats.notary), 'list', repo.gun], seat: seats.notary, samples: [] },
+    // after dtrust's list, whose first run caches the timestamp this reads
+    { id: 'node floor of list', bin: process.execPath, args: [floorScript, metadataDir, timestampUrl], samples: [] },
   ];
   const notes: string[] = [];
 
@@ -84,6 +96,9 @@ export async function runStartup(ctx: BenchContext): Promise<void> {
   const nodeMs = med('node -e 0')!;
   const rows: string[][] = [['node -e 0', ms(nodeMs), '1.00', '', '', '', '']];
   const out: Record<string, unknown> = { 'node -e 0': { medianMs: nodeMs, samplesMs: cmds[0]!.samples } };
+  const floorMs = med('node floor of list')!;
+  rows.push(['node floor of list', ms(floorMs), (floorMs / nodeMs).toFixed(2), '', '', '', '']);
+  out['node floor of list'] = { medianMs: floorMs, samplesMs: cmds.find((x) => x.id === 'node floor of list')!.samples, vsNode: floorMs / nodeMs };
   for (const id of ['version', 'key list', 'list (10 targets)']) {
     const d = med(`dtrust ${id}`);
     const n = med(`notary ${id}`);
@@ -104,3 +119,16 @@ export async function runStartup(ctx: BenchContext): Promise<void> {
   );
   await ctx.writeResults('startup', { load: { before: loadBefore, after: loadAfter }, runs: RUNS, goalVsNode: GOAL_VS_NODE, notes, commands: out });
 }
+
+/** argv: <metadata dir> <timestamp URL>. Exits 0 once the timestamp arrived. */
+const LIST_FLOOR = `'use strict';
+const crypto = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const http = require('node:http');
+const [dir, url] = process.argv.slice(2);
+for (const role of ['root', 'timestamp', 'snapshot', 'targets']) crypto.createHash('sha256').update(readFileSync(dir + '/' + role + '.json')).digest();
+http.get(url, (res) => {
+  res.resume();
+  res.on('end', () => { process.exitCode = res.statusCode === 200 ? 0 : 1; });
+});
+`;
