@@ -68,8 +68,6 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const all = [...changes, ...(opts.extraChanges ?? [])];
   if (all.length > 0) await prepareSigners(opts, all);
   const { state, firstPublish } = await loadState(opts);
-  // The files the roles were parsed from, to copy their unchanged entries when re-signing.
-  const loaded = new Map([...state.targets].map(([role, meta]) => [role, { meta, bytes: state.files.get(role) }]));
   const prepared = opts.prepared ?? new Map<string, Buffer>();
   if (all.length === 0 && !firstPublish && prepared.size === 0) return { uploaded: [], applied: [], nothingToDo: true };
 
@@ -104,9 +102,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     meta.version += 1;
     meta.expires = expiresAfter(opts.now, EXPIRY_DAYS.targets);
     const signers = await signersFor(opts, repo, role);
-    const from = loaded.get(role);
-    const base = from?.meta === meta && from.bytes ? { bytes: from.bytes, changed: changedTargets(all, role) } : undefined;
-    const bytes = (await signMetadata(meta, signers, [], base)).bytes;
+    const bytes = (await signMetadata(meta, signers)).bytes;
     const needed = repo.roleKeys(role)!.threshold;
     if (distinctKeys(signers) < needed) throw await partial(opts, role, bytes, distinctKeys(signers), needed);
     upload.set(role, bytes);
@@ -268,11 +264,6 @@ function applyAll(repo: EditableRepo, all: readonly StagedChange[], gun: string)
     }
   }
   for (const c of waiting) applyChange(repo, c, gun);
-}
-
-/** Names of the targets of `role` that the changes add, replace or remove (nothing else edits them). */
-function changedTargets(all: readonly StagedChange[], role: string): string[] {
-  return all.filter((c) => c.type === 'target' && c.scope === role).map((c) => c.path);
 }
 
 function applyChange(repo: EditableRepo, c: StagedChange, gun: string): void {

@@ -7,7 +7,7 @@ import { envelopeAround, type Signature } from './envelope.js';
 import { TrustError } from './errors.js';
 import type { PublicKey } from './keys.js';
 import { MAX_AUTHORED_VERSION, toJson, type Metadata } from './metadata.js';
-import { targetsText, type SignedText, type TargetsBase } from './splice.js';
+import { targetsText, type SignedText } from './splice.js';
 
 export interface Signer {
   /** The key as listed in metadata (for x509 root keys: the certificate key). */
@@ -31,17 +31,16 @@ export interface SignedFile {
 /**
  * Serialises `meta` as notary would and signs it with every signer. `keep` carries earlier
  * signatures over the same signed bytes (co-signing) that stay next to the new ones. A targets
- * role edited from a file it was loaded from can name that file as `base`: its unchanged
- * entries are then copied instead of serialised again (the bytes are the same).
+ * role read from a file keeps the unchanged entries' bytes (splice.ts).
  */
-export async function signMetadata(meta: Metadata, signers: readonly Signer[], keep: readonly Signature[] = [], base?: TargetsBase): Promise<SignedFile> {
+export async function signMetadata(meta: Metadata, signers: readonly Signer[], keep: readonly Signature[] = []): Promise<SignedFile> {
   if (meta.version > MAX_AUTHORED_VERSION) {
     throw new TrustError('VERSION_OVERFLOW', `refusing to write version ${meta.version}: notary-server cannot store versions above ${MAX_AUTHORED_VERSION}`, {
       found: meta.version,
       needed: MAX_AUTHORED_VERSION,
     });
   }
-  const text = meta._type === 'Targets' ? targetsText(meta, base) : signedText(meta);
+  const text = meta._type === 'Targets' ? targetsText(meta) : signedText(meta);
   const signatures: Signature[] = keep.filter((s) => !signers.some((x) => x.publicKey.id === s.keyid));
   for (const signer of signers) {
     const { method, sig } = await signer.sign(text.canonical);

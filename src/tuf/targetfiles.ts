@@ -155,9 +155,10 @@ export class TargetIndex implements MemberSink {
 
   /**
    * Matches the common shape at `v` and returns the end of the value, or -1. Hash names are
-   * [a-z][a-z0-9]* in increasing order, hash values padded standard base64, the length at most
-   * 15 digits without a leading zero: canonical as the scanner requires, valid as parseFileMeta
-   * requires, and with no escape to decode.
+   * [a-z][a-z0-9]* in increasing order, hash values padded standard base64 with no spare bits
+   * set, the length at most 15 digits without a leading zero: canonical as the scanner
+   * requires, valid as parseFileMeta requires, with no escape to decode, and exactly the text
+   * serialising its FileMeta gives (splice.ts copies such entries when re-signing).
    */
   private common(b: Uint8Array, v: number, o: number): number {
     for (let k = 0; k < HASHES_OPEN.length; k++) if (b[v + k] !== HASHES_OPEN[k]) return -1;
@@ -183,11 +184,14 @@ export class TargetIndex implements MemberSink {
       const vs = q;
       c = b[q];
       while (c !== undefined && B64[c]! >= 0) c = b[++q];
+      const last = q - 1;
       if (c === 0x3d) {
         c = b[++q];
         if (c === 0x3d) c = b[++q];
       }
       if (c !== 0x22 || (q - vs) % 4 !== 0) return -1;
+      const pad = q - 1 - last;
+      if (pad > 0 && (B64[b[last]!]! & (pad === 1 ? 0x03 : 0x0f)) !== 0) return -1;
       if (ae - as === SHA256.length && isSha256(b, as)) {
         shaStart = vs;
         shaEnd = q;
@@ -245,7 +249,8 @@ export class IndexedTargets implements Map<string, FileMeta> {
   private readonly added = new Map<string, FileMeta>();
 
   constructor(
-    private readonly file: Buffer,
+    /** The file the entries are read from. */
+    readonly file: Buffer,
     private readonly index: TargetIndex,
     private readonly ctx: Ctx,
   ) {
@@ -327,6 +332,33 @@ export class IndexedTargets implements Map<string, FileMeta> {
       else yield { name: this.name(i), length: x.length(i), sha256: sha === NO_SHA256 ? '' : base64Hex(this.file, sha, x.sha256End(i)), role };
     }
     yield* summariesOf(this.added, role);
+  }
+
+  /**
+   * Visits the entries in name byte order, for serialising: `copy` gets the range of an
+   * unchanged entry in the common shape, whose text in the file (`"name":{…}`) is exactly its
+   * canonical text; `serialise` gets any other entry. Visits nothing and returns false when an
+   * added name has no UTF-8 form (a lone surrogate sorts differently as text than as bytes).
+   */
+  visitInOrder(copy: (start: number, end: number) => void, serialise: (name: string, meta: FileMeta) => void): boolean {
+    const added = [...this.added].map(([name, meta]) => ({ name, meta, utf8: Buffer.from(name, 'utf8') }));
+    if (added.some((e) => e.utf8.toString('utf8') !== e.name)) return false;
+    added.sort((l, r) => Buffer.compare(l.utf8, r.utf8));
+    const x = this.index;
+    const count = this.cleared ? 0 : x.count;
+    let a = 0;
+    for (let i = 0; i < count; i++) {
+      if (this.dropped.has(i)) continue;
+      const ns = x.nameStart(i);
+      const ne = x.nameEnd(i);
+      for (; a < added.length && compareWith(this.file, ns, ne, added[a]!.utf8) > 0; a++) serialise(added[a]!.name, added[a]!.meta);
+      const edited = this.replaced.get(i);
+      if (edited) serialise(this.name(i), edited);
+      else if (x.sha256Start(i) === OTHER_SHAPE) serialise(this.name(i), this.meta(i));
+      else copy(ns - 1, x.valueEnd(i));
+    }
+    for (; a < added.length; a++) serialise(added[a]!.name, added[a]!.meta);
+    return true;
   }
 
   private *liveIndexes(): Generator<number> {
