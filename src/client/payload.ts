@@ -1,8 +1,10 @@
 // A target's content as `verify` handles it: read once into a small shared ring, hashed with
 // every algorithm dtrust knows (sha256 on the main thread; sha512 inline for small payloads, in
 // a worker thread for large ones), then written out on request, after the caller has checked the
-// digests. Stdin is spooled to a private temp file that is unlinked as soon as it is open.
-// Memory stays constant: the ring (reused to write the payload out) and the worker.
+// digests. What is written out is spooled while it is hashed, to a private temp file that is
+// unlinked as soon as it is open: stdin cannot be read twice, and a file read twice could change
+// in between, so that bytes other than those verified would be written. Memory stays constant:
+// the ring (reused to write the payload out) and the worker.
 
 import { createHash, type Hash } from 'node:crypto';
 import { read } from 'node:fs';
@@ -17,7 +19,7 @@ export interface Digests {
   sha512: Buffer;
 }
 
-/** The input file shrank between hashing and writing out. */
+/** The spool shrank between hashing and writing out. */
 export class PayloadError extends Error {
   readonly code = 'PAYLOAD_CHANGED';
   readonly hint = 'do not modify the input while it is being verified';
@@ -180,17 +182,17 @@ export interface Payload {
 }
 
 /**
- * A payload file: opened now (open errors throw here), hashed in the background. Anything but a
- * regular file (a FIFO, /dev/stdin) cannot be read by position and is spooled like stdin.
+ * A payload file: opened now (open errors throw here), hashed and spooled in the background.
+ * With `hashOnly` (verify -q) a regular file is only hashed, and the payload cannot be written out.
  */
-export async function openPayload(path: string): Promise<Payload> {
+export async function openPayload(path: string, opts: { hashOnly?: boolean } = {}): Promise<Payload> {
   const fh = await open(path, 'r');
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw Object.assign(new Error('EISDIR: illegal operation on a directory, read'), { code: 'EISDIR' });
-    if (st.isFile()) {
+    if (st.isFile() && opts.hashOnly === true) {
       const hashing = new Hashing(st.size);
-      return payload(fh, hashing, readAll(fh, hashing), []);
+      return payload(fh, hashing, readAll(fh, hashing), [], false);
     }
     return await spoolPayload(async (into, offset) => (await fh.read(into, offset, into.length - offset, null)).bytesRead, [fh]);
   } catch (e) {
@@ -260,15 +262,18 @@ async function spoolPayload(fill: Fill, sources: FileHandle[] = []): Promise<Pay
   return payload(fh, hashing, spool(fill, fh, hashing), sources);
 }
 
-function payload(fh: FileHandle, hashing: Hashing, read: Promise<void>, sources: FileHandle[]): Payload {
+/** `fh` holds the bytes hashed (a spool), unless the payload is not `replayable`. */
+function payload(fh: FileHandle, hashing: Hashing, read: Promise<void>, sources: FileHandle[], replayable = true): Payload {
   read.catch(() => undefined);
+  const replay = (write: (chunk: Buffer) => Promise<void>): Promise<void> =>
+    replayable ? writeOut(fh, hashing.length, hashing.scratch(), write) : Promise.reject(new Error('this payload was opened to be hashed only'));
   return {
     digests: async () => {
       await read;
       return hashing.digests();
     },
-    writeToFile: (out) => writeOut(fh, hashing.length, hashing.scratch(), (chunk) => writeAll(out, chunk, null)),
-    writeToStream: (out) => writeOut(fh, hashing.length, hashing.scratch(), (chunk) => new Promise<void>((resolve, reject) => out.write(chunk, (e) => (e ? reject(e) : resolve())))),
+    writeToFile: (out) => replay((chunk) => writeAll(out, chunk, null)),
+    writeToStream: (out) => replay((chunk) => new Promise<void>((resolve, reject) => out.write(chunk, (e) => (e ? reject(e) : resolve())))),
     close: async () => {
       try {
         await hashing.stop();

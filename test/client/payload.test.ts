@@ -10,7 +10,7 @@ import { Socket } from 'node:net';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { fdPayload, openPayload, PayloadError, streamPayload, type Payload } from '../../src/client/payload.js';
+import { fdPayload, openPayload, streamPayload, type Payload } from '../../src/client/payload.js';
 import { tempDir } from '../rig/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -135,15 +135,41 @@ test('a stream that fails: digests() rejects with its error', async () => {
   await p.close();
 });
 
-test('a file that shrinks after it was hashed is not written out short', async () => {
-  const dir = await tempDir('payload-shrink-');
+test('a file changed after it was hashed: what is written out is what was hashed', async () => {
+  const dir = await tempDir('payload-change-');
   const path = join(dir, 'in');
-  writeFileSync(path, randomBytes(2 * RING));
+  const data = randomBytes(2 * RING + 5);
+  writeFileSync(path, data);
   const p = await openPayload(path);
   try {
-    await p.digests();
-    truncateSync(path, RING);
-    await assert.rejects(p.writeToStream(collector().stream), (e: unknown) => e instanceof PayloadError && e.code === 'PAYLOAD_CHANGED');
+    assert.deepEqual(await digestsOf(p), expected(data));
+    writeFileSync(path, Buffer.alloc(data.length, 0x41)); // same length, other bytes
+    const c = collector();
+    await p.writeToStream(c.stream);
+    assert.ok(c.bytes().equals(data), 'the verified bytes, not the new ones');
+    truncateSync(path, 1);
+    const out = join(dir, 'out');
+    const fh = await open(out, 'w');
+    try {
+      await p.writeToFile(fh);
+    } finally {
+      await fh.close();
+    }
+    assert.ok(readFileSync(out).equals(data), 'the verified bytes, not the shrunk file');
+  } finally {
+    await p.close();
+  }
+});
+
+test('a payload opened to be hashed only (verify -q) hashes the file and cannot be written out', async () => {
+  const dir = await tempDir('payload-quiet-');
+  const path = join(dir, 'in');
+  const data = randomBytes(RING + 1);
+  writeFileSync(path, data);
+  const p = await openPayload(path, { hashOnly: true });
+  try {
+    assert.deepEqual(await digestsOf(p), expected(data));
+    await assert.rejects(p.writeToStream(collector().stream), /hashed only/);
   } finally {
     await p.close();
   }

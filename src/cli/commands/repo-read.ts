@@ -86,7 +86,7 @@ export async function verify(ctx: Ctx, args: string[]): Promise<void> {
   if (input !== undefined) {
     // As notary, the payload is opened before the metadata is fetched: a missing file fails first.
     try {
-      payload = await openPayload(resolve(ctx.app.cwd, input));
+      payload = await openPayload(resolve(ctx.app.cwd, input), { hashOnly: o.quiet === true });
     } catch (e) {
       throw openError(e, input);
     }
