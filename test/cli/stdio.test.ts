@@ -1,0 +1,67 @@
+// stdout/stderr written with write(2) (src/cli/stdio.ts): every byte arrives in order when the
+// descriptor is non-blocking and fills up (the rest goes through a stream), and a reader that
+// went away ends the output quietly, also end to end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { StdWriter } from '../../src/cli/stdio.js';
+import { DTRUST_BIN } from '../rig/notary.js';
+import { tempDir } from '../rig/tmp.js';
+
+async function fifo(prefix: string): Promise<string> {
+  const path = join(await tempDir(prefix), 'fifo');
+  execFileSync('mkfifo', [path]);
+  return path;
+}
+
+test('a non-blocking descriptor that fills up: the rest goes through the stream, every byte in order', async () => {
+  const path = await fifo('stdio-eagain-');
+  const rfd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const wfd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  let opened: Socket | undefined;
+  const w = new StdWriter(wfd, () => (opened = new Socket({ fd: wfd, readable: false, writable: true })) as unknown as NodeJS.WriteStream);
+  const pieces: string[] = [];
+  for (let i = 0; i < 4000; i++) pieces.push(`line ${String(i).padStart(5, '0')} ${'x'.repeat(60)}\n`);
+  const expected = pieces.join('');
+  // The pipe holds 64 KiB and nobody reads yet: the direct writes hit EAGAIN part way.
+  for (const p of pieces) w.write(p);
+  assert.ok(opened, 'the stream took over');
+  const reader = new Socket({ fd: rfd, readable: true, writable: false });
+  const got: Buffer[] = [];
+  reader.on('data', (c: Buffer) => got.push(c));
+  const done = new Promise((resolve) => reader.once('end', resolve));
+  await w.drain();
+  opened!.end();
+  await done;
+  assert.equal(Buffer.concat(got).toString('utf8'), expected);
+});
+
+test('a reader that went away (EPIPE): the output ends quietly, later writes are dropped', async () => {
+  const path = await fifo('stdio-epipe-');
+  const rfd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const wfd = openSync(path, constants.O_WRONLY);
+  closeSync(rfd);
+  let streamed = false;
+  const w = new StdWriter(wfd, () => {
+    streamed = true;
+    throw new Error('no stream expected');
+  });
+  w.write('first\n');
+  w.write(Buffer.from('second\n'));
+  await w.drain();
+  assert.equal(streamed, false);
+  closeSync(wfd);
+});
+
+test('dtrust --help into a pipe closed before it writes: exit 0, nothing on stderr', async () => {
+  const child = spawn(process.execPath, [DTRUST_BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // long before node has started: every write meets EPIPE
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(err, '');
+  assert.equal(code, 0);
+});
