@@ -5,11 +5,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRemoteError } from '../../src/remote/errors.js';
-import type { RemoteError } from '../../src/remote/errors.js';
 import { NotaryRemote } from '../../src/remote/notary.js';
 import type { RemoteOptions } from '../../src/remote/notary.js';
-import { FAST, everythingIn, makePki, startServer } from './support.js';
+import { everythingIn, failure, FAST, makePki, startServer } from './support.js';
 import type { TestServer } from './support.js';
 
 const T = { timeout: 30_000 };
@@ -25,15 +23,6 @@ const noCreds = async (): Promise<undefined> => undefined;
 
 function opts(baseUrl: string, gun: string, extra: Partial<RemoteOptions>): RemoteOptions {
   return { baseUrl, gun, env: {}, scope: 'pull', credentials: noCreds, ...FAST, ...extra };
-}
-
-async function failure(p: Promise<unknown>): Promise<RemoteError> {
-  const e = await p.then(
-    () => assert.fail('expected a failure'),
-    (err: unknown) => err,
-  );
-  assert.ok(isRemoteError(e), `not a RemoteError: ${String(e)}`);
-  return e;
 }
 
 function assertNoSecrets(e: unknown): void {

@@ -2,11 +2,9 @@
 // truncated bodies, slow drip, oversize bodies, dropped POSTs, hangs, and TLS.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isRemoteError } from '../../src/remote/errors.js';
-import type { RemoteError } from '../../src/remote/errors.js';
 import { NotaryRemote } from '../../src/remote/notary.js';
 import type { RemoteOptions } from '../../src/remote/notary.js';
-import { FAST, closedPort, makePki, startServer, startTcpServer } from './support.js';
+import { closedPort, failure, FAST, makePki, startServer, startTcpServer } from './support.js';
 import type { Handler } from './support.js';
 
 const T = { timeout: 30_000 };
@@ -26,15 +24,6 @@ function withPing(rest: Handler): Handler {
     }
     return rest(req, res, body, seen);
   };
-}
-
-async function failure(p: Promise<unknown>): Promise<RemoteError> {
-  const e = await p.then(
-    () => assert.fail('expected a failure'),
-    (err: unknown) => err,
-  );
-  assert.ok(isRemoteError(e), `not a RemoteError: ${String(e)}\n${(e as Error).stack}`);
-  return e;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

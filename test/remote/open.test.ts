@@ -8,11 +8,9 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { isRemoteError } from '../../src/remote/errors.js';
-import type { RemoteError } from '../../src/remote/errors.js';
 import { NotaryRemote } from '../../src/remote/notary.js';
 import type { RemoteOptions } from '../../src/remote/notary.js';
-import { FAST, makePki, startServer } from './support.js';
+import { failure, FAST, makePki, startServer } from './support.js';
 
 const T = { timeout: 30_000 };
 const META = (gun: string): string => `/v2/${gun}/_trust/tuf/`;
@@ -20,15 +18,6 @@ const BODY = '{"signed":{}}';
 
 function opts(baseUrl: string, gun: string, extra: Partial<RemoteOptions> = {}): RemoteOptions {
   return { baseUrl, gun, env: {}, scope: 'pull', credentials: async () => undefined, ...FAST, ...extra };
-}
-
-async function failure(p: Promise<unknown>): Promise<RemoteError> {
-  const e = await p.then(
-    () => assert.fail('expected a failure'),
-    (err: unknown) => err,
-  );
-  assert.ok(isRemoteError(e), `not a RemoteError: ${String(e)}`);
-  return e;
 }
 
 const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

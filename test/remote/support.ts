@@ -1,6 +1,7 @@
 // Small local HTTP/HTTPS servers on 127.0.0.1 that tests fully control, and TLS material made
 // with openssl. Every server is closed by the test that started it (and at process exit).
 import { after } from 'node:test';
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { isRemoteError, type RemoteError } from '../../src/remote/errors.js';
 import { makeTempDir } from '../rig/tmp.js';
 
 const execFileP = promisify(execFile);
@@ -204,4 +206,14 @@ async function listenLocal(server: net.Server, sockets: Set<Socket>): Promise<{ 
   };
   after(close);
   return { port: addr.port, close };
+}
+
+/** The RemoteError `p` rejects with; fails the test when it resolves or rejects with anything else. */
+export async function failure(p: Promise<unknown>): Promise<RemoteError> {
+  const e = await p.then(
+    () => assert.fail('expected a failure'),
+    (err: unknown) => err,
+  );
+  assert.ok(isRemoteError(e), `not a RemoteError: ${String(e)}\n${(e as Error).stack}`);
+  return e;
 }

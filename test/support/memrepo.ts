@@ -3,6 +3,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { sha256, sha512 } from '../../src/crypto/hash.js';
 import { spkiDer, ed25519Raw } from '../../src/crypto/signature.js';
 import { goPemCertificates } from '../../src/crypto/x509.js';
+import { TrustedCollectionBuilder, type BuilderOptions } from '../../src/tuf/builder.js';
 import { expiresAfter } from '../../src/tuf/expires.js';
 import { PublicKey } from '../../src/tuf/keys.js';
 import type { FileMeta, Root, Snapshot, Targets, Timestamp, DelegationRole } from '../../src/tuf/metadata.js';
@@ -154,4 +155,29 @@ export function emptyTargets(now: number, version: number): Targets {
     delegations: { keys: new Map(), roles: [] },
     targets: new Map(),
   };
+}
+
+/**
+ * Feeds a repository's files to a builder in notary's order (root, timestamp, snapshot, targets,
+ * then delegations top-down) and returns it. `rootFromCache` is trusted first and the
+ * repository's root is then an update of it.
+ */
+export function buildFrom(repo: MemRepo, opts: Partial<BuilderOptions> & { now: number; rootFromCache?: Buffer }): TrustedCollectionBuilder {
+  const b = new TrustedCollectionBuilder({ gun: repo.gun, ...opts });
+  if (opts.rootFromCache) {
+    b.loadRoot(opts.rootFromCache, 'cache');
+    b.updateRoot(repo.files.get('root')!);
+  } else b.loadRoot(repo.files.get('root')!, 'remote');
+  b.checkRootFresh();
+  b.updateTimestamp(repo.files.get('timestamp')!);
+  b.updateSnapshot(repo.files.get('snapshot')!);
+  b.updateTargets(repo.files.get('targets')!);
+  const queue = ['targets'];
+  while (queue.length > 0) {
+    for (const child of b.childrenOf(queue.shift()!)) {
+      const bytes = repo.files.get(child.name);
+      if (bytes && b.updateDelegation(child.name, bytes)) queue.push(child.name);
+    }
+  }
+  return b;
 }

@@ -7,7 +7,7 @@ import { expiresAfter } from '../../src/tuf/expires.js';
 import { PublicKey } from '../../src/tuf/keys.js';
 import { keyObjectSigner, signMetadata } from '../../src/tuf/sign.js';
 import { goPemCertificates } from '../../src/crypto/x509.js';
-import { MemRepo, ecdsaKey, rootCertKey, fileMeta, type MemKey } from '../support/memrepo.js';
+import { MemRepo, buildFrom, ecdsaKey, rootCertKey, fileMeta, type MemKey } from '../support/memrepo.js';
 
 const GUN = 'example.com/app';
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -26,25 +26,8 @@ async function freshRepo(): Promise<MemRepo> {
 
 type Opts = Partial<BuilderOptions> & { rootFromCache?: Buffer };
 
-/** Feeds the repository's files in notary's order and returns the builder. */
 function build(repo: MemRepo, opts: Opts = {}): TrustedCollectionBuilder {
-  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW, ...opts });
-  if (opts.rootFromCache) {
-    b.loadRoot(opts.rootFromCache, 'cache');
-    b.updateRoot(repo.files.get('root')!);
-  } else b.loadRoot(repo.files.get('root')!, 'remote');
-  b.checkRootFresh();
-  b.updateTimestamp(repo.files.get('timestamp')!);
-  b.updateSnapshot(repo.files.get('snapshot')!);
-  b.updateTargets(repo.files.get('targets')!);
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    for (const child of b.childrenOf(queue.shift()!)) {
-      const bytes = repo.files.get(child.name);
-      if (bytes && b.updateDelegation(child.name, bytes)) queue.push(child.name);
-    }
-  }
-  return b;
+  return buildFrom(repo, { gun: GUN, now: NOW, ...opts });
 }
 
 function tamperJson(bytes: Buffer, from: string, to: string): Buffer {

@@ -9,7 +9,7 @@ import { parseTargets, toJson, type FileMeta } from '../../src/tuf/metadata.js';
 import { canonicalString } from '../../src/tuf/canonical.js';
 import { IndexedTargets, TargetIndex, parseTargetsFile } from '../../src/tuf/targetfiles.js';
 import { TrustedCollectionBuilder } from '../../src/tuf/builder.js';
-import { MemRepo, ecdsaKey } from '../support/memrepo.js';
+import { MemRepo, buildFrom, ecdsaKey } from '../support/memrepo.js';
 
 const b64 = (b: Buffer): string => b.toString('base64');
 const H1 = sha256(Buffer.from('one'));
@@ -190,20 +190,7 @@ const GUN = 'example.com/app';
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
 function build(repo: MemRepo): TrustedCollectionBuilder {
-  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
-  b.loadRoot(repo.files.get('root')!, 'remote');
-  b.checkRootFresh();
-  b.updateTimestamp(repo.files.get('timestamp')!);
-  b.updateSnapshot(repo.files.get('snapshot')!);
-  b.updateTargets(repo.files.get('targets')!);
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    for (const child of b.childrenOf(queue.shift()!)) {
-      const bytes = repo.files.get(child.name);
-      if (bytes && b.updateDelegation(child.name, bytes)) queue.push(child.name);
-    }
-  }
-  return b;
+  return buildFrom(repo, { now: NOW });
 }
 
 function summaries(b: TrustedCollectionBuilder, roles?: string[]): string[][] {
