@@ -18,6 +18,13 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
   const app = new App(name, processOutput(now), process.env, process.cwd(), now);
   const args = normaliseArgv(argv);
   const program = buildProgram(app, commandWord(args));
+  // pflag reads every argument before `--` that starts with `-` as a flag; commander takes a
+  // negative number for an operand (`addhash GUN t -5` must fail as notary's does).
+  const flagged = new Set(args.includes('--') ? args.slice(0, args.indexOf('--')) : args);
+  program.hook('preAction', (_root, action) => {
+    const flag = action.args.find((a) => /^-./.test(a) && flagged.has(a));
+    if (flag !== undefined) throw new UsageError(`unknown shorthand flag: '${flag[1]}' in ${flag}`, false);
+  });
   try {
     await program.parseAsync(args, { from: 'user' });
   } catch (e) {

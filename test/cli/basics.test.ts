@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runDtrust } from '../rig/notary.js';
+import { NOTARY_BIN, runDtrust, runProcess } from '../rig/notary.js';
+import { tempDir } from '../rig/tmp.js';
 
 test('--version prints one line and exits 0', async () => {
   const r = await runDtrust(['--version']);
@@ -43,4 +44,18 @@ test('invoked as notary, errors are printed on stdout as notary does', async () 
 test('pflag forms: -d=DIR is accepted', async () => {
   const r = await runDtrust(['-d=/tmp/x', 'version']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+test('a negative number where an argument goes is an unknown flag, as pflag reads it; after -- it is an argument', async () => {
+  const hash = ['--sha256', '00'.repeat(32)];
+  const home = await tempDir('basics-negative-');
+  const notary = await runProcess(NOTARY_BIN, ['-d', home, 'addhash', 'example.com/app', 't', '-5', ...hash], { env: { PATH: process.env['PATH'] ?? '', HOME: home } });
+  assert.equal(notary.code, 1);
+  assert.equal(notary.stdout, "\n* fatal: unknown shorthand flag: '5' in -5\n");
+  const r = await runDtrust(['-d', home, 'addhash', 'example.com/app', 't', '-5', ...hash]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, notary.stdout);
+  const after = await runDtrust(['-d', home, 'addhash', 'example.com/app', 't', ...hash, '--', '-5']);
+  assert.equal(after.code, 1);
+  assert.match(after.stderr, /parsing "-5": invalid syntax/);
 });
