@@ -19,14 +19,19 @@ export interface Digests {
   sha512: Buffer;
 }
 
-/** The spool shrank between hashing and writing out. */
+/** The spool could not be made, written or read back (the input itself was fine). */
 export class PayloadError extends Error {
-  readonly code = 'PAYLOAD_CHANGED';
-  readonly hint = 'do not modify the input while it is being verified';
-  constructor(message: string) {
-    super(message);
+  readonly code = 'PAYLOAD_SPOOL';
+  readonly hint = 'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'PayloadError';
   }
+}
+
+function spoolError(e: unknown): PayloadError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new PayloadError(`cannot spool the content to ${tmpdir()}: ${code ?? (e as Error).message}`, { cause: e });
 }
 
 /** Ring slots: few and large, as every hand-over wakes a thread that may wait for a core. */
@@ -251,12 +256,16 @@ type Fill = (into: Buffer, offset: number) => Promise<number>;
 
 /** A payload from a source read in order, spooled to a private temp file while it is hashed. */
 async function spoolPayload(fill: Fill, sources: FileHandle[] = []): Promise<Payload> {
-  const dir = await mkdtemp(join(tmpdir(), 'dtrust-verify-'));
   let fh: FileHandle;
   try {
-    fh = await open(join(dir, 'payload'), 'wx+', 0o600);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    const dir = await mkdtemp(join(tmpdir(), 'dtrust-verify-'));
+    try {
+      fh = await open(join(dir, 'payload'), 'wx+', 0o600);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  } catch (e) {
+    throw spoolError(e);
   }
   const hashing = new Hashing();
   return payload(fh, hashing, spool(fill, fh, hashing), sources);
@@ -307,7 +316,9 @@ async function spool(fill: Fill, fh: FileHandle, hashing: Hashing): Promise<void
       n += got;
     }
     if (n === 0) break;
-    await writeAll(fh, slot.subarray(0, n), hashing.length);
+    await writeAll(fh, slot.subarray(0, n), hashing.length).catch((e: unknown) => {
+      throw spoolError(e);
+    });
     hashing.publish(n);
   }
   hashing.end();
@@ -325,7 +336,7 @@ async function writeAll(fh: FileHandle, buf: Buffer, position: number | null): P
 async function writeOut(fh: FileHandle, length: number, buf: Buffer, write: (chunk: Buffer) => Promise<void>): Promise<void> {
   for (let pos = 0; pos < length; ) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), pos);
-    if (bytesRead === 0) throw new PayloadError(`the input shrank while it was verified (${length} bytes hashed, ${pos} found when writing)`);
+    if (bytesRead === 0) throw new PayloadError(`the spooled content ended after ${pos} of ${length} bytes`);
     await write(buf.subarray(0, bytesRead));
     pos += bytesRead;
   }

@@ -49,6 +49,15 @@ test('verify: stdin, -i, -o, -q; notary\'s messages for a missing input, an unkn
   assert.equal(await same(['verify', gun, 'v1', '-i', 'no-such-file']), 'open no-such-file: no such file or directory');
   assert.equal(await same(['verify', gun, 'nope', '-i', f]), 'error retrieving target by name:nope, error:No valid trust data for nope');
   assert.equal(await same(['verify', gun, 'v1', '-i', f, '-o', join(home, 'missing-dir', 'out')]), `open ${join(home, 'missing-dir', 'out')}: no such file or directory`);
+  // The spool (dtrust only): a TMPDIR it cannot use is named as such, not as the input's fault.
+  const noTmp = join(home, 'no-tmp');
+  for (const [args, input] of [[['verify', gun, 'v1', '-i', f], undefined], [['verify', gun, 'v1'], content]] as const) {
+    const r = fails('dtrust', [...args], await dtrust.run(args, { input, env: { TMPDIR: noTmp } }));
+    assert.equal(r.stdout, '');
+    assert.equal(fatal(r.stderr), `cannot spool the content to ${noTmp}: ENOENT`);
+    assert.match(r.stderr, /hint: verify spools the content to \$TMPDIR/);
+  }
+  assert.equal((await dtrust.run(['verify', gun, 'v1', '-i', f, '-q'], { env: { TMPDIR: noTmp } })).code, 0, '-q needs no spool');
   // Wrong content: notary names sha256 or sha512 (map order); dtrust always sha256 first.
   const wrong = fails('dtrust', ['verify'], await dtrust.run(['verify', gun, 'v1'], { input: 'tampered\n' }));
   assert.equal(wrong.stdout, '');

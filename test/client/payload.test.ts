@@ -10,7 +10,7 @@ import { Socket } from 'node:net';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { fdPayload, openPayload, streamPayload, type Payload } from '../../src/client/payload.js';
+import { fdPayload, openPayload, PayloadError, streamPayload, type Payload } from '../../src/client/payload.js';
 import { tempDir } from '../rig/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -158,6 +158,20 @@ test('a file changed after it was hashed: what is written out is what was hashed
     assert.ok(readFileSync(out).equals(data), 'the verified bytes, not the shrunk file');
   } finally {
     await p.close();
+  }
+});
+
+test('a spool that cannot be made is a PayloadError naming $TMPDIR', async () => {
+  const dir = await tempDir('payload-notmp-');
+  const path = join(dir, 'in');
+  writeFileSync(path, 'x');
+  const saved = process.env['TMPDIR'];
+  process.env['TMPDIR'] = join(dir, 'missing');
+  try {
+    await assert.rejects(openPayload(path), (e: unknown) => e instanceof PayloadError && e.code === 'PAYLOAD_SPOOL' && e.message.includes(join(dir, 'missing')));
+  } finally {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
   }
 });
 

@@ -88,7 +88,7 @@ export async function verify(ctx: Ctx, args: string[]): Promise<void> {
     try {
       payload = await openPayload(resolve(ctx.app.cwd, input), { hashOnly: o.quiet === true });
     } catch (e) {
-      throw openError(e, input);
+      throw e instanceof PayloadError ? e : openError(e, input);
     }
   } else payload = await stdinPayload();
   try {
