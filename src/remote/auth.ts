@@ -10,7 +10,9 @@
 //   Basic header overwrite the token, or fail with "no basic auth credentials");
 // - username/password never travel over plain HTTP (Basic header to an http:// server, or to an
 //   http:// token realm) unless `allowInsecureAuth` is set; redirects are never followed;
-// - a 401 that brings challenges the ping did not announce is answered once with them.
+// - a 401 that brings challenges the ping did not announce is answered once with them;
+// - an identity token from `docker login` (OAuth registries, e.g. `az acr login`) is exchanged
+//   for a Bearer token as docker does (POST to the realm, grant_type=refresh_token).
 
 import { createHash } from 'node:crypto';
 import { RemoteError, MESSAGES, sanitize } from './errors.js';
@@ -22,6 +24,11 @@ export { chainCredentials, defaultCredentials, dockerConfigCredentials, notaryAu
 export interface Credentials {
   username: string;
   password: string;
+  /**
+   * docker's identity token (an OAuth refresh token). When set, Bearer tokens are obtained with
+   * it and username/password are not used.
+   */
+  identityToken?: string;
 }
 
 /** Where credentials come from; resolves undefined when there are none. Called at most once per remote. */
@@ -228,8 +235,9 @@ export class AuthSession {
   private credentials(): Promise<Credentials | undefined> {
     this.credentialsPromise ??= (async () => {
       const c = this.opts.credentials ? await this.opts.credentials() : undefined;
-      if (c === undefined || c.username === '' || c.password === '') return undefined;
-      return c;
+      if (c === undefined) return undefined;
+      if (c.identityToken !== undefined && c.identityToken !== '') return c;
+      return c.username === '' || c.password === '' ? undefined : c;
     })();
     return this.credentialsPromise;
   }
@@ -290,7 +298,8 @@ export class AuthSession {
     if (ch.scheme === 'basic') {
       if (mode === 'anonymous') return { kind: 'none', usedCredentials: false };
       const creds = await this.credentials();
-      if (creds === undefined) return { kind: 'none', usedCredentials: false };
+      // An identity token is for token servers only (docker has no password to send either).
+      if (creds === undefined || creds.password === '') return { kind: 'none', usedCredentials: false };
       if (this.opts.server.protocol !== 'https:' && this.opts.allowInsecureAuth !== true) {
         throw new RemoteError('UNAUTHORIZED', `${MESSAGES.unauthorized.slice(0, -1)}: refusing to send credentials over plain http to ${this.opts.server.display}`, {
           status: 401,
@@ -339,7 +348,7 @@ export class AuthSession {
         hint: 'the token server must use https, or allow credentials over plain http explicitly if this network is trusted',
       });
     }
-    const who = creds === undefined ? '' : createHash('sha256').update(`${creds.username}\0${creds.password}`).digest('hex');
+    const who = creds === undefined ? '' : createHash('sha256').update(`${creds.username}\0${creds.password}\0${creds.identityToken ?? ''}`).digest('hex');
     const cacheKey = [realm.href, service, scope, who].join('\0');
     const cached = tokenCache.get(cacheKey);
     if (cached !== undefined && cached.expiresAt > Date.now()) {
@@ -359,17 +368,29 @@ export class AuthSession {
   }
 
   private async fetchToken(realm: URL, realmShown: string, service: string, scope: string, creds: Credentials | undefined): Promise<CachedToken> {
-    const params: [string, string][] = [];
-    if (service !== '') params.push(['service', service]);
-    params.push(['scope', scope]);
-    if (creds !== undefined) params.push(['account', creds.username]);
-    const url = tokenRequestUrl(realm, params);
-    const headers: Record<string, string> = {};
-    if (creds !== undefined) headers['authorization'] = basicHeader(creds);
+    let request: RequestSpec;
+    const url = creds?.identityToken ? realm : tokenRequest(realm, service, scope, creds);
+    if (creds?.identityToken) {
+      // docker's OAuth exchange (distribution's fetchTokenWithOAuth, client_id "docker"): a form
+      // POST, fields sorted as url.Values.Encode writes them.
+      const form: [string, string][] = [
+        ['client_id', 'docker'],
+        ['grant_type', 'refresh_token'],
+        ['refresh_token', creds.identityToken],
+        ['scope', scope],
+        ['service', service],
+      ];
+      const body = Buffer.from(form.map(([k, v]) => `${k}=${queryEscape(v)}`).join('&'), 'utf8');
+      request = { method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, maxBody: MAX_TOKEN_RESPONSE, resource: 'token', maxErrorBody: 1024 };
+    } else {
+      const headers: Record<string, string> = {};
+      if (creds !== undefined) headers['authorization'] = basicHeader(creds);
+      request = { method: 'GET', url, headers, maxBody: MAX_TOKEN_RESPONSE, resource: 'token', maxErrorBody: 1024 };
+    }
     this.stats.tokenRequests++;
     let res: HttpResponse;
     try {
-      res = await this.opts.http.request({ method: 'GET', url, headers, maxBody: MAX_TOKEN_RESPONSE, resource: 'token', maxErrorBody: 1024 });
+      res = await this.opts.http.request(request);
     } catch (e) {
       if (e instanceof RemoteError) {
         // The URL of a transport error would carry the query (account name); show the realm only.
@@ -380,7 +401,7 @@ export class AuthSession {
     if (res.status === 401 || res.status === 403) {
       throw new TokenRefused(
         'UNAUTHORIZED',
-        `${MESSAGES.unauthorized.slice(0, -1)}: the token server ${realmShown} refused ${creds === undefined ? 'anonymous' : 'the given credentials for'} access to ${scope} (${res.status})`,
+        `${MESSAGES.unauthorized.slice(0, -1)}: the token server ${realmShown} refused ${creds === undefined ? 'anonymous' : creds.identityToken ? 'the identity token for' : 'the given credentials for'} access to ${scope} (${res.status})`,
         { status: res.status, url: realmShown, hint: this.hint(creds !== undefined) },
       );
     }
@@ -410,6 +431,15 @@ export class AuthSession {
       hint: this.hint(applied.usedCredentials),
     });
   }
+}
+
+/** docker's GET token request: service, scope and (with credentials) account, plus the realm's own query. */
+function tokenRequest(realm: URL, service: string, scope: string, creds: Credentials | undefined): URL {
+  const params: [string, string][] = [];
+  if (service !== '') params.push(['service', service]);
+  params.push(['scope', scope]);
+  if (creds !== undefined) params.push(['account', creds.username]);
+  return tokenRequestUrl(realm, params);
 }
 
 function errorFields(e: RemoteError): { status?: number; resource?: string; hint?: string } {

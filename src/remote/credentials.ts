@@ -107,9 +107,10 @@ function serverKeys(serverUrl: string): { host: string; origin: string } | undef
  * `$HOME/.docker/config.json`: when a helper is configured for the host (`credHelpers[host]`,
  * else `credsStore`), only the helper is asked (`docker-credential-<name> get`, the server
  * address on stdin, JSON `{Username, Secret}` on stdout), as docker does; otherwise
- * `auths[host].auth` (base64 of user:password) or `auths[host].username/password`. `auths` keys
- * may be URLs (`https://host:port/v1/`); they match by host. Identity tokens (`<token>`) are not
- * supported and count as no credentials.
+ * `auths[host].identitytoken`, else `auths[host].auth` (base64 of user:password) or
+ * `auths[host].username/password`. `auths` keys may be URLs (`https://host:port/v1/`); they match
+ * by host. An identity token (from an OAuth login such as `az acr login`; a helper's username
+ * `<token>`) is used as docker uses it: exchanged at the token server for Bearer tokens.
  */
 export function dockerConfigCredentials(serverUrl: string, env: Env, opts: DockerConfigOptions = {}): CredentialProvider {
   return async () => {
@@ -157,6 +158,8 @@ export function dockerConfigCredentials(serverUrl: string, env: Env, opts: Docke
       entry = k === undefined ? undefined : own(auths, k);
     }
     if (!isObject(entry)) return undefined;
+    const identityToken = own(entry, 'identitytoken');
+    if (typeof identityToken === 'string' && identityToken !== '') return { username: identityUser(entry), password: '', identityToken };
     const auth = own(entry, 'auth');
     if (typeof auth === 'string' && auth !== '') {
       const dec = decodeStdBase64(auth);
@@ -181,6 +184,15 @@ export function dockerConfigCredentials(serverUrl: string, env: Env, opts: Docke
     }
     return undefined;
   };
+}
+
+/** The username docker keeps beside an identity token (from `auth` or `username`; only a signer name then). */
+function identityUser(entry: Record<string, unknown>): string {
+  const auth = own(entry, 'auth');
+  const plain = typeof auth === 'string' ? decodeStdBase64(auth)?.toString('utf8') : undefined;
+  if (plain !== undefined && plain.includes(':')) return plain.slice(0, plain.indexOf(':'));
+  const username = own(entry, 'username');
+  return typeof username === 'string' ? username : '';
 }
 
 function childEnv(env: Env): Record<string, string> {
@@ -236,11 +248,12 @@ function runHelper(name: string, address: string, env: Env, timeoutMs: number): 
           }
           const username = own(v, 'Username');
           const secret = own(v, 'Secret');
-          if (typeof username !== 'string' || typeof secret !== 'string' || username === '' || secret === '' || username === '<token>') {
+          if (typeof username !== 'string' || typeof secret !== 'string' || username === '' || secret === '') {
             resolve(undefined);
             return;
           }
-          resolve({ username, password: secret });
+          // docker's convention for a helper holding an identity token.
+          resolve(username === '<token>' ? { username: '', password: '', identityToken: secret } : { username, password: secret });
         } finally {
           out.fill(0);
         }

@@ -397,3 +397,65 @@ describe('Bearer (token) auth', () => {
     }
   });
 });
+
+describe('identity tokens (docker login through OAuth, e.g. az acr login)', () => {
+  const IDENTITY = 'refresh/Token+With=Odd&Chars-SECRET';
+  const identity = async (): Promise<{ username: string; password: string; identityToken: string }> => ({ username: '', password: '', identityToken: IDENTITY });
+
+  /** A token server taking only docker's OAuth refresh-token POST, and a notary server behind it. */
+  async function oauthServers(): Promise<{ token: TestServer; notary: TestServer }> {
+    const token = await startServer((req, res, body) => {
+      const form = new URLSearchParams(body.toString('utf8'));
+      const okForm = req.method === 'POST' && req.headers['content-type'] === 'application/x-www-form-urlencoded' && form.get('grant_type') === 'refresh_token' && form.get('client_id') === 'docker';
+      if (!okForm || form.get('refresh_token') !== IDENTITY || req.headers.authorization !== undefined) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: USER_TOKEN, refresh_token: 'rotated', expires_in: 300 }));
+    });
+    const notary = await startServer((req, res) => {
+      if (req.headers.authorization === `Bearer ${USER_TOKEN}`) return answer(req, res);
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${token.url}/oauth2/token?x=1",service="notary-server"` }).end();
+    });
+    return { token, notary };
+  }
+
+  test('exchanged at the token server as docker does: POST form with client_id docker, scope and service', T, async () => {
+    const s = await oauthServers();
+    const gun = 'example.com/identity/push';
+    const r = await NotaryRemote.connect(opts(s.notary.url, gun, { scope: 'push,pull', credentials: identity, allowInsecureAuth: true }));
+    try {
+      assert.equal((await r.getKey('timestamp')).keytype, 'ed25519');
+      await r.getMeta('root', 1024);
+    } finally {
+      r.close();
+    }
+    assert.equal(s.token.requests.length, 1);
+    const req = s.token.requests[0]!;
+    assert.equal(req.url, '/oauth2/token?x=1');
+    assert.equal(
+      req.body.toString('utf8'),
+      `client_id=docker&grant_type=refresh_token&refresh_token=${encodeURIComponent(IDENTITY)}&scope=${encodeURIComponent(`repository:${gun}:push,pull`)}&service=notary-server`,
+    );
+  });
+
+  test('a refused identity token: UNAUTHORIZED naming it, the token nowhere in the error', T, async () => {
+    const s = await oauthServers();
+    const wrong = async (): Promise<{ username: string; password: string; identityToken: string }> => ({ username: '', password: '', identityToken: `${IDENTITY}-expired` });
+    const e = await failure(NotaryRemote.connect(opts(s.notary.url, 'example.com/identity/refused', { scope: 'push,pull', credentials: wrong, allowInsecureAuth: true })).then((r) => r.getMeta('root', 1024)));
+    assert.equal(e.code, 'UNAUTHORIZED');
+    assert.match(e.message, /refused the identity token for access to repository:example\.com\/identity\/refused:push,pull \(401\)/);
+    assert.ok(!everythingIn(e).includes(IDENTITY));
+  });
+
+  test('never sent to a plain-http token realm unless allowed, and never as Basic', T, async () => {
+    const s = await oauthServers();
+    const e = await failure(NotaryRemote.connect(opts(s.notary.url, 'example.com/identity/http', { scope: 'push,pull', credentials: identity })).then((r) => r.getMeta('root', 1024)));
+    assert.equal(e.code, 'UNAUTHORIZED');
+    assert.equal(s.token.requests.length, 0);
+    const basicOnly = await basicServer();
+    const b = await failure(NotaryRemote.connect(opts(basicOnly.url, 'example.com/identity/basic', { scope: 'push,pull', credentials: identity, allowInsecureAuth: true })).then((r) => r.getMeta('root', 1024)));
+    assert.equal(b.code, 'UNAUTHORIZED');
+    assert.ok(basicOnly.requests.every((x) => x.headers.authorization === undefined));
+  });
+});

@@ -36,13 +36,13 @@ async function rejection(p: Promise<unknown>): Promise<RemoteError> {
  * A fake `docker-credential-test` in its own bin dir. It logs its argv and stdin, answers for
  * `known` with Username/Secret, says "credentials not found" otherwise; `mode` changes that.
  */
-async function fakeHelper(known: string, secret: string, mode: 'ok' | 'crash' | 'slow' | 'garbage' = 'ok'): Promise<{ bin: string; log: string }> {
+async function fakeHelper(known: string, secret: string, mode: 'ok' | 'crash' | 'slow' | 'garbage' = 'ok', user = 'helper-user'): Promise<{ bin: string; log: string }> {
   const dir = await tempDir('dtrust-cred-helper-');
   const bin = join(dir, 'bin');
   await mkdir(bin);
   const log = join(dir, 'log');
   const body: Record<typeof mode, string> = {
-    ok: `if [ "$addr" = "${known}" ]; then printf '{"ServerURL":"%s","Username":"helper-user","Secret":"${secret}"}' "$addr"; else echo "credentials not found in native keychain"; exit 1; fi`,
+    ok: `if [ "$addr" = "${known}" ]; then printf '{"ServerURL":"%s","Username":"${user}","Secret":"${secret}"}' "$addr"; else echo "credentials not found in native keychain"; exit 1; fi`,
     crash: `echo "fatal: leaked ${secret}" >&2; echo "${secret}"; exit 3`,
     slow: 'sleep 5',
     garbage: `echo "{not json ${secret}"`,
@@ -66,11 +66,15 @@ describe('docker config.json', () => {
     assert.deepEqual(await dockerConfigCredentials(SERVER, { DOCKER_CONFIG: url })(), { username: 'u', password: 'p' });
     const fields = await dockerDir({ auths: { [HOST]: { username: 'x', password: 'y' } } });
     assert.deepEqual(await dockerConfigCredentials(SERVER, { DOCKER_CONFIG: fields })(), { username: 'x', password: 'y' });
-    // Other hosts, the default port written out, identity tokens: no credentials.
+    // Other hosts, the default port written out: no credentials.
     const other = await dockerDir({ auths: { 'notary.example.com': { auth: b64('u:p') }, [HOST + '0']: { auth: b64('u:p') } } });
     assert.equal(await dockerConfigCredentials(SERVER, { DOCKER_CONFIG: other })(), undefined);
-    const tok = await dockerDir({ auths: { [HOST]: { identitytoken: 'abc' } } });
-    assert.equal(await dockerConfigCredentials(SERVER, { DOCKER_CONFIG: tok })(), undefined);
+    // An identity token (az acr login writes it beside an auth of a GUID and no password) wins.
+    const tok = await dockerDir({ auths: { [HOST]: { auth: b64('00000000-0000-0000-0000-000000000000:'), identitytoken: 'abc' } } });
+    const guid = '00000000-0000-0000-0000-000000000000';
+    assert.deepEqual(await dockerConfigCredentials(SERVER, { DOCKER_CONFIG: tok })(), { username: guid, password: '', identityToken: 'abc' });
+    const bare = await dockerDir({ auths: { [HOST]: { identitytoken: 'abc' } } });
+    assert.deepEqual(await dockerConfigCredentials(SERVER, { DOCKER_CONFIG: bare })(), { username: '', password: '', identityToken: 'abc' });
     // Prototype keys are plain data: the entry for host "__proto__" is found as such, and
     // another host does not inherit it.
     const proto = await dockerDir('{"auths":{"__proto__":{"auth":"dTpw"}}}');
@@ -110,6 +114,13 @@ describe('docker config.json', () => {
 });
 
 describe('credential helpers', () => {
+  test('a helper answering the username <token> holds an identity token', T, async () => {
+    const h = await fakeHelper(HOST, 'refresh-Token-42', 'ok', '<token>');
+    const dir = await dockerDir({ credHelpers: { [HOST]: 'test' } });
+    const env = { DOCKER_CONFIG: dir, PATH: `${h.bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
+    assert.deepEqual(await dockerConfigCredentials(SERVER, env)(), { username: '', password: '', identityToken: 'refresh-Token-42' });
+  });
+
   test('credHelpers[host]: address on stdin, argv is only "get"', T, async () => {
     const secret = 'helper-Secret-31337';
     const h = await fakeHelper(HOST, secret);
