@@ -53,7 +53,11 @@ export interface PublishResult {
   uploaded: string[];
   /** Change files applied and removed. */
   applied: string[];
-  /** True when nothing was staged and nothing needed signing. */
+  /**
+   * True when nothing needed signing: nothing was staged, or every staged change is already in
+   * effect on the server (say, co-signed and published from another machine; `applied` names
+   * them, cleared).
+   */
   nothingToDo: boolean;
 }
 
@@ -119,6 +123,11 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     upload.set('root', bytes);
     state.files.set('root', bytes);
   }
+  const applied = changes.map((c) => c.file);
+  if (upload.size === 0 && !repo.canSign('snapshot')) {
+    if (applied.length > 0) await opts.changelist.remove(applied);
+    return { uploaded: [], applied, nothingToDo: true };
+  }
   if (repo.canSign('snapshot')) {
     const snap = state.snapshot ?? emptySnapshot();
     // As notary: entries of roles not loaded here (invalid delegations, their children) stay.
@@ -142,7 +151,6 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     await staged.then((s) => s.discard(), () => undefined);
     throw e;
   }
-  const applied = changes.map((c) => c.file);
   try {
     if (applied.length > 0) await opts.changelist.remove(applied);
   } catch (e) {
@@ -382,7 +390,7 @@ async function partial(opts: PublishOptions, role: string, bytes: Buffer, have: 
   const path = await opts.savePartial(role, bytes);
   return new TrustError('THRESHOLD_NOT_MET', `${role} needs ${needed} signatures and this machine holds ${have} of its keys; nothing was published`, {
     ...fields,
-    hint: `the role, signed with ${have}, was saved to ${path}; give it to another signer of ${role}, who runs: dtrust delegation cosign ${opts.gun} ${role} <file> --publish; your changes stay staged here, so once it is published clear them with: dtrust reset ${opts.gun} --all`,
+    hint: `the role, signed with ${have}, was saved to ${path}; give it to another signer of ${role}, who runs: dtrust delegation cosign ${opts.gun} ${role} <file> --publish; your changes stay staged here until then, and your next publish after it clears them`,
   });
 }
 

@@ -169,7 +169,7 @@ describe('delegation workflows', { concurrency: 3 }, () => {
     assert.equal(
       hintOf(r),
       `the role, signed with 1, was saved to ${pending}; give it to another signer of targets/releases, who runs: ` +
-        `dtrust delegation cosign ${gun} targets/releases <file> --publish; your changes stay staged here, so once it is published clear them with: dtrust reset ${gun} --all`,
+        `dtrust delegation cosign ${gun} targets/releases <file> --publish; your changes stay staged here until then, and your next publish after it clears them`,
     );
     assert.equal(parseEnvelope(await readFile(pending), 'targets/releases').signatures.length, 1);
     assert.deepEqual((await listBoth(gun)).rows, [], 'nothing reached the server');
@@ -190,9 +190,17 @@ describe('delegation workflows', { concurrency: 3 }, () => {
     const pub = await ok(bob.dt, ['delegation', 'cosign', gun, 'targets/releases', handoff, '--publish']);
     assert.match(pub.stdout, new RegExp(`Successfully published changes for repository ${gun.replace(/\./g, '\\.')}\\n$`));
     assert.deepEqual((await listBoth(gun)).rows, ['v1 targets/releases']);
-    // alice clears her staged change as the hint said; her next publish finds v1 already there.
-    await ok(alice.dt, ['reset', gun, '--all']);
+    // alice's next publish finds her staged change already published: nothing is signed or
+    // uploaded, the change is cleared.
+    const before = (await httpGet(`${server().url}/v2/${gun}/_trust/tuf/targets/releases.json`)).body;
+    const done = await ok(alice.dt, ['publish', gun]);
+    assert.equal(done.stdout, `Pushing changes to ${gun}\nThe staged changes are already published; cleared them\n`);
+    assert.match((await ok(alice.dt, ['status', gun])).stdout, /No unpublished changes/);
+    assert.deepEqual((await httpGet(`${server().url}/v2/${gun}/_trust/tuf/targets/releases.json`)).body, before, 'the role was not signed again');
     assert.deepEqual(listed((await ok(alice.dt, ['list', gun])).stdout), ['v1 targets/releases']);
+    // A change that is not yet published still needs both signatures.
+    const v2 = await file(alice.home, 'v2.bin', 'needs two again\n');
+    assert.equal(fatalOf(await fails(alice.dt, ['add', gun, 'v2', v2, '-r', 'targets/releases', '-p'])), 'targets/releases needs 2 signatures and this machine holds 1 of its keys; nothing was published');
   });
 
   test('threshold raised to 2: a file with one signature is skipped by both readers until co-signed', T, async () => {

@@ -111,7 +111,7 @@ async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<v
         throw explainPublishError(e, s.gun);
       }
       if (r.nothingToDo) {
-        out.out(`No unpublished changes for ${s.gun}\n`);
+        out.out(r.applied.length > 0 ? `The staged changes are already published; cleared them\n` : `No unpublished changes for ${s.gun}\n`);
         return;
       }
       await refreshAfterPublish(s, remote);
