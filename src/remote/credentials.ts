@@ -102,6 +102,11 @@ function serverKeys(serverUrl: string): { host: string; origin: string } | undef
   return { host: u.host, origin: u.origin };
 }
 
+/** docker's configuration directory: `$DOCKER_CONFIG`, else `$HOME/.docker`. */
+export function dockerConfigDir(env: Env): string | undefined {
+  return env['DOCKER_CONFIG'] || (env['HOME'] ? join(env['HOME'], '.docker') : undefined);
+}
+
 /**
  * Credentials the way `docker login` stores them, from `$DOCKER_CONFIG/config.json` or
  * `$HOME/.docker/config.json`: when a helper is configured for the host (`credHelpers[host]`,
@@ -116,7 +121,7 @@ export function dockerConfigCredentials(serverUrl: string, env: Env, opts: Docke
   return async () => {
     const keys = serverKeys(serverUrl);
     if (keys === undefined) return undefined;
-    const dir = env['DOCKER_CONFIG'] || (env['HOME'] ? join(env['HOME'], '.docker') : undefined);
+    const dir = dockerConfigDir(env);
     if (dir === undefined) return undefined;
     const file = join(dir, 'config.json');
     let text: Buffer;

@@ -47,7 +47,10 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDe
 export const MAX_ERROR_BODY = 1024;
 
 export interface TlsFiles {
+  /** The only CAs trusted (notary's --tlscacert). */
   caFile?: string;
+  /** CAs trusted beside the default roots (or beside caFile): docker's certificate directories. */
+  extraCaFiles?: string[];
   certFile?: string;
   keyFile?: string;
   skipVerify?: boolean;
@@ -134,6 +137,19 @@ async function readTlsFile(path: string, what: (detail: string) => string, url: 
   return b;
 }
 
+/** The PEM certificates in `pem` that parse, as Go's AppendCertsFromPEM keeps them. */
+function certificateBlocks(pem: Buffer): string[] {
+  const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.filter((b) => {
+    try {
+      new X509Certificate(b);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * Reads and checks the TLS files with notary's messages (`unable to configure TLS: …`). As in
  * notary (go-connections tlsconfig), a CA file is not read at all when verification is skipped.
@@ -152,15 +168,7 @@ export async function loadTls(files: TlsFiles | undefined, url: string): Promise
   if (f.caFile && !f.skipVerify) {
     const caFile = f.caFile;
     const pem = await readTlsFile(caFile, (d) => `unable to configure TLS: could not read CA certificate ${JSON.stringify(caFile)}: ${d}`, url);
-    const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    const good = blocks.filter((b) => {
-      try {
-        new X509Certificate(b);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const good = certificateBlocks(pem);
     if (good.length === 0) {
       throw new RemoteError('CONFIG', `unable to configure TLS: failed to append certificates from PEM file: ${JSON.stringify(caFile)}`, {
         url,
@@ -168,6 +176,15 @@ export async function loadTls(files: TlsFiles | undefined, url: string): Promise
       });
     }
     out.ca = good.join('\n') + '\n';
+  }
+  if (f.extraCaFiles !== undefined && f.extraCaFiles.length > 0 && !f.skipVerify) {
+    const extra: string[] = [];
+    for (const file of f.extraCaFiles) {
+      const pem = await readTlsFile(file, (d) => `unable to configure TLS: could not read CA certificate ${JSON.stringify(file)}: ${d}`, url);
+      extra.push(...certificateBlocks(pem));
+    }
+    const roots = out.ca !== undefined ? [out.ca] : (await import('node:tls')).rootCertificates;
+    out.ca = [...roots, ...extra].join('\n') + '\n';
   }
   if (certFile !== undefined && keyFile !== undefined) {
     const what = (d: string): string => `unable to configure TLS: Could not load X509 key pair: ${d}`;

@@ -12,7 +12,9 @@
 //   TLS failure or refused connection moves to the next one.
 
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { AuthSession, parseChallenges, type CredentialProvider } from './auth.js';
+import { certsDirectory } from './certsdir.js';
 import { MESSAGES, RemoteError, sanitize } from './errors.js';
 import { HttpClient, loadTls, type HttpResponse, type RetryPolicy, type Timeouts } from './http.js';
 import { escapeGun, parseServerUrl, type ServerUrl } from './url.js';
@@ -50,6 +52,8 @@ export interface RegistryOptions {
   retry?: Partial<RetryPolicy>;
   /** Told when an endpoint fails and the next is tried. */
   onFallback?: (from: string, error: RemoteError) => void;
+  /** docker's certs.d: `<certsDir>/<host:port>` holds the registry's CAs and client certificate. */
+  certsDir?: string;
 }
 
 export interface Manifest {
@@ -94,7 +98,9 @@ export class RegistryClient {
   private static async connectOne(ep: RegistryEndpointOption, opts: RegistryOptions): Promise<RegistryClient> {
     const server = parseServerUrl(ep.url);
     const escaped = escapeGun(opts.repository, server.display);
-    const tls = await loadTls({ skipVerify: ep.skipVerify === true }, server.display);
+    const skipVerify = ep.skipVerify === true;
+    const files = opts.certsDir !== undefined && !skipVerify ? await certsDirectory(join(opts.certsDir, server.host), server.display) : {};
+    const tls = await loadTls({ ...files, skipVerify }, server.display);
     const http = new HttpClient({
       tls,
       timeouts: { connectMs: 10_000, readMs: 20_000, totalMs: 60_000, ...opts.timeouts },

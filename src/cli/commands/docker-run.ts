@@ -49,7 +49,8 @@ import { PassphraseRetriever } from '../../keystore/passphrase.js';
 import { KeyService } from '../../keystore/service.js';
 import type { KeyRecord } from '../../keystore/types.js';
 import type { CredentialProvider, Credentials } from '../../remote/auth.js';
-import { dockerConfigCredentials } from '../../remote/credentials.js';
+import { certsDirectory, DOCKER_CERTS_D } from '../../remote/certsdir.js';
+import { dockerConfigCredentials, dockerConfigDir } from '../../remote/credentials.js';
 import { RemoteError } from '../../remote/errors.js';
 import { NotaryRemote } from '../../remote/notary.js';
 import { RegistryClient } from '../../remote/registry.js';
@@ -193,15 +194,24 @@ function serverIsLoopback(url: string): boolean {
   }
 }
 
-/** The notary server, with the registry's credentials as docker sends them. */
+/**
+ * The notary server, with the registry's credentials as docker sends them, and TLS from the
+ * flags or configuration, else as docker: `$DOCKER_CONFIG/tls/<host:port>`.
+ */
 async function connectNotary(d: DockerRepo, scope: 'pull' | 'push,pull'): Promise<NotaryRemote> {
+  const t = d.s.cfg.tls;
+  const configDir = dockerConfigDir(d.s.ctx.app.env);
+  const tls =
+    t.caFile || t.certFile || t.keyFile || configDir === undefined || !d.serverUrl.startsWith('https:')
+      ? t
+      : { ...(await certsDirectory(join(configDir, 'tls', new URL(d.serverUrl).host), d.serverUrl)), skipVerify: t.skipVerify };
   try {
     return await NotaryRemote.connect({
       baseUrl: d.serverUrl,
       gun: d.s.gun,
       env: d.s.ctx.app.env,
       scope,
-      tls: d.s.cfg.tls,
+      tls,
       credentials: d.credentials,
       allowInsecureAuth: serverIsLoopback(d.serverUrl),
     });
@@ -369,6 +379,7 @@ async function registryTarget(ctx: Ctx, d: DockerRepo): Promise<SignTarget> {
     credentials: d.credentials,
     allowInsecureAuth: isLoopbackHost(d.ref.domain) || insecure.includes(d.ref.domain),
     onFallback: (from, e) => ctx.app.output.log('info', `${from}: ${e.message}; trying the next endpoint`),
+    certsDir: DOCKER_CERTS_D,
   });
   try {
     const m = await client.manifest(d.ref.tag!);
