@@ -1,13 +1,15 @@
 // A target's content as `verify` handles it: read once into a small shared ring, hashed with
 // every algorithm dtrust knows (sha256 on the main thread; sha512 inline for small payloads, in
 // a worker thread for large ones), then written out on request, after the caller has checked the
-// digests. What is written out is spooled while it is hashed, to a private temp file that is
-// unlinked as soon as it is open: stdin cannot be read twice, and a file read twice could change
-// in between, so that bytes other than those verified would be written. Memory stays constant:
-// the ring (reused to write the payload out) and the worker.
+// digests. What is written out must be the bytes verified. Stdin, and a file another user could
+// change between the two reads, are spooled while they are hashed to a private temp file that is
+// unlinked as soon as it is open, and written out from it. A file only its owner (this user, or
+// root) can change is read again instead, which saves writing the spool, and a change of it in
+// the meantime (its size, inode or times) is reported. Memory stays constant: the ring (reused
+// to write the payload out) and the worker.
 
 import { createHash, type Hash } from 'node:crypto';
-import { read } from 'node:fs';
+import { read, type BigIntStats } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,11 +21,14 @@ export interface Digests {
   sha512: Buffer;
 }
 
-/** The spool could not be made, written or read back (the input itself was fine). */
+/** PAYLOAD_SPOOL: the spool could not be made, written or read back; PAYLOAD_CHANGED: the input file changed while it was verified. */
 export class PayloadError extends Error {
-  readonly code = 'PAYLOAD_SPOOL';
-  readonly hint = 'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it';
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: 'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED',
+    message: string,
+    readonly hint: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'PayloadError';
   }
@@ -31,7 +36,23 @@ export class PayloadError extends Error {
 
 function spoolError(e: unknown): PayloadError {
   const code = (e as NodeJS.ErrnoException).code;
-  return new PayloadError(`cannot spool the content to ${tmpdir()}: ${code ?? (e as Error).message}`, { cause: e });
+  return new PayloadError(
+    'PAYLOAD_SPOOL',
+    `cannot spool the content to ${tmpdir()}: ${code ?? (e as Error).message}`,
+    'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it',
+    { cause: e },
+  );
+}
+
+/** True when a user other than this one (or root) may write the file. */
+function othersCanWrite(st: BigIntStats): boolean {
+  const uid = process.getuid?.();
+  if (uid === undefined) return true;
+  return !((st.uid === BigInt(uid) || st.uid === 0n) && (st.mode & 0o022n) === 0n);
+}
+
+function sameFile(a: BigIntStats, b: BigIntStats): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
 /** Ring slots: few and large, as every hand-over wakes a thread that may wait for a core. */
@@ -187,19 +208,21 @@ export interface Payload {
 }
 
 /**
- * A payload file: opened now (open errors throw here), hashed and spooled in the background.
- * With `hashOnly` (verify -q) a regular file is only hashed, and the payload cannot be written out.
+ * A payload file: opened now (open errors throw here), hashed in the background, and spooled
+ * unless only its owner can change it (see the top). With `hashOnly` (verify -q) a regular file
+ * is only hashed, and the payload cannot be written out.
  */
 export async function openPayload(path: string, opts: { hashOnly?: boolean } = {}): Promise<Payload> {
   const fh = await open(path, 'r');
   try {
-    const st = await fh.stat();
+    const st = await fh.stat({ bigint: true });
     if (st.isDirectory()) throw Object.assign(new Error('EISDIR: illegal operation on a directory, read'), { code: 'EISDIR' });
-    if (st.isFile() && opts.hashOnly === true) {
-      const hashing = new Hashing(st.size);
-      return payload(fh, hashing, readAll(fh, hashing), [], false);
+    if (st.isFile() && (opts.hashOnly === true || !othersCanWrite(st))) {
+      const hashing = new Hashing(Number(st.size));
+      return payload(fh, hashing, readAll(fh, hashing), [], opts.hashOnly === true ? 'none' : st);
     }
-    return await spoolPayload(async (into, offset) => (await fh.read(into, offset, into.length - offset, null)).bytesRead, [fh]);
+    const fill: Fill = async (into, offset) => (await fh.read(into, offset, into.length - offset, null)).bytesRead;
+    return await spoolPayload(fill, [fh], st.isFile() ? Number(st.size) : undefined);
   } catch (e) {
     await fh.close();
     throw e;
@@ -255,7 +278,8 @@ function iterated(input: AsyncIterable<Buffer>): Fill {
 type Fill = (into: Buffer, offset: number) => Promise<number>;
 
 /** A payload from a source read in order, spooled to a private temp file while it is hashed. */
-async function spoolPayload(fill: Fill, sources: FileHandle[] = []): Promise<Payload> {
+/** `expected`: the size when known (a regular file), so that sha512's worker starts at once. */
+async function spoolPayload(fill: Fill, sources: FileHandle[] = [], expected?: number): Promise<Payload> {
   let fh: FileHandle;
   try {
     const dir = await mkdtemp(join(tmpdir(), 'dtrust-verify-'));
@@ -267,22 +291,30 @@ async function spoolPayload(fill: Fill, sources: FileHandle[] = []): Promise<Pay
   } catch (e) {
     throw spoolError(e);
   }
-  const hashing = new Hashing();
+  const hashing = new Hashing(expected);
   return payload(fh, hashing, spool(fill, fh, hashing), sources);
 }
 
-/** `fh` holds the bytes hashed (a spool), unless the payload is not `replayable`. */
-function payload(fh: FileHandle, hashing: Hashing, read: Promise<void>, sources: FileHandle[], replayable = true): Payload {
+/**
+ * `replay`: 'spool' when `fh` is the spool; the input file's stats at open when `fh` is the input
+ * file, read again (it must not have changed); 'none' when the payload is only hashed.
+ */
+function payload(fh: FileHandle, hashing: Hashing, read: Promise<void>, sources: FileHandle[], replay: 'spool' | 'none' | BigIntStats = 'spool'): Payload {
   read.catch(() => undefined);
-  const replay = (write: (chunk: Buffer) => Promise<void>): Promise<void> =>
-    replayable ? writeOut(fh, hashing.length, hashing.scratch(), write) : Promise.reject(new Error('this payload was opened to be hashed only'));
+  const out = async (write: (chunk: Buffer) => Promise<void>): Promise<void> => {
+    if (replay === 'none') throw new Error('this payload was opened to be hashed only');
+    await writeOut(fh, hashing.length, hashing.scratch(), write);
+    if (replay !== 'spool' && !sameFile(replay, await fh.stat({ bigint: true }))) {
+      throw new PayloadError('PAYLOAD_CHANGED', 'the input file changed while it was verified: what was written out may differ from what was verified', 'do not change the input while it is verified, and run the command again');
+    }
+  };
   return {
     digests: async () => {
       await read;
       return hashing.digests();
     },
-    writeToFile: (out) => replay((chunk) => writeAll(out, chunk, null)),
-    writeToStream: (out) => replay((chunk) => new Promise<void>((resolve, reject) => out.write(chunk, (e) => (e ? reject(e) : resolve())))),
+    writeToFile: (file) => out((chunk) => writeAll(file, chunk, null)),
+    writeToStream: (stream) => out((chunk) => new Promise<void>((resolve, reject) => stream.write(chunk, (e) => (e ? reject(e) : resolve())))),
     close: async () => {
       try {
         await hashing.stop();
@@ -303,24 +335,38 @@ async function readAll(fh: FileHandle, hashing: Hashing): Promise<void> {
   hashing.end();
 }
 
+/**
+ * Each slot goes to the hashes first and to the spool meanwhile: sha512 (the slowest part) never
+ * waits for the disk. A slot is filled again once both are done with it.
+ */
 async function spool(fill: Fill, fh: FileHandle, hashing: Hashing): Promise<void> {
-  for (let more = true; more; ) {
-    const slot = await hashing.slot();
-    let n = 0;
-    while (n < CHUNK) {
-      const got = await fill(slot, n);
-      if (got === 0) {
-        more = false;
-        break;
+  const writing: (Promise<void> | undefined)[] = [];
+  try {
+    for (let k = 0, more = true; more; k++) {
+      const slot = await hashing.slot();
+      await writing[k % SLOTS];
+      let n = 0;
+      while (n < CHUNK) {
+        const got = await fill(slot, n);
+        if (got === 0) {
+          more = false;
+          break;
+        }
+        n += got;
       }
-      n += got;
+      if (n === 0) break;
+      const at = hashing.length;
+      hashing.publish(n);
+      const w = writeAll(fh, slot.subarray(0, n), at).catch((e: unknown) => {
+        throw spoolError(e);
+      });
+      w.catch(() => undefined); // awaited before the slot is filled again, and at the end
+      writing[k % SLOTS] = w;
     }
-    if (n === 0) break;
-    await writeAll(fh, slot.subarray(0, n), hashing.length).catch((e: unknown) => {
-      throw spoolError(e);
-    });
-    hashing.publish(n);
+  } finally {
+    await Promise.allSettled(writing);
   }
+  await Promise.all(writing);
   hashing.end();
 }
 
@@ -336,7 +382,9 @@ async function writeAll(fh: FileHandle, buf: Buffer, position: number | null): P
 async function writeOut(fh: FileHandle, length: number, buf: Buffer, write: (chunk: Buffer) => Promise<void>): Promise<void> {
   for (let pos = 0; pos < length; ) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), pos);
-    if (bytesRead === 0) throw new PayloadError(`the spooled content ended after ${pos} of ${length} bytes`);
+    if (bytesRead === 0) {
+      throw new PayloadError('PAYLOAD_CHANGED', `the content ended after ${pos} of the ${length} bytes verified`, 'do not change the input while it is verified, and run the command again');
+    }
     await write(buf.subarray(0, bytesRead));
     pos += bytesRead;
   }

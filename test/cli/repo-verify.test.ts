@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -49,9 +49,13 @@ test('verify: stdin, -i, -o, -q; notary\'s messages for a missing input, an unkn
   assert.equal(await same(['verify', gun, 'v1', '-i', 'no-such-file']), 'open no-such-file: no such file or directory');
   assert.equal(await same(['verify', gun, 'nope', '-i', f]), 'error retrieving target by name:nope, error:No valid trust data for nope');
   assert.equal(await same(['verify', gun, 'v1', '-i', f, '-o', join(home, 'missing-dir', 'out')]), `open ${join(home, 'missing-dir', 'out')}: no such file or directory`);
-  // The spool (dtrust only): a TMPDIR it cannot use is named as such, not as the input's fault.
+  // The spool (dtrust only; stdin, and files other users may write): a TMPDIR it cannot use is
+  // named as such, not as the input's fault. A file only its owner may write needs no spool.
   const noTmp = join(home, 'no-tmp');
-  for (const [args, input] of [[['verify', gun, 'v1', '-i', f], undefined], [['verify', gun, 'v1'], content]] as const) {
+  const shared = file(home, 'shared.txt', content);
+  chmodSync(shared, 0o666);
+  assert.equal(ok('dtrust', ['verify'], await dtrust.run(['verify', gun, 'v1', '-i', f, '-o', out], { env: { TMPDIR: noTmp } })).stdout, '', 'no spool needed');
+  for (const [args, input] of [[['verify', gun, 'v1', '-i', shared], undefined], [['verify', gun, 'v1'], content]] as const) {
     const r = fails('dtrust', [...args], await dtrust.run(args, { input, env: { TMPDIR: noTmp } }));
     assert.equal(r.stdout, '');
     assert.equal(fatal(r.stderr), `cannot spool the content to ${noTmp}: ENOENT`);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync, readdirSync, truncateSync, write, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, openSync, readFileSync, readdirSync, truncateSync, write, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -135,11 +135,12 @@ test('a stream that fails: digests() rejects with its error', async () => {
   await p.close();
 });
 
-test('a file changed after it was hashed: what is written out is what was hashed', async () => {
+test('a file other users may write, changed after it was hashed: what is written out is what was hashed (the spool)', async () => {
   const dir = await tempDir('payload-change-');
   const path = join(dir, 'in');
   const data = randomBytes(2 * RING + 5);
   writeFileSync(path, data);
+  chmodSync(path, 0o666);
   const p = await openPayload(path);
   try {
     assert.deepEqual(await digestsOf(p), expected(data));
@@ -161,10 +162,32 @@ test('a file changed after it was hashed: what is written out is what was hashed
   }
 });
 
+test('a file only its owner may write is read again, and a change in between is reported', async () => {
+  const dir = await tempDir('payload-owner-');
+  const path = join(dir, 'in');
+  const data = randomBytes(RING + 5);
+  writeFileSync(path, data);
+  chmodSync(path, 0o644);
+  const p = await openPayload(path);
+  try {
+    assert.deepEqual(await digestsOf(p), expected(data));
+    const c = collector();
+    await p.writeToStream(c.stream);
+    assert.ok(c.bytes().equals(data), 'unchanged: written out');
+    writeFileSync(path, Buffer.alloc(data.length, 0x41)); // same length, other bytes
+    await assert.rejects(p.writeToStream(collector().stream), (e: unknown) => e instanceof PayloadError && e.code === 'PAYLOAD_CHANGED');
+    truncateSync(path, 1);
+    await assert.rejects(p.writeToStream(collector().stream), (e: unknown) => e instanceof PayloadError && e.code === 'PAYLOAD_CHANGED');
+  } finally {
+    await p.close();
+  }
+});
+
 test('a spool that cannot be made is a PayloadError naming $TMPDIR', async () => {
   const dir = await tempDir('payload-notmp-');
   const path = join(dir, 'in');
   writeFileSync(path, 'x');
+  chmodSync(path, 0o666); // others may write it: spooled
   const saved = process.env['TMPDIR'];
   process.env['TMPDIR'] = join(dir, 'missing');
   try {

@@ -115,6 +115,10 @@ export async function verify(ctx: Ctx, args: string[]): Promise<void> {
       }
       try {
         await payload.writeToFile(fh);
+      } catch (e) {
+        // Bytes that may not be the verified ones are not left behind.
+        if (e instanceof PayloadError) await fh.truncate(0).catch(() => undefined);
+        throw e;
       } finally {
         await fh.close();
       }
