@@ -277,8 +277,10 @@ function iterated(input: AsyncIterable<Buffer>): Fill {
 /** Places up to `into.length - offset` bytes at `offset`; 0 at the end of the input. */
 type Fill = (into: Buffer, offset: number) => Promise<number>;
 
-/** A payload from a source read in order, spooled to a private temp file while it is hashed. */
-/** `expected`: the size when known (a regular file), so that sha512's worker starts at once. */
+/**
+ * A payload from a source read in order, spooled to a private temp file while it is hashed.
+ * `expected`: the size when known (a regular file), so that sha512's worker starts at once.
+ */
 async function spoolPayload(fill: Fill, sources: FileHandle[] = [], expected?: number): Promise<Payload> {
   let fh: FileHandle;
   try {
