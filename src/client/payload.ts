@@ -337,38 +337,24 @@ async function readAll(fh: FileHandle, hashing: Hashing): Promise<void> {
   hashing.end();
 }
 
-/**
- * Each slot goes to the hashes first and to the spool meanwhile: sha512 (the slowest part) never
- * waits for the disk. A slot is filled again once both are done with it.
- */
 async function spool(fill: Fill, fh: FileHandle, hashing: Hashing): Promise<void> {
-  const writing: (Promise<void> | undefined)[] = [];
-  try {
-    for (let k = 0, more = true; more; k++) {
-      const slot = await hashing.slot();
-      await writing[k % SLOTS];
-      let n = 0;
-      while (n < CHUNK) {
-        const got = await fill(slot, n);
-        if (got === 0) {
-          more = false;
-          break;
-        }
-        n += got;
+  for (let more = true; more; ) {
+    const slot = await hashing.slot();
+    let n = 0;
+    while (n < CHUNK) {
+      const got = await fill(slot, n);
+      if (got === 0) {
+        more = false;
+        break;
       }
-      if (n === 0) break;
-      const at = hashing.length;
-      hashing.publish(n);
-      const w = writeAll(fh, slot.subarray(0, n), at).catch((e: unknown) => {
-        throw spoolError(e);
-      });
-      w.catch(() => undefined); // awaited before the slot is filled again, and at the end
-      writing[k % SLOTS] = w;
+      n += got;
     }
-  } finally {
-    await Promise.allSettled(writing);
+    if (n === 0) break;
+    await writeAll(fh, slot.subarray(0, n), hashing.length).catch((e: unknown) => {
+      throw spoolError(e);
+    });
+    hashing.publish(n);
   }
-  await Promise.all(writing);
   hashing.end();
 }
 
