@@ -2,9 +2,11 @@
 // every `*.crt` is a CA trusted beside the default roots, and `<name>.cert` with `<name>.key` is
 // a client certificate. docker reads `$DOCKER_CONFIG/tls/<host:port>` for the trust server
 // (cli/trust) and `/etc/docker/certs.d/<host:port>` for a registry; a missing directory is no
-// configuration.
+// configuration. Node drops NODE_EXTRA_CA_CERTS once a CA list is given explicitly: that file
+// (`nodeExtraCaCerts`, from the environment) joins the directory's CAs.
 
-import { readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemoteError } from './errors.js';
 import type { TlsFiles } from './http.js';
@@ -12,7 +14,7 @@ import type { TlsFiles } from './http.js';
 /** docker's certs.d, where the registry certificates of a machine live. */
 export const DOCKER_CERTS_D = '/etc/docker/certs.d';
 
-export async function certsDirectory(dir: string, url: string): Promise<TlsFiles> {
+export async function certsDirectory(dir: string, url: string, nodeExtraCaCerts?: string): Promise<TlsFiles> {
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
@@ -38,6 +40,11 @@ export async function certsDirectory(dir: string, url: string): Promise<TlsFiles
       const cert = `${name.slice(0, -'.key'.length)}.cert`;
       if (!has.has(cert)) throw bad(`missing client certificate ${cert} for key ${name}`);
     }
+  }
+  if (files.extraCaFiles !== undefined && nodeExtraCaCerts) {
+    // As Node at start-up: an unreadable file is not an error.
+    const readable = await access(nodeExtraCaCerts, constants.R_OK).then(() => true, () => false);
+    if (readable) files.extraCaFiles.push(nodeExtraCaCerts);
   }
   return files;
 }

@@ -54,6 +54,8 @@ export interface RegistryOptions {
   onFallback?: (from: string, error: RemoteError) => void;
   /** docker's certs.d: `<certsDir>/<host:port>` holds the registry's CAs and client certificate. */
   certsDir?: string;
+  /** NODE_EXTRA_CA_CERTS of the environment, kept beside certs.d's CAs (see certsdir.ts). */
+  nodeExtraCaCerts?: string;
 }
 
 export interface Manifest {
@@ -99,7 +101,7 @@ export class RegistryClient {
     const server = parseServerUrl(ep.url);
     const escaped = escapeGun(opts.repository, server.display);
     const skipVerify = ep.skipVerify === true;
-    const files = opts.certsDir !== undefined && !skipVerify ? await certsDirectory(join(opts.certsDir, server.host), server.display) : {};
+    const files = opts.certsDir !== undefined && !skipVerify ? await certsDirectory(join(opts.certsDir, server.host), server.display, opts.nodeExtraCaCerts) : {};
     const tls = await loadTls({ ...files, skipVerify }, server.display);
     const http = new HttpClient({
       tls,

@@ -55,6 +55,22 @@ describe('certificate directories', () => {
     assert.equal(noCert.message, 'unable to configure TLS: missing client certificate me.cert for key me.key');
   });
 
+  test('NODE_EXTRA_CA_CERTS joins the directory\'s CAs (Node drops it for an explicit list); unreadable, it is skipped', T, async () => {
+    const pki = await makePki();
+    const dir = await dirWith({ 'other.crt': await readFile(pki.otherCaCert) });
+    assert.deepEqual((await certsDirectory(dir, 'https://h', pki.caCert)).extraCaFiles, [join(dir, 'other.crt'), pki.caCert]);
+    assert.deepEqual((await certsDirectory(dir, 'https://h', join(dir, 'missing.pem'))).extraCaFiles, [join(dir, 'other.crt')]);
+    assert.deepEqual(await certsDirectory(await dirWith({}), 'https://h', pki.caCert), {}, 'no directory CAs: the default store, extras included, applies');
+    // A server only NODE_EXTRA_CA_CERTS vouches for stays reachable when the directory holds another CA.
+    const srv = await startServer((req, res) => (req.url?.endsWith('.key') ? res.writeHead(200).end(KEY) : res.writeHead(200).end('{}')), {
+      tls: { cert: await readFile(pki.serverCert), key: await readFile(pki.serverKey) },
+    });
+    const opts = { baseUrl: srv.url, gun: 'example.com/extra', env: {}, scope: 'pull' as const, credentials: async () => undefined, ...FAST };
+    assert.equal((await failure(NotaryRemote.connect({ ...opts, tls: await certsDirectory(dir, srv.url) }))).code, 'TLS');
+    const r = await NotaryRemote.connect({ ...opts, tls: await certsDirectory(dir, srv.url, pki.caCert) });
+    r.close();
+  });
+
   test('the CAs are added to the default roots, not put in their place', async () => {
     const pki = await makePki();
     const tls = await loadTls({ extraCaFiles: [pki.caCert] }, 'https://h');

@@ -204,7 +204,7 @@ async function connectNotary(d: DockerRepo, scope: 'pull' | 'push,pull'): Promis
   const tls =
     t.caFile || t.certFile || t.keyFile || configDir === undefined || !d.serverUrl.startsWith('https:')
       ? t
-      : { ...(await certsDirectory(join(configDir, 'tls', new URL(d.serverUrl).host), d.serverUrl)), skipVerify: t.skipVerify };
+      : { ...(await certsDirectory(join(configDir, 'tls', new URL(d.serverUrl).host), d.serverUrl, d.s.ctx.app.env['NODE_EXTRA_CA_CERTS'])), skipVerify: t.skipVerify };
   try {
     return await NotaryRemote.connect({
       baseUrl: d.serverUrl,
@@ -380,6 +380,7 @@ async function registryTarget(ctx: Ctx, d: DockerRepo): Promise<SignTarget> {
     allowInsecureAuth: isLoopbackHost(d.ref.domain) || insecure.includes(d.ref.domain),
     onFallback: (from, e) => ctx.app.output.log('info', `${from}: ${e.message}; trying the next endpoint`),
     certsDir: DOCKER_CERTS_D,
+    nodeExtraCaCerts: env['NODE_EXTRA_CA_CERTS'],
   });
   try {
     const m = await client.manifest(d.ref.tag!);
