@@ -1,6 +1,8 @@
 // The one error renderer (design principle 4): every error becomes one `* fatal:` line saying
 // what went wrong and, when known, one `hint:` line saying what to do next.
 
+import { goFileError } from '../config/gofile.js';
+
 export class UsageError extends Error {
   constructor(
     message: string,
@@ -22,6 +24,12 @@ export class CliError extends Error {
     super(message, options);
     this.name = 'CliError';
   }
+}
+
+/** A file error as notary prints it (`open <name>: no such file or directory`); other errors as they are. */
+export function openError(e: unknown, shown: string): unknown {
+  if (typeof (e as NodeJS.ErrnoException | undefined)?.code !== 'string') return e;
+  return new CliError('FILE', goFileError(e, shown), undefined, { cause: e });
 }
 
 interface Described {

@@ -51,6 +51,10 @@ function othersCanWrite(st: BigIntStats): boolean {
   return !((st.uid === BigInt(uid) || st.uid === 0n) && (st.mode & 0o022n) === 0n);
 }
 
+function changed(message: string): PayloadError {
+  return new PayloadError('PAYLOAD_CHANGED', message, 'do not change the input while it is verified, and run the command again');
+}
+
 function sameFile(a: BigIntStats, b: BigIntStats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
@@ -307,7 +311,7 @@ function payload(fh: FileHandle, hashing: Hashing, read: Promise<void>, sources:
     if (replay === 'none') throw new Error('this payload was opened to be hashed only');
     await writeOut(fh, hashing.length, hashing.scratch(), write);
     if (replay !== 'spool' && !sameFile(replay, await fh.stat({ bigint: true }))) {
-      throw new PayloadError('PAYLOAD_CHANGED', 'the input file changed while it was verified: what was written out may differ from what was verified', 'do not change the input while it is verified, and run the command again');
+      throw changed('the input file changed while it was verified: what was written out may differ from what was verified');
     }
   };
   return {
@@ -371,7 +375,7 @@ async function writeOut(fh: FileHandle, length: number, buf: Buffer, write: (chu
   for (let pos = 0; pos < length; ) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), pos);
     if (bytesRead === 0) {
-      throw new PayloadError('PAYLOAD_CHANGED', `the content ended after ${pos} of the ${length} bytes verified`, 'do not change the input while it is verified, and run the command again');
+      throw changed(`the content ended after ${pos} of the ${length} bytes verified`);
     }
     await write(buf.subarray(0, bytesRead));
     pos += bytesRead;

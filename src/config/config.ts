@@ -115,7 +115,6 @@ interface ConfigFileData {
   root: Map<string, Json>;
 }
 
-
 function readConfigFile(path: string, shown: string, explicit: boolean): ConfigFileData | undefined {
   if (explicit) {
     const ext = extname(path).slice(1);

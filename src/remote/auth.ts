@@ -368,8 +368,8 @@ export class AuthSession {
   }
 
   private async fetchToken(realm: URL, realmShown: string, service: string, scope: string, creds: Credentials | undefined): Promise<CachedToken> {
+    const common = { maxBody: MAX_TOKEN_RESPONSE, resource: 'token', maxErrorBody: 1024 };
     let request: RequestSpec;
-    const url = creds?.identityToken ? realm : tokenRequest(realm, service, scope, creds);
     if (creds?.identityToken) {
       // docker's OAuth exchange (distribution's fetchTokenWithOAuth, client_id "docker"): a form
       // POST, fields sorted as url.Values.Encode writes them.
@@ -381,11 +381,11 @@ export class AuthSession {
         ['service', service],
       ];
       const body = Buffer.from(form.map(([k, v]) => `${k}=${queryEscape(v)}`).join('&'), 'utf8');
-      request = { method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, maxBody: MAX_TOKEN_RESPONSE, resource: 'token', maxErrorBody: 1024 };
+      request = { ...common, method: 'POST', url: realm, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body };
     } else {
       const headers: Record<string, string> = {};
       if (creds !== undefined) headers['authorization'] = basicHeader(creds);
-      request = { method: 'GET', url, headers, maxBody: MAX_TOKEN_RESPONSE, resource: 'token', maxErrorBody: 1024 };
+      request = { ...common, method: 'GET', url: tokenRequest(realm, service, scope, creds), headers };
     }
     this.stats.tokenRequests++;
     let res: HttpResponse;
@@ -394,7 +394,7 @@ export class AuthSession {
     } catch (e) {
       if (e instanceof RemoteError) {
         // The URL of a transport error would carry the query (account name); show the realm only.
-        throw new RemoteError(e.code, e.message.split(url.href).join(realmShown), { ...errorFields(e), url: realmShown }, e.cause);
+        throw new RemoteError(e.code, e.message.split(request.url.href).join(realmShown), { ...errorFields(e), url: realmShown }, e.cause);
       }
       throw e;
     }

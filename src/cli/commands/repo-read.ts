@@ -4,23 +4,16 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { openPayload, PayloadError, stdinPayload, type Digests, type Payload } from '../../client/payload.js';
-import { goFileError } from '../../config/gofile.js';
 import { compareUtf8 } from '../../tuf/canonical.js';
 import type { FileMeta } from '../../tuf/metadata.js';
 import type { Ctx } from '../app.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError, openError, UsageError } from '../errors.js';
 import { openSession, refresh } from '../session.js';
 import { stdout } from '../stdio.js';
 import { tableChunks } from '../table.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
-
-/** A file error as notary prints it (`open <name>: no such file or directory`). */
-export function openError(e: unknown, shown: string): unknown {
-  if (typeof (e as NodeJS.ErrnoException | undefined)?.code !== 'string') return e;
-  return new CliError('FILE', goFileError(e, shown), undefined, { cause: e });
-}
 
 export async function list(ctx: Ctx, gun: string | undefined): Promise<void> {
   const s = await openSession(ctx, gun);

@@ -16,10 +16,9 @@ import { parseJson, type Json } from '../../tuf/json.js';
 import type { FileMeta } from '../../tuf/metadata.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError, openError, UsageError } from '../errors.js';
 import { formatTable } from '../table.js';
 import { connect, locked, openSession, type Session } from '../session.js';
-import { openError } from './repo-read.js';
 import { keyAccess } from '../keys.js';
 
 type Opts = Record<string, unknown>;
@@ -280,7 +279,6 @@ async function hashFile(path: string, shown = path): Promise<{ length: number; s
   }
   return { length, sha256: h256.digest(), sha512: h512.digest() };
 }
-
 
 /** Go's strconv.ParseInt(s, 0, 64): base prefixes and underscores. */
 export function parseGoInt(s: string): number {
