@@ -22,7 +22,9 @@ export type StorageErrorCode =
   /** The GUN is locked by another live process (SEC-C1). */
   | 'LOCKED'
   /** The lock file could not be created, read or removed. */
-  | 'LOCK_FAILED';
+  | 'LOCK_FAILED'
+  /** A cached file that cannot be used as what it should hold (does not parse or verify). */
+  | 'CORRUPT';
 
 export interface StorageErrorFields {
   /** The file or directory the error is about. */
