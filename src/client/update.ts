@@ -10,7 +10,7 @@ import { sha256 } from '../crypto/hash.js';
 import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
-import { StorageError } from '../storage/errors.js';
+import { StorageError, isUnwritable } from '../storage/errors.js';
 import { DEFAULT_LIMITS, TrustedCollectionBuilder, type Limits } from '../tuf/builder.js';
 import { signedVersion } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
@@ -149,7 +149,7 @@ export async function refreshTimestamp(opts: UpdateOptions): Promise<void> {
   b.updateSnapshot(await cachedOrFetch(run, b, 'snapshot', b.expectedSnapshot()));
   const files = new Map<string, Uint8Array>([['snapshot', b.snapshot!.bytes], ['timestamp', b.timestamp!.bytes]]);
   for (const role of run.fromCache) files.delete(role);
-  if (files.size > 0) await opts.cache.writeMany(files);
+  await writeCache(opts, files);
 }
 
 /** A download whose failure is reported where it is awaited, or never when it is not needed. */
@@ -369,6 +369,22 @@ function damagedRoot(opts: UpdateOptions, e: TrustError): StorageError {
   return new StorageError('CORRUPT', `the cached root of ${opts.gun} in ${path} is damaged: ${e.message}`, { path, gun: opts.gun, role: 'root', hint }, e);
 }
 
+/**
+ * Writes verified files to the cache. A trust directory that cannot take them (read-only, full,
+ * not writable) does not fail the read: one warning, and the next run fetches them again. No
+ * file is put in place before all of them are written and flushed (MetadataCache.stage), so a
+ * trust directory that is full or read-only keeps the cache it had.
+ */
+async function writeCache(opts: UpdateOptions, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  if (files.size === 0) return;
+  try {
+    await opts.cache.writeMany(files);
+  } catch (e) {
+    if (!isUnwritable(e)) throw e;
+    opts.warn(`the cache of ${opts.gun} could not be updated (${e.message}); the data was verified, and the next run fetches it again`);
+  }
+}
+
 async function fetchOrNotFound(remote: NotaryRemote, name: string, max: number, gun: string): Promise<Buffer> {
   try {
     return await remote.getMeta(name, max);
@@ -395,5 +411,5 @@ async function persist(run: Run, b: TrustedCollectionBuilder, rootChanged: boole
   const ts = files.get('timestamp');
   const cachedTs = await run.cached('timestamp', Infinity);
   if (ts && cachedTs && Buffer.from(ts).equals(cachedTs)) files.delete('timestamp');
-  if (files.size > 0) await run.opts.cache.writeMany(files);
+  await writeCache(run.opts, files);
 }

@@ -67,6 +67,13 @@ import { errnoCode } from '../keystore/atomic.js';
 /** The errno code of a Node system error, if any. */
 export { errnoCode };
 
+const UNWRITABLE = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
+
+/** A write that failed because the file system cannot take it: read-only, full, or not writable by this user. */
+export function isUnwritable(e: unknown): e is StorageError {
+  return isStorageError(e, 'WRITE_FAILED') && UNWRITABLE.has(errnoCode(e.cause) ?? '');
+}
+
 /** A hint for common file-system failures, or undefined. */
 export function errnoHint(e: unknown, path: string): string | undefined {
   switch (errnoCode(e)) {
