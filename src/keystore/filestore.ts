@@ -5,14 +5,14 @@
 //  - Legacy layouts (root_keys/, tuf_keys/<gun>/) are migrated when the store opens: each file is
 //    copied atomically to private/<id>.key, and only once that copy is durable is the old file
 //    removed. Nothing is overwritten; what cannot be migrated stays and is still listed.
-//  - Every write is atomic (atomic.ts); directories 0700, files 0600; a trust dir or private/
-//    that other users can reach is reported, and keys are not written there (SEC-F2).
+//  - Every write is atomic (atomic.ts); directories 0700, files 0600; keys are not written where
+//    other users could swap a directory or file (keydirs.ts, SEC-F2).
 //  - After decryption the key's ID must equal the file name, and a key signs only for the role
 //    it was created for (SEC-F5).
 
 // Reads are synchronous (a listing is a few small files, and fs/promises alone costs `key list`
 // a millisecond to load); writes go through atomic.ts.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
@@ -36,6 +36,7 @@ import {
   type FaultHook,
 } from './atomic.js';
 import { KeyStoreError, shortId } from './errors.js';
+import { checkKeyDirs } from './keydirs.js';
 import { isKeyId, roleHasGun, validateGun, validateKeyId, validateRole } from './names.js';
 import type { Env, NewPassphraseOptions, PassphraseRetriever } from './passphrase.js';
 import { checkUse, keyIdOf, makeSigner } from './signer.js';
@@ -138,7 +139,7 @@ export class FileKeyStore implements KeyStore {
   /** Opens the store: checks permissions and migrates legacy layouts. Creates nothing else. */
   static async open(opts: FileKeyStoreOptions): Promise<FileKeyStore> {
     const s = new FileKeyStore(opts);
-    await s.checkPermissions();
+    s.checkPermissions();
     // Temp files of writers that died (SIGKILL mid-write) are removed; listing never reads them.
     if (s.insecure === undefined) sweepStaleTemps(s.privateDir);
     if (opts.migrate !== false) await s.migrateLegacy();
@@ -151,25 +152,10 @@ export class FileKeyStore implements KeyStore {
 
   // ---- permissions (SEC-F2) ----
 
-  private async checkPermissions(): Promise<void> {
-    const problems: string[] = [];
-    for (const dir of [this.opts.trustDir, this.privateDir]) {
-      let st;
-      try {
-        st = statSync(dir);
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT') continue;
-        throw ioError('inspect', dir, e);
-      }
-      if (!st.isDirectory()) throw new KeyStoreError('IO_ERROR', `${dir} is not a directory`, { path: dir });
-      const uid = process.getuid?.();
-      if (uid !== undefined && st.uid !== uid) problems.push(`${dir} is owned by user ${st.uid}, not by you (${uid})`);
-      if ((st.mode & 0o077) !== 0) problems.push(`${dir} is accessible by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`);
-    }
-    if (problems.length > 0) {
-      this.insecure = problems.join('; ');
-      for (const p of problems) this.log('warning', `${p}: private keys there are not protected; run chmod 700 on it`);
-    }
+  private checkPermissions(): void {
+    const verdict = checkKeyDirs(this.opts.trustDir, this.privateDir);
+    this.insecure = verdict.unsafe;
+    if (verdict.warning !== undefined) this.log('warning', verdict.warning);
   }
 
   private assertWritable(): void {

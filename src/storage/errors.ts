@@ -22,7 +22,9 @@ export type StorageErrorCode =
   /** The GUN is locked by another live process (SEC-C1). */
   | 'LOCKED'
   /** The lock file could not be created, read or removed. */
-  | 'LOCK_FAILED';
+  | 'LOCK_FAILED'
+  /** A cached file that cannot be used as what it should hold (does not parse or verify). */
+  | 'CORRUPT';
 
 export interface StorageErrorFields {
   /** The file or directory the error is about. */
@@ -64,6 +66,13 @@ import { errnoCode } from '../keystore/atomic.js';
 
 /** The errno code of a Node system error, if any. */
 export { errnoCode };
+
+const UNWRITABLE = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
+
+/** A write that failed because the file system cannot take it: read-only, full, or not writable by this user. */
+export function isUnwritable(e: unknown): e is StorageError {
+  return isStorageError(e, 'WRITE_FAILED') && UNWRITABLE.has(errnoCode(e.cause) ?? '');
+}
 
 /** A hint for common file-system failures, or undefined. */
 export function errnoHint(e: unknown, path: string): string | undefined {

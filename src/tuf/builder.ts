@@ -204,10 +204,21 @@ export class TrustedCollectionBuilder {
     let ts = this.verifyRole(readPlain(bytes, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
     const floor = this.floors.get('timestamp');
     if (floor !== undefined && ts.version === floor && this.cachedTimestamp && !Buffer.from(bytes).equals(Buffer.from(this.cachedTimestamp))) {
-      // SEC-V3: a same-version timestamp with other content does not replace the trusted one.
-      this.warnings.push(`timestamp version ${ts.version} from the server differs from the trusted copy; keeping the trusted copy`);
-      bytes = this.cachedTimestamp;
-      ts = this.verifyRole(readPlain(bytes, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
+      // SEC-V3: a same-version timestamp with other content does not replace the trusted one,
+      // unless the cached copy no longer verifies (damaged on disk): then the server's, which does.
+      const cached = this.cachedTimestamp;
+      let kept: Timestamp | undefined;
+      try {
+        kept = this.verifyRole(readPlain(cached, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
+      } catch (e) {
+        if (!isTrustError(e)) throw e;
+        this.warnings.push(`the cached timestamp version ${ts.version} does not verify (${e.message}); using the server's copy`);
+      }
+      if (kept) {
+        this.warnings.push(`timestamp version ${ts.version} from the server differs from the trusted copy; keeping the trusted copy`);
+        bytes = cached;
+        ts = kept;
+      }
     }
     const snap = ts.meta.get('snapshot');
     if (!snap || !snap.hashes.has('sha256')) throw missingMeta('timestamp', 'snapshot');

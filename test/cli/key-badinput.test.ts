@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DTRUST_BIN, runProcess, type RunResult } from '../rig/notary.js';
@@ -136,10 +136,28 @@ const CASES: Case[] = [
     message: /refusing to write through the symbolic link .*link.pem/,
   },
   {
-    name: 'a private dir other users can reach (generate)',
-    setup: (_h, t) => chmodSync(join(t, 'private'), 0o755),
+    name: 'a private dir other users can write (generate)',
+    setup: (_h, t) => chmodSync(join(t, 'private'), 0o775),
     args: (_h, t) => ['-d', t, 'key', 'generate', '-r', 'targets/x'],
-    message: /refusing to write private keys: .*private is accessible by other users \(mode 0755\)\n  hint: run: chmod 700/,
+    message: /refusing to write private keys: .*private is writable by other users \(mode 0775\)\n  hint: run: chmod 700/,
+  },
+  {
+    name: 'a trust dir other users can write (import)',
+    setup: (h, t) => {
+      chmodSync(t, 0o777);
+      writeFileSync(join(h, 'plain.pem'), pkcs8(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey));
+    },
+    args: (h, t) => ['-d', t, 'key', 'import', join(h, 'plain.pem'), '-r', 'targets/x'],
+    message: /refusing to write private keys: .*trust is writable by other users \(mode 0777\)\n  hint: run: chmod 700/,
+  },
+  {
+    name: 'a private dir that is a symbolic link (generate)',
+    setup: (h, t) => {
+      renameSync(join(t, 'private'), join(h, 'elsewhere'));
+      symlinkSync(join(h, 'elsewhere'), join(t, 'private'));
+    },
+    args: (_h, t) => ['-d', t, 'key', 'generate', '-r', 'targets/x'],
+    message: /refusing to write keys through the symbolic link .*trust\/private\n/,
   },
   {
     name: 'a file without keys (import)',
