@@ -14,7 +14,8 @@ import { DEFAULT_LIMITS, TrustedCollectionBuilder, type Limits } from '../tuf/bu
 import { signedVersion } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
 import type { FileMeta } from '../tuf/metadata.js';
-import type { TrustPinning } from '../tuf/rootcerts.js';
+import type { RootPin, TrustPinning } from '../tuf/rootcerts.js';
+import { rootPin } from './pinning.js';
 
 export interface UpdateOptions {
   gun: string;
@@ -50,6 +51,8 @@ const TIMESTAMP_FALLBACK = new Set(['OFFLINE', 'NOT_FOUND', 'SERVER_ERROR', 'TIM
 class Run {
   private readonly reads = new Map<string, Promise<Buffer | undefined>>();
   readonly fromCache = new Set<string>();
+  /** The pin a first root from the server is checked against. */
+  pin: RootPin | undefined;
   constructor(readonly opts: UpdateOptions) {}
 
   cached(role: string, max: number): Promise<Buffer | undefined> {
@@ -94,6 +97,7 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
   }
   const trustedRoot = cachedRoot ?? (await rootFetch!);
   const fetchedRoot = !cachedRoot;
+  if (fetchedRoot) run.pin = await rootPin(opts.gun, opts.pinning);
   try {
     const b = await attempt(run, limits, trustedRoot, fetchedRoot ? 'remote' : 'cache', undefined, early);
     await persist(run, b, fetchedRoot);
@@ -196,7 +200,7 @@ async function newBuilder(run: Run, limits: Limits): Promise<TrustedCollectionBu
     now: opts.now,
     floors,
     cachedTimestamp: cachedTs,
-    pinning: opts.pinning,
+    pin: run.pin,
     limits,
   });
 }
