@@ -9,11 +9,10 @@ import { goPemCertificates, inspectCertificate } from '../crypto/x509.js';
 import { TrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
 import { PublicKey } from '../tuf/keys.js';
-import type { Root, Snapshot, Targets } from '../tuf/metadata.js';
+import { fileMeta, type Root, type Snapshot, type Targets } from '../tuf/metadata.js';
 import { EXPIRY_DAYS } from '../tuf/repo.js';
 import { signMetadata } from '../tuf/sign.js';
 import type { KeyAccess } from './keys.js';
-import { fileMeta } from './publish.js';
 
 export interface InitOptions {
   gun: string;

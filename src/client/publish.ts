@@ -6,12 +6,11 @@ import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import type { Changelist, StagedChange } from '../storage/changelist.js';
-import { sha256, sha512 } from '../crypto/hash.js';
 import { parseEnvelope } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
 import type { PublicKey } from '../tuf/keys.js';
-import { parseRoot, parseSnapshot, parseTargets, type FileMeta, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { fileMeta, parseRoot, parseSnapshot, parseTargets, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
 import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
 import { isDelegationName, parentOf } from '../tuf/roles.js';
 import type { TrustPinning } from '../tuf/rootcerts.js';
@@ -392,10 +391,6 @@ async function partial(opts: PublishOptions, role: string, bytes: Buffer, have: 
     ...fields,
     hint: `the role, signed with ${have}, was saved to ${path}; give it to another signer of ${role}, who runs: dtrust delegation cosign ${opts.gun} ${role} <file> --publish; your changes stay staged here until then, and your next publish after it clears them`,
   });
-}
-
-export function fileMeta(bytes: Uint8Array): FileMeta {
-  return { length: bytes.length, hashes: new Map([['sha256', sha256(bytes)], ['sha512', sha512(bytes)]]) };
 }
 
 function emptySnapshot(): Snapshot {
