@@ -11,6 +11,7 @@ import { TrustError, isTrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
 import type { PublicKey } from '../tuf/keys.js';
 import { fileMeta, parseRoot, parseSnapshot, parseTargets, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
 import { isDelegationName, parentOf } from '../tuf/roles.js';
 import type { TrustPinning } from '../tuf/rootcerts.js';
@@ -18,6 +19,7 @@ import { signMetadata, type Signer } from '../tuf/sign.js';
 import { verifyThreshold } from '../tuf/verify.js';
 import { decodeDelegationData, decodeRootData, decodeTargetData } from './changes.js';
 import type { KeyAccess } from './keys.js';
+import { rootPin } from './pinning.js';
 import { update } from './update.js';
 
 export interface PublishOptions {
@@ -201,10 +203,10 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
     exists = false;
   }
   if (!exists) {
-    const files = new Map<string, Uint8Array>();
-    for (const role of ['root', 'targets', 'snapshot']) {
-      const b = await opts.cache.read(role, 100 * 1024 * 1024);
-      if (b) files.set(role, b);
+    const files = await localFiles(opts.cache);
+    if (files.has('root')) {
+      // As notary before its first upload: the root made here must satisfy the GUN's pin.
+      new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, pin: await rootPin(opts.gun, opts.pinning) }).loadRoot(files.get('root')!, 'local');
     }
     if (!files.has('root') || !files.has('targets')) {
       throw new TrustError('ROLE_NOT_FOUND', `repository ${opts.gun} does not exist on the server and has not been initialized here`, {
@@ -246,6 +248,16 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
     state: { root: builder.root!.meta, targets, snapshot: builder.snapshot!.meta, files, invalid },
     firstPublish: false,
   };
+}
+
+/** The metadata of a repository initialized here and not yet published. */
+async function localFiles(cache: MetadataCache): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const role of ['root', 'targets', 'snapshot']) {
+    const b = await cache.read(role, 100 * 1024 * 1024);
+    if (b) files.set(role, b);
+  }
+  return files;
 }
 
 /**

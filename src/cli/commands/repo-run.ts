@@ -45,6 +45,7 @@ export async function init(ctx: Ctx, gun: string | undefined): Promise<void> {
         keys,
         rootKeyId,
         rootCert,
+        pinning: s.cfg.trustPinning,
         onRootKeyFound: (id) => ctx.app.output.out(`Root key found, using: ${id}\n`),
       });
     } finally {
