@@ -44,8 +44,9 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
 }
 
 /**
- * A new repository in the local cache, for a GUN the server is known not to have. What can
- * refuse it (the pin, the root certificate) is checked before the first key is made.
+ * A new repository in the local cache, for a GUN the server is known not to have. Everything that
+ * can refuse it (the pin, the root certificate, a passphrase nobody can give) is checked before
+ * the first key is made.
  */
 async function createRepository(opts: InitOptions): Promise<InitResult> {
   const pin = await rootPin(opts.gun, opts.pinning);
@@ -62,6 +63,7 @@ async function createRepository(opts: InitOptions): Promise<InitResult> {
     rootKeyId = opts.rootKeyId ?? opts.keys.rootKeyIds()[0];
     if (rootKeyId !== undefined) opts.onRootKeyFound?.(rootKeyId);
   }
+  await opts.keys.requirePassphrases?.([{ role: 'root', ...(rootKeyId !== undefined ? { keyId: rootKeyId } : {}) }, { role: 'targets' }, { role: 'snapshot' }]);
   rootKeyId ??= (await opts.keys.generate('root', '')).canonicalId;
   rootKey ??= await rootCertKey(opts.keys, rootKeyId, opts.gun, opts.now);
 
