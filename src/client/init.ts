@@ -1,5 +1,6 @@
 // `init` (cli.md §9.1): root, targets and snapshot v1 in the local cache, signed with the root
-// key (found or generated), new targets and snapshot keys, and the server's timestamp key.
+// key (found or generated), new targets and snapshot keys, and the server's timestamp key; also
+// the first step of a publish to a GUN that exists nowhere (cli.md §8 step 3).
 // Unlike notary, it refuses a GUN that already exists on the server (cli.md §12 #18), and a root
 // certificate the GUN's trust pin refuses (notary finds out at the first publish).
 
@@ -48,7 +49,7 @@ export async function initRepository(opts: InitOptions): Promise<InitResult> {
  * can refuse it (the pin, the root certificate, a passphrase nobody can give) is checked before
  * the first key is made.
  */
-async function createRepository(opts: InitOptions): Promise<InitResult> {
+export async function createRepository(opts: InitOptions): Promise<InitResult> {
   const pin = await rootPin(opts.gun, opts.pinning);
   let rootKeyId: string | undefined;
   let rootKey: PublicKey | undefined;

@@ -19,6 +19,7 @@ import { signMetadata, type Signer } from '../tuf/sign.js';
 import { verifyThreshold } from '../tuf/verify.js';
 import { decodeDelegationData, decodeRootData, decodeTargetData } from './changes.js';
 import type { KeyAccess } from './keys.js';
+import { createRepository, type InitResult } from './init.js';
 import { rootPin } from './pinning.js';
 import { update } from './update.js';
 
@@ -47,6 +48,11 @@ export interface PublishOptions {
    * theirs (`delegation cosign`); returns where it was saved.
    */
   savePartial?: (role: string, bytes: Buffer) => Promise<string>;
+  /**
+   * Given, a GUN that exists neither on the server nor here is created first, as `init` would
+   * (cli.md §8 step 3), and this is told its root key; without it, that is an error.
+   */
+  onCreated?: (created: InitResult) => void;
 }
 
 export interface PublishResult {
@@ -203,8 +209,12 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
     exists = false;
   }
   if (!exists) {
-    const files = await localFiles(opts.cache);
-    if (files.has('root')) {
+    let files = await localFiles(opts.cache);
+    if (!files.has('root') && !files.has('targets') && opts.onCreated) {
+      const { gun, now, cache, remote, keys, pinning } = opts;
+      opts.onCreated(await createRepository({ gun, now, cache, remote, keys, pinning }));
+      files = await localFiles(opts.cache);
+    } else if (files.has('root')) {
       // As notary before its first upload: the root made here must satisfy the GUN's pin.
       new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, pin: await rootPin(opts.gun, opts.pinning) }).loadRoot(files.get('root')!, 'local');
     }
