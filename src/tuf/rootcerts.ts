@@ -92,6 +92,7 @@ export function cnMatches(cn: string | null, gun: string): boolean {
   return gun.startsWith(cn.replace(/\*+$/, ''));
 }
 
+/** The rule of `pinning` that decides `gun` (notary's NewTrustPinChecker). */
 export function pinRule(gun: string, pinning: TrustPinning | undefined): PinRule {
   const certs = pinning?.certs ?? {};
   if (Object.hasOwn(certs, gun)) return { kind: 'certs', entry: gun, ids: certs[gun]! };
