@@ -154,6 +154,12 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
     signer: async (canonicalId: string, listed: PublicKey, role: string) =>
       (await keys.service.signer(canonicalId, { role })).withPublicKey(listed),
     prepare: (canonicalId, role) => void keys.service.prepare(canonicalId, { role }).catch(() => undefined),
+    requirePassphrases: async (needs) => {
+      for (const n of needs) {
+        const store = n.keyId !== undefined ? (await keys.service.find(n.keyId))[0]?.store : keys.service.stores.find((st) => st.accepts(n.role));
+        if (store === keys.files) keys.passphrases.require({ keyId: n.keyId ?? '', alias: n.role }, n.keyId === undefined);
+      }
+    },
     generate: async (role, gun) => {
       if (role === 'root') requireToken(keys.token);
       const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });

@@ -17,6 +17,12 @@ export interface KeyAccess {
    * signer() to report.
    */
   prepare?(canonicalId: string, role: string): void;
+  /**
+   * Throws, naming the variable to set, when the passphrase of one of these keys (an existing key
+   * by ID, or a new key of the role) could neither come from the environment nor be typed; a
+   * workflow asks before it creates anything. Keys on a token need no passphrase.
+   */
+  requirePassphrases?(keys: readonly { role: string; keyId?: string }[]): Promise<void>;
   /** Creates a key for `role` (targets and snapshot keys carry the GUN). */
   generate(role: string, gun: string): Promise<{ canonicalId: string; publicKey: PublicKey }>;
   /** Canonical IDs of root keys at hand, in a stable order. */

@@ -6,12 +6,12 @@ import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import type { Changelist, StagedChange } from '../storage/changelist.js';
-import { sha256, sha512 } from '../crypto/hash.js';
 import { parseEnvelope } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
 import type { PublicKey } from '../tuf/keys.js';
-import { parseRoot, parseSnapshot, parseTargets, type FileMeta, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { fileMeta, parseRoot, parseSnapshot, parseTargets, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
 import { isDelegationName, parentOf } from '../tuf/roles.js';
 import type { TrustPinning } from '../tuf/rootcerts.js';
@@ -19,6 +19,8 @@ import { signMetadata, type Signer } from '../tuf/sign.js';
 import { verifyThreshold } from '../tuf/verify.js';
 import { decodeDelegationData, decodeRootData, decodeTargetData } from './changes.js';
 import type { KeyAccess } from './keys.js';
+import { createRepository, type InitResult } from './init.js';
+import { rootPin } from './pinning.js';
 import { update } from './update.js';
 
 export interface PublishOptions {
@@ -46,6 +48,11 @@ export interface PublishOptions {
    * theirs (`delegation cosign`); returns where it was saved.
    */
   savePartial?: (role: string, bytes: Buffer) => Promise<string>;
+  /**
+   * Given, a GUN that exists neither on the server nor here is created first, as `init` would
+   * (cli.md §8 step 3), and this is told its root key; without it, that is an error.
+   */
+  onCreated?: (created: InitResult) => void;
 }
 
 export interface PublishResult {
@@ -202,10 +209,14 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
     exists = false;
   }
   if (!exists) {
-    const files = new Map<string, Uint8Array>();
-    for (const role of ['root', 'targets', 'snapshot']) {
-      const b = await opts.cache.read(role, 100 * 1024 * 1024);
-      if (b) files.set(role, b);
+    let files = await localFiles(opts.cache);
+    if (!files.has('root') && !files.has('targets') && opts.onCreated) {
+      const { gun, now, cache, remote, keys, pinning } = opts;
+      opts.onCreated(await createRepository({ gun, now, cache, remote, keys, pinning }));
+      files = await localFiles(opts.cache);
+    } else if (files.has('root')) {
+      // As notary before its first upload: the root made here must satisfy the GUN's pin.
+      new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, pin: await rootPin(opts.gun, opts.pinning) }).loadRoot(files.get('root')!, 'local');
     }
     if (!files.has('root') || !files.has('targets')) {
       throw new TrustError('ROLE_NOT_FOUND', `repository ${opts.gun} does not exist on the server and has not been initialized here`, {
@@ -247,6 +258,16 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
     state: { root: builder.root!.meta, targets, snapshot: builder.snapshot!.meta, files, invalid },
     firstPublish: false,
   };
+}
+
+/** The metadata of a repository initialized here and not yet published. */
+async function localFiles(cache: MetadataCache): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const role of ['root', 'targets', 'snapshot']) {
+    const b = await cache.read(role, 100 * 1024 * 1024);
+    if (b) files.set(role, b);
+  }
+  return files;
 }
 
 /**
@@ -392,10 +413,6 @@ async function partial(opts: PublishOptions, role: string, bytes: Buffer, have: 
     ...fields,
     hint: `the role, signed with ${have}, was saved to ${path}; give it to another signer of ${role}, who runs: dtrust delegation cosign ${opts.gun} ${role} <file> --publish; your changes stay staged here until then, and your next publish after it clears them`,
   });
-}
-
-export function fileMeta(bytes: Uint8Array): FileMeta {
-  return { length: bytes.length, hashes: new Map([['sha256', sha256(bytes)], ['sha512', sha512(bytes)]]) };
 }
 
 function emptySnapshot(): Snapshot {

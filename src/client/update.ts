@@ -15,7 +15,8 @@ import { DEFAULT_LIMITS, TrustedCollectionBuilder, type Limits } from '../tuf/bu
 import { signedVersion } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
 import type { FileMeta } from '../tuf/metadata.js';
-import type { TrustPinning } from '../tuf/rootcerts.js';
+import type { RootPin, TrustPinning } from '../tuf/rootcerts.js';
+import { rootPin } from './pinning.js';
 
 export interface UpdateOptions {
   gun: string;
@@ -53,6 +54,8 @@ class Run {
   /** Cached files that do not parse as metadata: no floor, not used, fetched again and replaced. */
   private readonly damaged = new Set<string>();
   readonly fromCache = new Set<string>();
+  /** The pin a first root from the server is checked against. */
+  pin: RootPin | undefined;
   constructor(readonly opts: UpdateOptions) {}
 
   cached(role: string, max: number): Promise<Buffer | undefined> {
@@ -117,6 +120,7 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
   }
   const trustedRoot = cachedRoot ?? (await rootFetch!);
   const fetchedRoot = !cachedRoot;
+  if (fetchedRoot) run.pin = await rootPin(opts.gun, opts.pinning);
   try {
     const b = await attempt(run, limits, trustedRoot, fetchedRoot ? 'remote' : 'cache', undefined, early);
     await persist(run, b, fetchedRoot);
@@ -215,7 +219,7 @@ async function newBuilder(run: Run, limits: Limits): Promise<TrustedCollectionBu
     now: opts.now,
     floors,
     cachedTimestamp: await run.cached('timestamp', limits.timestampMax),
-    pinning: opts.pinning,
+    pin: run.pin,
     limits,
   });
 }

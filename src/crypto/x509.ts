@@ -1,6 +1,7 @@
 // X.509 certificates as notary reads them: a strict DER walk for the fields notary checks
-// (subject CN, validity, basicConstraints cA, signature algorithm) and node's X509Certificate
-// for the public key and signature checks. Certificates are written back as Go PEM.
+// (subject CN, validity, basicConstraints cA, signature algorithm, and what chain building needs)
+// and node's X509Certificate for the public key and signature checks. Certificates are written
+// back as Go PEM.
 
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import {
@@ -9,7 +10,9 @@ import {
   children,
   contentOf,
   contextTag,
+  decodeBitString,
   decodeBoolean,
+  decodeInteger,
   decodeOid,
   decodeTime,
   elementOf,
@@ -29,10 +32,45 @@ export interface CertInfo {
   signatureAlgorithmOid: string;
   publicKey: KeyObject;
   rsaModulusBits: number | null;
+  /** 1, 2 or 3. */
+  version: number;
+  /** The issuer and subject Names as encoded (chains link them byte for byte, as Go does). */
+  rawIssuer: Buffer;
+  rawSubject: Buffer;
+  rawPublicKeyInfo: Buffer;
+  /** The basicConstraints extension is present. */
+  basicConstraintsValid: boolean;
+  /** basicConstraints pathLenConstraint, -1 when absent. */
+  maxPathLen: number;
+  /** keyUsage bits as Go numbers them (digitalSignature = 1, keyCertSign = 1 << 5); 0 when absent. */
+  keyUsage: number;
+  /** extendedKeyUsage OIDs; empty when absent. */
+  extKeyUsage: string[];
+  hasNameConstraints: boolean;
+  hasSubjectAltName: boolean;
+  /** A critical extension Go's parser does not handle (Go then refuses the certificate in chains). */
+  unhandledCritical: boolean;
 }
 
 const OID_COMMON_NAME = '2.5.4.3';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_KEY_USAGE = '2.5.29.15';
+const OID_EXT_KEY_USAGE = '2.5.29.37';
+const OID_NAME_CONSTRAINTS = '2.5.29.30';
+const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+/** Extensions Go 1.19's parser handles (crypto/x509 processExtensions). */
+const HANDLED_EXTENSIONS = new Set([
+  OID_KEY_USAGE,
+  OID_BASIC_CONSTRAINTS,
+  OID_SUBJECT_ALT_NAME,
+  OID_NAME_CONSTRAINTS,
+  '2.5.29.31', // CRL distribution points
+  '2.5.29.35', // authority key identifier
+  OID_EXT_KEY_USAGE,
+  '2.5.29.14', // subject key identifier
+  '2.5.29.32', // certificate policies
+  '1.3.6.1.5.5.7.1.1', // authority information access
+]);
 
 /** Parses a DER certificate. Throws CryptoError('BAD_CERTIFICATE') when it is malformed. */
 export function inspectCertificate(der: Buffer): CertInfo {
@@ -59,16 +97,22 @@ function inspect(der: Buffer): CertInfo {
     if (!f) throw new DerError(`tbsCertificate has no ${what}`, tbs.end);
     return f;
   };
-  if (fields[0]?.tag === contextTag(0)) i++; // version
+  let version = 1;
+  if (fields[0]?.tag === contextTag(0)) {
+    const tagged = contentOf(der, fields[0]);
+    const v = readSingle(tagged, Tag.INTEGER);
+    version = Number(decodeInteger(contentOf(tagged, v), v.start)) + 1;
+    i++;
+  }
   expectTag(next('serialNumber'), Tag.INTEGER, 'serialNumber');
   const innerSigAlg = expectTag(next('signature'), Tag.SEQUENCE, 'signature');
   if (!elementOf(der, innerSigAlg).equals(elementOf(der, sigAlg))) {
     throw new CryptoError('BAD_CERTIFICATE', 'inner and outer signature algorithm identifiers differ');
   }
-  expectTag(next('issuer'), Tag.SEQUENCE, 'issuer');
+  const issuer = expectTag(next('issuer'), Tag.SEQUENCE, 'issuer');
   const validity = expectTag(next('validity'), Tag.SEQUENCE, 'validity');
   const subject = expectTag(next('subject'), Tag.SEQUENCE, 'subject');
-  expectTag(next('subjectPublicKeyInfo'), Tag.SEQUENCE, 'subjectPublicKeyInfo');
+  const spki = expectTag(next('subjectPublicKeyInfo'), Tag.SEQUENCE, 'subjectPublicKeyInfo');
 
   let extensions: Tlv | undefined;
   for (; i < fields.length; i++) {
@@ -88,7 +132,7 @@ function inspect(der: Buffer): CertInfo {
   const signatureAlgorithmOid = decodeOid(contentOf(der, algOid), algOid.start);
 
   const commonName = subjectCommonName(der, subject);
-  const isCA = extensions ? basicConstraintsCA(der, extensions) : false;
+  const ext = extensions ? readExtensions(der, extensions) : NO_EXTENSIONS;
 
   let x: X509Certificate;
   try {
@@ -104,10 +148,14 @@ function inspect(der: Buffer): CertInfo {
     commonName,
     notBefore,
     notAfter,
-    isCA,
     signatureAlgorithmOid,
     publicKey,
     rsaModulusBits,
+    version,
+    rawIssuer: elementOf(der, issuer),
+    rawSubject: elementOf(der, subject),
+    rawPublicKeyInfo: elementOf(der, spki),
+    ...ext,
   };
 }
 
@@ -180,12 +228,28 @@ function decodeDirectoryString(tag: number, c: Buffer, offset: number): string {
   }
 }
 
-/** The cA flag of the basicConstraints extension (false when the extension is absent). */
-function basicConstraintsCA(der: Buffer, extsTagged: Tlv): boolean {
+type Extensions = Pick<
+  CertInfo,
+  'isCA' | 'basicConstraintsValid' | 'maxPathLen' | 'keyUsage' | 'extKeyUsage' | 'hasNameConstraints' | 'hasSubjectAltName' | 'unhandledCritical'
+>;
+
+const NO_EXTENSIONS: Extensions = {
+  isCA: false,
+  basicConstraintsValid: false,
+  maxPathLen: -1,
+  keyUsage: 0,
+  extKeyUsage: [],
+  hasNameConstraints: false,
+  hasSubjectAltName: false,
+  unhandledCritical: false,
+};
+
+/** What notary and Go's chain building read from the extensions. */
+function readExtensions(der: Buffer, extsTagged: Tlv): Extensions {
   const [exts, ...rest] = children(der, extsTagged);
   if (!exts || rest.length > 0) throw new DerError('invalid extensions', extsTagged.start);
   expectTag(exts, Tag.SEQUENCE, 'extensions');
-  let isCA = false;
+  const out: Extensions = { ...NO_EXTENSIONS, extKeyUsage: [] };
   const seen = new Set<string>();
   for (const ext of children(der, exts)) {
     expectTag(ext, Tag.SEQUENCE, 'extension');
@@ -197,20 +261,47 @@ function basicConstraintsCA(der: Buffer, extsTagged: Tlv): boolean {
     if (seen.has(oid)) throw new CryptoError('BAD_CERTIFICATE', `certificate contains duplicate extension ${oid}`);
     seen.add(oid);
     let k = 1;
+    let critical = false;
     if (parts[k]?.tag === Tag.BOOLEAN) {
-      decodeBoolean(contentOf(der, parts[k]!), parts[k]!.start);
+      critical = decodeBoolean(contentOf(der, parts[k]!), parts[k]!.start);
       k++;
     }
     const value = parts[k];
     if (!value || parts.length !== k + 1) throw new DerError('invalid extension', ext.start);
     expectTag(value, Tag.OCTET_STRING, 'extension value');
-    if (oid !== OID_BASIC_CONSTRAINTS) continue;
+    if (critical && !HANDLED_EXTENSIONS.has(oid)) out.unhandledCritical = true;
     const inner = contentOf(der, value);
-    const bc = readSingle(inner, Tag.SEQUENCE);
-    const first = children(inner, bc)[0];
-    if (first?.tag === Tag.BOOLEAN) isCA = decodeBoolean(contentOf(inner, first), first.start);
+    switch (oid) {
+      case OID_BASIC_CONSTRAINTS: {
+        out.basicConstraintsValid = true;
+        const bc = readSingle(inner, Tag.SEQUENCE);
+        for (const f of children(inner, bc)) {
+          if (f.tag === Tag.BOOLEAN) out.isCA = decodeBoolean(contentOf(inner, f), f.start);
+          else if (f.tag === Tag.INTEGER) out.maxPathLen = Number(decodeInteger(contentOf(inner, f), f.start));
+        }
+        break;
+      }
+      case OID_KEY_USAGE: {
+        const { bytes } = decodeBitString(contentOf(inner, readSingle(inner, Tag.BIT_STRING)));
+        for (let bit = 0; bit < 9; bit++) {
+          if (((bytes[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0) out.keyUsage |= 1 << bit;
+        }
+        break;
+      }
+      case OID_EXT_KEY_USAGE: {
+        const seq = readSingle(inner, Tag.SEQUENCE);
+        for (const f of children(inner, seq)) out.extKeyUsage.push(decodeOid(contentOf(inner, expectTag(f, Tag.OID, 'key purpose')), f.start));
+        break;
+      }
+      case OID_NAME_CONSTRAINTS:
+        out.hasNameConstraints = true;
+        break;
+      case OID_SUBJECT_ALT_NAME:
+        out.hasSubjectAltName = true;
+        break;
+    }
   }
-  return isCA;
+  return out;
 }
 
 const WEAK_SIGNATURE_ALGORITHMS = new Set([
@@ -244,15 +335,4 @@ export function certificatesFromPem(text: string): { ders: Buffer[]; allCertific
     else allCertificates = false;
   }
   return { ders, allCertificates };
-}
-
-/** True when `child` names `issuer` as its issuer and carries a valid signature by its key. */
-export function verifyIssuedBy(child: Buffer, issuer: Buffer): boolean {
-  try {
-    const c = new X509Certificate(child);
-    const i = new X509Certificate(issuer);
-    return c.checkIssued(i) && c.verify(i.publicKey);
-  } catch {
-    return false;
-  }
 }

@@ -22,7 +22,7 @@ import {
   type Timestamp,
 } from './metadata.js';
 import { isDelegationName, isDirectChild, parentOf, pathAllowed, restrictPaths } from './roles.js';
-import { applyPinning, validRootKeys, type TrustPinning } from './rootcerts.js';
+import { applyPin, validRootKeys, type RootPin } from './rootcerts.js';
 import { inNameOrder, parseTargetsFile, summaries, type TargetSummary } from './targetfiles.js';
 import { checkThreshold, verifyThreshold } from './verify.js';
 
@@ -48,7 +48,8 @@ export interface BuilderOptions {
   floors?: ReadonlyMap<string, number>;
   /** Bytes of the cached trusted timestamp, to refuse a same-version replacement. */
   cachedTimestamp?: Uint8Array;
-  pinning?: TrustPinning;
+  /** The trust pinning rule for the GUN's first root (pinRule, with a CA bundle read); none: TOFU. */
+  pin?: RootPin;
   limits?: Partial<Limits>;
 }
 
@@ -70,7 +71,7 @@ export class TrustedCollectionBuilder {
   readonly warnings: string[] = [];
   private readonly floors: Map<string, number>;
   private cachedTimestamp: Uint8Array | undefined;
-  private readonly pinning: TrustPinning | undefined;
+  private readonly pin: RootPin | undefined;
 
   root: TrustedFile<Root> | undefined;
   private rootKeys = new Map<string, PublicKey>();
@@ -92,7 +93,7 @@ export class TrustedCollectionBuilder {
     this.now = opts.now;
     this.floors = new Map(opts.floors ?? []);
     this.cachedTimestamp = opts.cachedTimestamp;
-    this.pinning = opts.pinning;
+    this.pin = opts.pin;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
   }
 
@@ -107,17 +108,20 @@ export class TrustedCollectionBuilder {
   /**
    * The first root of this run. From the cache it is the trust anchor: it must verify against
    * itself, but neither pinning nor expiry applies (formats.md §7.1). From the server (first
-   * contact) it is checked against the pinning configuration and must not be expired.
+   * contact) it is checked against the pin and must not be expired. `local` is a root made here
+   * and not yet published: checked against the pin as on first contact (notary does so before
+   * its first upload), its expiry aside.
    */
-  loadRoot(bytes: Uint8Array, source: 'cache' | 'remote'): Root {
+  loadRoot(bytes: Uint8Array, source: 'cache' | 'remote' | 'local'): Root {
     if (this.root) throw new Error('loadRoot called twice; use updateRoot');
     capSize('root', bytes, this.limits.rootMax);
     const env = parseEnvelope(bytes, 'root');
     const root = parseRoot(env.signed);
     checkRootStructure(root);
-    let keys = validRootKeys(root, { gun: this.gun, nowMs: this.now, checkExpiry: source === 'remote', warnings: this.warnings });
+    const firstContact = source !== 'cache';
+    let keys = validRootKeys(root, { gun: this.gun, nowMs: this.now, checkExpiry: firstContact, warnings: this.warnings });
     if (keys.size === 0) throw noValidCerts(this.gun);
-    if (source === 'remote') keys = applyPinning(keys, this.gun, this.pinning, this.now);
+    if (firstContact) keys = applyPin(keys, this.gun, this.pin, this.now);
     verifyRootSignatures(env, keys, root.roles.get('root')!.threshold);
     this.checkFloor('root', root.version);
     if (source === 'remote') this.checkExpiry('root', root.expires);

@@ -371,10 +371,10 @@ test('a same-version timestamp with other bytes does not replace the trusted one
 test('trust pinning by certificate ID: a pin that matches nothing is refused', async () => {
   const repo = await freshRepo();
   assert.throws(
-    () => build(repo, { pinning: { certs: { [GUN]: ['00'.repeat(32)] } } }),
+    () => build(repo, { pin: { kind: 'certs', entry: GUN, ids: ['00'.repeat(32)] } }),
     (e: unknown) => isTrustError(e, 'TRUST_PINNING'),
   );
   const id = repo.keys.root[0]!.pub.id;
-  assert.ok(build(repo, { pinning: { certs: { 'example.com/*': [id] } } }).targets);
-  assert.throws(() => build(repo, { pinning: { disableTofu: true } }), (e: unknown) => isTrustError(e, 'TRUST_PINNING'));
+  assert.ok(build(repo, { pin: { kind: 'certs', entry: 'example.com/*', ids: [id] } }).targets);
+  assert.throws(() => build(repo, { pin: { kind: 'refuse' } }), (e: unknown) => isTrustError(e, 'TRUST_PINNING'));
 });

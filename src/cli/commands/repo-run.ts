@@ -45,6 +45,7 @@ export async function init(ctx: Ctx, gun: string | undefined): Promise<void> {
         keys,
         rootKeyId,
         rootCert,
+        pinning: s.cfg.trustPinning,
         onRootKeyFound: (id) => ctx.app.output.out(`Root key found, using: ${id}\n`),
       });
     } finally {
@@ -105,6 +106,7 @@ async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<v
           warn: (m) => out.log('warning', m),
           savePartial: (role, bytes) => savePending(s, role, bytes),
           prepared,
+          onCreated: (c) => out.log('warning', `repository ${s.gun} was new (not on the server, not initialized here): initialized it with root key ${c.rootKeyId}`),
         });
       } catch (e) {
         throw explainPublishError(e, s.gun);
