@@ -55,10 +55,11 @@ test('npm pack of a fresh clone installs with npm install -g and runs as dtrust 
 
   // npm pack builds dist/ first (prepack); the packages come from this checkout.
   await symlink(realpathSync(join(REPO_ROOT, 'node_modules')), join(clone, 'node_modules'));
+  let started = Date.now();
   const packed = await must('npm pack', runProcess('npm', ['pack', '--json', '--pack-destination', tmp], { env, cwd: clone, timeoutMs: 120_000 }));
   const pack = (JSON.parse(packed.stdout) as PackResult[])[0]!;
   const files = pack.files.map((f) => f.path).sort();
-  t.diagnostic(`${pack.filename}: ${pack.size} bytes, ${pack.entryCount} files`);
+  t.diagnostic(`${pack.filename}: ${pack.size} bytes, ${pack.entryCount} files; npm pack took ${Date.now() - started} ms`);
   for (const f of ['bin/dtrust', 'dist/dtrust.cjs', 'LICENSE', 'README.md', 'package.json', 'docs/configuration.md', 'docs/commands/sign.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball: ${files.join(' ')}`);
   }
@@ -80,6 +81,7 @@ test('npm pack of a fresh clone installs with npm install -g and runs as dtrust 
   assert.deepEqual(Object.keys(manifest.optionalDependencies), ['pkcs11js']);
   assert.match(bundle, /\)\("pkcs11js"\)/, 'pkcs11js is loaded at run time, not bundled');
 
+  started = Date.now();
   const registry = await serveInstalledPackages(REPO_ROOT, [...Object.keys(manifest.dependencies), ...Object.keys(manifest.optionalDependencies)], await tempDir('package-registry-'));
   const prefix = join(tmp, 'prefix');
   try {
@@ -94,6 +96,7 @@ test('npm pack of a fresh clone installs with npm install -g and runs as dtrust 
   } finally {
     await registry.close();
   }
+  t.diagnostic(`dependencies packed and npm install -g done in ${Date.now() - started} ms`);
 
   const dtrust = join(prefix, 'bin', 'dtrust');
   const version = await must('dtrust --version', runProcess(dtrust, ['--version'], { env, cwd: home }));
