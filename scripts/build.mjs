@@ -1,6 +1,7 @@
 // Two outputs:
 //  dist/   the CLI as one CommonJS file, loaded by bin/dtrust with a V8 code cache;
 //  build/  every source, test and bench file transpiled one-to-one for `node --test`.
+// `node scripts/build.mjs dist` makes dist/ only: what a package needs (npm's prepare and prepack).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,8 +27,9 @@ function files(dir) {
   return out;
 }
 
+const distOnly = process.argv[2] === 'dist';
 rmSync('dist', { recursive: true, force: true });
-rmSync('build', { recursive: true, force: true });
+if (!distOnly) rmSync('build', { recursive: true, force: true });
 
 // Built-in modules that cost milliseconds to load (crypto ~2.6 ms, https ~6 ms with tls and http)
 // are loaded on first use, not when a module that imports them initialises: `key list` never
@@ -87,15 +89,17 @@ if (/[^\x00-\x7f]/.test(readFileSync(bundle, 'latin1'))) throw new Error(`${bund
 const id = createHash('sha256').update(readFileSync(bundle)).digest('hex').slice(0, 16);
 writeFileSync(bundle, `${readFileSync(bundle, 'utf8')}//# dtrust-build ${id}\n`);
 
-await build({
-  entryPoints: [...files('src'), ...files('test'), ...files('bench'), ...files('demo')],
-  outdir: 'build',
-  outbase: '.',
-  bundle: false,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'inline',
-  logLevel: 'warning',
-  define,
-});
+if (!distOnly) {
+  await build({
+    entryPoints: [...files('src'), ...files('test'), ...files('bench'), ...files('demo')],
+    outdir: 'build',
+    outbase: '.',
+    bundle: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'inline',
+    logLevel: 'warning',
+    define,
+  });
+}

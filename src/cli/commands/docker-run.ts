@@ -792,10 +792,9 @@ export async function keyGenerate(ctx: Ctx, args: string[]): Promise<void> {
  * docker's `trust key generate NAME [--dir DIR]` (cli.md §11.9): an ECDSA P-256 key in the trust
  * directory with role NAME and no GUN, and `<DIR>/<NAME>.pub` (PUBLIC KEY PEM with a `role`
  * header, mode 0600) to give to the repository owner for `signer add`. DIR defaults to the
- * working directory. Exported for `dtrust key generate NAME` (notary's `key generate` dispatches
- * here when its argument is not an algorithm).
+ * working directory.
  */
-export async function dockerKeyGenerate(ctx: Ctx, name: string, o: { dir?: string } = {}): Promise<void> {
+async function dockerKeyGenerate(ctx: Ctx, name: string, o: { dir?: string } = {}): Promise<void> {
   validateName('key', name);
   const dirShown = o.dir ?? ctx.app.cwd;
   const dir = isAbsolute(dirShown) ? dirShown : resolve(ctx.app.cwd, dirShown);

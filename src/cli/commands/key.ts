@@ -51,26 +51,27 @@ export function registerKey(program: Command, app: App): void {
       }),
     );
 
-  key
+  const generate = key
     .command('generate')
     .description('Generates a new key with a given algorithm.')
     .usage('[ algorithm ] [flags]')
     .allowExcessArguments(true)
     .option('-o, --output <string>', 'Filepath to write export output to')
-    .option('-r, --role <string>', 'Role to generate key with, defaulting to "root".', 'root')
-    .option('--dir <dir>', 'With a signer NAME (docker trust key generate): directory to write NAME.pub in, defaults to current directory')
-    .action(
-      app.action(async (ctx) => {
-        const args = ctx.cmd.args;
-        if (args.length > 1) throw new UsageError('Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
-        // Not an algorithm name: docker's `trust key generate NAME` (see docs/commands/trust-key.md).
-        if (args[0] !== undefined && !/^(ecdsa|rsa|ed25519|dsa|ec|ed448|x25519|x448)$/i.test(args[0])) {
-          const dir = (ctx.cmd.opts() as { dir?: string }).dir;
-          return (await import('./docker-run.js')).dockerKeyGenerate(ctx, args[0], { dir });
-        }
-        await keyGenerate(ctx, args[0]);
-      }),
-    );
+    .option('-r, --role <string>', 'Role to generate key with, defaulting to "root".', 'root');
+  // Run as notary, `key generate` is notary's verb only (docker's is `trust key generate`).
+  if (app.program === 'dtrust') generate.option('--dir <dir>', 'With a signer NAME (docker trust key generate): directory to write NAME.pub in, defaults to current directory');
+  generate.action(
+    app.action(async (ctx) => {
+      const args = ctx.cmd.args;
+      if (args.length > 1) throw new UsageError('Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
+      const dir = (ctx.cmd.opts() as { dir?: string }).dir;
+      const given = (name: string): boolean => ctx.cmd.getOptionValueSource(name) === 'cli';
+      const { keyGenerateVerb } = await import('../../docker/keygen.js');
+      const verb = keyGenerateVerb({ program: app.program, arg: args[0], notaryFlags: given('output') || given('role'), dockerFlags: dir !== undefined });
+      if (verb === 'docker') return (await import('./docker-run.js')).keyGenerate(ctx, args);
+      await keyGenerate(ctx, args[0]);
+    }),
+  );
 
   key
     .command('remove')
@@ -217,7 +218,8 @@ async function keyList(ctx: Ctx): Promise<void> {
 async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<void> {
   const algorithm = (algorithmArg ?? 'ecdsa').toLowerCase();
   if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
-    throw new CliError('INVALID_ALGORITHM', 'Algorithm not allowed, possible values are: ECDSA, ED25519, RSA', 'dtrust generates ecdsa (P-256, the default), ed25519 and rsa (3072-bit) keys');
+    const docker = ctx.app.program === 'dtrust' ? `; a docker signer key is made with: dtrust trust key generate NAME` : '';
+    throw new CliError('INVALID_ALGORITHM', 'Algorithm not allowed, possible values are: ECDSA, ED25519, RSA', `dtrust generates ecdsa (P-256, the default), ed25519 and rsa (3072-bit) keys${docker}`);
   }
   const opts = ctx.cmd.opts() as { output?: string; role: string };
   const ks = await import('../../keystore/index.js');
