@@ -159,8 +159,16 @@ export class FileKeyStore implements KeyStore {
   }
 
   private assertWritable(): void {
+    this.assertSafe('write');
+  }
+
+  /**
+   * Keys are neither written nor used for signing where other users could have put a file: a
+   * planted key (say a root key chosen by init) would sign for them. Listing and export still work.
+   */
+  private assertSafe(what: 'write' | 'use'): void {
     if (this.insecure !== undefined) {
-      throw new KeyStoreError('INSECURE_PERMISSIONS', `refusing to write private keys: ${this.insecure}`, {
+      throw new KeyStoreError('INSECURE_PERMISSIONS', `refusing to ${what} private keys: ${this.insecure}`, {
         path: this.privateDir,
         hint: `run: chmod 700 ${this.opts.trustDir} ${this.privateDir} (and make sure you own them)`,
       });
@@ -392,7 +400,7 @@ export class FileKeyStore implements KeyStore {
    * failure is dropped here, met again and reported by signer().
    */
   prepare(id: string, opts?: SignerOptions): void {
-    if (this.unlocked.has(id) || this.unlocking.has(id)) return;
+    if (this.unlocked.has(id) || this.unlocking.has(id) || this.insecure !== undefined) return;
     const run = async (): Promise<void> => {
       const entry = this.find(id);
       if (!entry) return;
@@ -419,6 +427,7 @@ export class FileKeyStore implements KeyStore {
     }
     const entry = this.find(id);
     if (!entry) throw this.notFound(id);
+    this.assertSafe('use');
     const f = this.load(entry);
     checkUse(f.record, opts);
     const key = await this.decrypt(f);

@@ -2,8 +2,8 @@
 // 0600). The trust dir and private/ are checked when the store opens:
 //  - unsafe: writable by other users (a group or other write bit without the sticky bit: they
 //    could put their own directory or file where a key is written), or owned by another user.
-//    Keys are not written there; reading still works (every key is encrypted, and its ID is
-//    checked against its file name).
+//    Keys are neither written nor used for signing there: a key planted by another user (a root
+//    key that init would pick up) would sign for them. Listing and export still work.
 //  - exposed: others can only read or traverse it (a trust dir made with mkdir, 0755). One
 //    warning; the command works, as notary's does.
 // Directories above the trust dir are not checked (/ and /tmp belong to root, /tmp is sticky).
@@ -51,7 +51,7 @@ export function checkKeyDirs(trustDir: string, privateDir: string): KeyDirVerdic
   }
   if (unsafe.length > 0) {
     const text = unsafe.join('; ');
-    return { unsafe: text, warning: `${text}: dtrust will not write private keys there; run chmod 700 on it (and make sure you own it)` };
+    return { unsafe: text, warning: `${text}: dtrust will not write or use private keys there; run chmod 700 on it (and make sure you own it)` };
   }
   if (exposed.length > 0) {
     const guard = privateExposed ? 'key files are mode 0600' : `key files are mode 0600, in ${privateDir} (mode 0700)`;

@@ -88,3 +88,27 @@ for (const invokeAs of ['dtrust', 'notary'] as const) {
     assert.deepEqual(tableRows(after.stdout).map((r) => r[0]), ['rel/one', 'rel/two', 'top', 'top2']);
   });
 }
+
+test('a trust dir other users can write: its keys are listed but never used to sign, the staged change is kept', T, async () => {
+  const home = await tempDir('modes-unsafe-');
+  const trust = join(home, 'trust');
+  const gun = 'example.com/modes/unsafe';
+  const dt = await DtrustClient.create({ serverUrl: server().url, home, trustDir: trust, env: FAST_KDF });
+  const f = join(home, 'payload.txt');
+  writeFileSync(f, 'payload\n');
+  await dt.runOk(['init', '-p', gun]);
+  chmodSync(trust, 0o777);
+  const staged = await dt.run(['add', gun, 'one', f]);
+  assert.equal(staged.code, 0, describeFailure('dtrust', ['add'], staged));
+  const r = await dt.run(['publish', gun]);
+  assert.equal(r.code, 1, describeFailure('dtrust', ['publish', gun], r));
+  assert.match(r.stdout + r.stderr, new RegExp(`refusing to use private keys: ${trust} is writable by other users \\(mode 0777\\)`));
+  assert.match(r.stdout + r.stderr, /hint: run: chmod 700/);
+  const keys = await dt.run(['key', 'list']);
+  assert.equal(keys.code, 0, 'key list still works');
+  assert.equal(keyIdsOf(keys.stdout, 'root').length, 1);
+  const status = await dt.runOk(['status', gun]);
+  assert.match(status.stdout, /create\s+targets\s+target\s+one/, 'the change stays staged');
+  chmodSync(trust, 0o700);
+  await dt.runOk(['publish', gun]);
+});

@@ -193,11 +193,12 @@ test('permissions: a private dir other users can write is reported and keys are 
   const store = await openStore(dir, { env: { ...FIXTURE_PASSPHRASES, NOTARY_DELEGATION_PASSPHRASE: 'delegpass' }, logs });
   assert.deepEqual(
     logs.filter((l) => l.startsWith('warning:')),
-    [`warning: ${join(dir, 'private')} is writable by other users (mode 0775): dtrust will not write private keys there; run chmod 700 on it (and make sure you own it)`],
+    [`warning: ${join(dir, 'private')} is writable by other users (mode 0775): dtrust will not write or use private keys there; run chmod 700 on it (and make sure you own it)`],
   );
-  // Reading still works (the keys are encrypted, their IDs checked)...
-  await store.signer(DELEG_ID);
-  // ...writing does not.
+  // A key there is not used (another user could have planted it)...
+  await assert.rejects(store.signer(DELEG_ID), isErr('INSECURE_PERMISSIONS', /refusing to use private keys: .* is writable by other users \(mode 0775\)/));
+  assert.equal((await store.list()).length > 0, true, 'listing still works');
+  // ...nor written.
   await assert.rejects(store.add(generatePrivateKey('ecdsa'), { role: 'targets/x' }), isErr('INSECURE_PERMISSIONS', /refusing to write private keys: .* is writable by other users \(mode 0775\)/));
   await assert.rejects(store.changePassphrase(DELEG_ID, new PassphraseRetriever({ env: { X: 'new-passphrase' } }), { variables: ['X'] }), isErr('INSECURE_PERMISSIONS'));
   await assert.rejects(store.remove(DELEG_ID), isErr('INSECURE_PERMISSIONS'));
@@ -236,7 +237,9 @@ test('permissions: which modes refuse writing keys and which only warn', async (
       assert.equal(warnings.length, 1, `${what}: one warning\n${logs.join('\n')}`);
       assert.match(warnings[0]!, c.warning, what);
     } else if (!c.refused) assert.deepEqual(warnings, [], what);
-    await store.signer(DELEG_ID); // reading works in every case
+    const use = store.signer(DELEG_ID);
+    if (c.refused) await assert.rejects(use, isErr('INSECURE_PERMISSIONS', /refusing to use private keys/), what);
+    else await use;
     const add = store.add(generatePrivateKey('ecdsa'), { role: 'targets/x' });
     if (c.refused) await assert.rejects(add, isErr('INSECURE_PERMISSIONS', c.refused), what);
     else {
@@ -385,7 +388,7 @@ test('migration never overwrites: a conflicting copy keeps the legacy file in pl
   assert.ok(existsSync(join(dir, 'private', 'root_keys', `${id}_root.key`)));
   assert.equal(readFileSync(join(dir, 'private', `${id}.key`), 'utf8'), 'something else\n');
   assert.ok(logs.some((l) => l.includes('already exists with other contents')), logs.join('\n'));
-  // A private dir other users can write: migration is skipped with a warning, the legacy keys are still usable.
+  // A private dir other users can write: migration is skipped with a warning, the legacy keys are listed but not used.
   const dir2 = await copyTrustDir(NOTARY01_TRUSTDIR);
   chmodSync(join(dir2, 'private'), 0o775);
   const logs2: string[] = [];
@@ -393,7 +396,7 @@ test('migration never overwrites: a conflicting copy keeps the legacy file in pl
   assert.ok(logs2.some((l) => l.includes('not migrating the legacy key directories')));
   const recs = await s2.list();
   assert.equal(recs.length, 3);
-  await s2.signer(id, { role: 'root' });
+  await assert.rejects(s2.signer(id, { role: 'root' }), isErr('INSECURE_PERMISSIONS', /refusing to use private keys/));
 });
 
 test('memory store and the key service: root-only stores never receive other keys', async () => {
