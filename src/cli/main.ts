@@ -10,6 +10,7 @@ import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
 import { UsageError } from './errors.js';
 import { processOutput } from './output.js';
+import { stderr, stdout } from './stdio.js';
 import { versionBlock, versionLine } from './version.js';
 
 export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number> {
@@ -34,6 +35,11 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
     } else app.fail(e, undefined, false);
   }
   return app.exitCode;
+}
+
+/** True once main's output has left the process: bin/dtrust may then exit without draining the event loop. */
+export function outputFlushed(): boolean {
+  return stdout.flushed() && stderr.flushed();
 }
 
 /** The command tree; with `word`, only the modules that declare that top-level command. */
