@@ -1,5 +1,5 @@
 // Repository commands, with notary's syntax and flags (cli.md §9.1-§9.12). Implementations load
-// lazily from repo-run.ts.
+// lazily: staging from repo-stage.ts, reads from repo-read.ts, the rest from repo-run.ts.
 
 import type { Command } from 'commander';
 import type { App } from '../app.js';
@@ -23,6 +23,7 @@ function ints(flag: string): (value: string, previous: number[] | undefined) => 
 }
 
 const run = () => import('./repo-run.js');
+const stage = () => import('./repo-stage.js');
 const read = () => import('./repo-read.js');
 
 export function registerRepo(program: Command, app: App): void {
@@ -50,7 +51,7 @@ export function registerRepo(program: Command, app: App): void {
     .option('-r, --roles <roles>', 'Delegation roles to add this target to', collect)
     .option('--custom <file>', 'Path to the file containing custom data for this target')
     .option('-p, --publish', PUBLISH_HELP)
-    .action(app.action(async (ctx, args: string[]) => (await run()).add(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await stage()).add(ctx, args)));
 
   program
     .command('addhash')
@@ -65,7 +66,7 @@ export function registerRepo(program: Command, app: App): void {
     .option('--sha512 <hex>', 'hex encoded sha512 of the target to add')
     .option('--custom <file>', 'Path to the file containing custom data for this target')
     .option('-p, --publish', PUBLISH_HELP)
-    .action(app.action(async (ctx, args: string[]) => (await run()).addhash(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await stage()).addhash(ctx, args)));
 
   program
     .command('remove')
@@ -77,7 +78,7 @@ export function registerRepo(program: Command, app: App): void {
     .argument('[args...]')
     .option('-r, --roles <roles>', 'Delegation roles to remove this target from', collect)
     .option('-p, --publish', PUBLISH_HELP)
-    .action(app.action(async (ctx, args: string[]) => (await run()).remove(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await stage()).remove(ctx, args)));
 
   program
     .command('list')
@@ -163,5 +164,5 @@ export function registerRepo(program: Command, app: App): void {
     )
     .argument('[args...]')
     .option('-p, --publish', PUBLISH_HELP)
-    .action(app.action(async (ctx, args: string[]) => (await run()).witness(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await stage()).witness(ctx, args)));
 }
