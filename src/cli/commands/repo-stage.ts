@@ -1,8 +1,9 @@
 // The staging commands (cli.md §9.2-§9.4, §9.12): add, addhash, remove and witness, with
-// notary's messages. They are offline and short: this module loads only the changelist, the lock and the payload
+// notary's messages, and the batches of `add --from` and `addhash --from` (targetlist.ts). They
+// are offline and short: this module loads only the changelist, the lock and the payload
 // encoding; the publish code loads for `-p` only.
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, read } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -13,6 +14,7 @@ import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { CliError, openError, UsageError } from '../errors.js';
 import { locked, openSession, type Session } from '../session.js';
+import { lineError, listLines, type ListLine } from '../targetlist.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
@@ -24,6 +26,7 @@ interface Target {
 
 export async function add(ctx: Ctx, args: string[]): Promise<void> {
   const o = opts(ctx);
+  if (typeof o.from === 'string') return addFrom(ctx, args, o.from);
   if (args.length < 3) throw new UsageError('Must specify a GUN, target, and path to target data');
   const [gun, target, file] = args as [string, string, string];
   const s = await openSession(ctx, gun);
@@ -41,6 +44,10 @@ export async function addhash(ctx: Ctx, args: string[]): Promise<void> {
   // As notary: an empty --sha256 "" counts as not given.
   const h256 = typeof o.sha256 === 'string' && o.sha256 !== '' ? o.sha256 : undefined;
   const h512 = typeof o.sha512 === 'string' && o.sha512 !== '' ? o.sha512 : undefined;
+  if (typeof o.from === 'string') {
+    if (h256 !== undefined || h512 !== undefined) throw new UsageError('--sha256 and --sha512 do not go with --from: the hashes come from the list', false);
+    return addhashFrom(ctx, args, o.from);
+  }
   if (args.length < 3 || (h256 === undefined && h512 === undefined)) throw new UsageError('Must specify a GUN, target, byte size of target data, and at least one hash');
   const [gun, target, size] = args as [string, string, string];
   // notary's order of checks: configuration and GUN, custom data, size, hashes.
@@ -80,6 +87,108 @@ export async function witness(ctx: Ctx, args: string[]): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// --from: every line is checked (and every file of `add` hashed) before anything is staged; the
+// whole list is then staged under one lock, and `-p` publishes once at the end.
+
+async function addFrom(ctx: Ctx, args: string[], from: string): Promise<void> {
+  const o = opts(ctx);
+  const s = await openSession(ctx, fromGun(args));
+  const custom = await readCustom(ctx, o);
+  const roles = rolesOf(o);
+  const { lines, source } = await readList(ctx, from);
+  const targets: Target[] = [];
+  for (const l of lines) {
+    if (l.fields.length !== 2) throw lineError(source, l.line, `expected NAME PATH, found ${fieldCount(l)}`);
+    const [name, path] = l.fields as [string, string];
+    checkName(name, source, l.line);
+    let meta: FileMeta;
+    try {
+      meta = await fileMeta(resolve(ctx.app.cwd, path), path, custom);
+    } catch (e) {
+      throw onLine(e, source, l.line);
+    }
+    targets.push({ name, meta });
+  }
+  await stageList(s, targets, roles, source, (t) => addMessage(t.name, s.gun));
+}
+
+async function addhashFrom(ctx: Ctx, args: string[], from: string): Promise<void> {
+  const o = opts(ctx);
+  const s = await openSession(ctx, fromGun(args));
+  const custom = await readCustom(ctx, o);
+  const roles = rolesOf(o);
+  const { lines, source } = await readList(ctx, from);
+  const targets: Target[] = [];
+  for (const l of lines) {
+    if (l.fields.length !== 3 && l.fields.length !== 4) throw lineError(source, l.line, `expected NAME SIZE SHA256 [SHA512], found ${fieldCount(l)}`);
+    const [name, size, h256, h512] = l.fields as [string, string, string, string | undefined];
+    checkName(name, source, l.line);
+    try {
+      targets.push({ name, meta: hashMeta(size, h256, h512, custom) });
+    } catch (e) {
+      throw onLine(e, source, l.line);
+    }
+  }
+  await stageList(s, targets, roles, source, (t) => addhashMessage(t.name, t.meta, s.gun));
+}
+
+async function stageList(s: Session, targets: Target[], roles: string[], source: string, message: (t: Target) => string): Promise<void> {
+  const out = s.ctx.app.output;
+  if (targets.length === 0) out.log('warning', `no targets in ${source}; nothing staged`);
+  else {
+    await stage(s, targets, roles);
+    out.out(targets.map(message).join(''));
+  }
+  if (opts(s.ctx).publish) await publishAfter(s);
+}
+
+function fromGun(args: string[]): string {
+  if (args.length > 1) throw new UsageError('With --from, give only the GUN: the targets come from the list', false);
+  if (args.length === 0) throw new UsageError('Must specify a GUN');
+  return args[0]!;
+}
+
+function fieldCount(l: ListLine): string {
+  return l.fields.length === 1 ? '1 field' : `${l.fields.length} fields`;
+}
+
+/** The error of one line, named by its number (the hint says nothing was staged). */
+function onLine(e: unknown, source: string, line: number): unknown {
+  return e instanceof CliError ? lineError(source, line, e.message) : e;
+}
+
+/** The list of `--from`: a file, or stdin for `-`. */
+async function readList(ctx: Ctx, from: string): Promise<{ lines: ListLine[]; source: string }> {
+  if (from === '-') return { lines: listLines(await readStdin(), 'stdin'), source: 'stdin' };
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(resolve(ctx.app.cwd, from));
+  } catch (e) {
+    throw openError(e, from);
+  }
+  return { lines: listLines(bytes, from), source: from };
+}
+
+/** All of stdin; a non-blocking descriptor (EAGAIN) is read through Node's stream instead. */
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let n: number;
+    try {
+      n = await new Promise<number>((res, rej) => read(0, chunk, 0, chunk.length, null, (e, k) => (e ? rej(e) : res(k))));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw new CliError('STDIN', `cannot read stdin: ${(e as Error).message}`);
+      for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
+      break;
+    }
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+  }
+  return Buffer.concat(chunks);
+}
+
+// ---------------------------------------------------------------------------------------------
 // targets
 
 async function stage(s: Session, targets: readonly Target[], roles: readonly string[]): Promise<void> {
@@ -99,9 +208,11 @@ async function publishAfter(s: Session): Promise<void> {
   await (await import('./repo-run.js')).autoPublish(s);
 }
 
-function checkName(target: string): void {
+function checkName(target: string, source?: string, line?: number): void {
   if (!/[\u0000-\u001f]/.test(target)) return;
-  throw new CliError('INVALID_TARGET', `target name ${JSON.stringify(target)} contains a control character, which notary cannot publish`, 'rename the target without control characters');
+  const why = `target name ${JSON.stringify(target)} contains a control character, which notary cannot publish`;
+  if (source !== undefined && line !== undefined) throw lineError(source, line, why);
+  throw new CliError('INVALID_TARGET', why, 'rename the target without control characters');
 }
 
 function rolesOf(o: Opts): string[] {

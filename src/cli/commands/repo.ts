@@ -50,6 +50,7 @@ export function registerRepo(program: Command, app: App): void {
     .argument('[args...]')
     .option('-r, --roles <roles>', 'Delegation roles to add this target to', collect)
     .option('--custom <file>', 'Path to the file containing custom data for this target')
+    .option('--from <file>', 'Stage the targets listed in this file ("-" for stdin), one per line: NAME PATH')
     .option('-p, --publish', PUBLISH_HELP)
     .action(app.action(async (ctx, args: string[]) => (await stage()).add(ctx, args)));
 
@@ -65,6 +66,7 @@ export function registerRepo(program: Command, app: App): void {
     .option('--sha256 <hex>', 'hex encoded sha256 of the target to add')
     .option('--sha512 <hex>', 'hex encoded sha512 of the target to add')
     .option('--custom <file>', 'Path to the file containing custom data for this target')
+    .option('--from <file>', 'Stage the targets listed in this file ("-" for stdin), one per line: NAME SIZE SHA256 [SHA512]')
     .option('-p, --publish', PUBLISH_HELP)
     .action(app.action(async (ctx, args: string[]) => (await stage()).addhash(ctx, args)));
 
