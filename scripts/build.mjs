@@ -79,9 +79,9 @@ await build({
   legalComments: 'none',
   // The bundle is CommonJS: import.meta.url (createRequire's base) is the bundle's own path.
   define: { ...define, 'import.meta.url': '__filename' },
-  // Smaller source is less to read and hash at every start; names are kept for error classes.
+  // Smaller source is less to read and hash at every start. Function names are not kept: defining
+  // them costs a command ~1.7 ms of CPU, and the error classes set their own `name`.
   minify: true,
-  keepNames: true,
   sourcemap: false,
   logLevel: 'warning',
 });
