@@ -16,12 +16,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, constants, fchmodSync, linkSync, openSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomHex } from '../crypto/random.js';
 import { ensurePrivateDir, readFileBounded, tempNameFor } from './atomic.js';
-import { pidAlive } from '../keystore/atomic.js';
+import { hostName, pidAlive } from '../keystore/atomic.js';
 import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
 import { gunDir, gunRelative } from './paths.js';
 
@@ -53,7 +52,7 @@ export interface LockOptions {
 }
 
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
-const HOST = hostname();
+const HOST = hostName();
 
 function parseHolder(bytes: Buffer | undefined): LockHolder | undefined {
   if (bytes === undefined) return undefined;
