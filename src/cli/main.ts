@@ -86,12 +86,13 @@ export function buildProgram(app: App, word?: string): Command {
     .action(() => app.output.out(versionBlock(name)));
 
   const known = word === 'version' || COMMAND_MODULES.some((m) => m.names.includes(word ?? ''));
-  for (const m of COMMAND_MODULES) if (!known || m.names.includes(word ?? '')) m.register(program, app);
+  for (const m of COMMAND_MODULES) if (!known || m.names.includes(word ?? '')) m.register(program, app, known ? word : undefined);
   propagateSettings(program, app);
   return program;
 }
 
-type Register = (program: Command, app: App) => void;
+/** Declares a module's commands; with `word` (the command word), a module may declare only that one. */
+type Register = (program: Command, app: App, word?: string) => void;
 
 /**
  * Each module declares one part of the command tree, under these top-level names (`key` has
