@@ -27,7 +27,7 @@
 // A staged change is a request that can be made again, unlike keys and cached metadata, which
 // are flushed. Removing published changes is flushed, so that they cannot come back.
 
-import { closeSync, constants, fchmodSync, readdirSync, renameSync, unlinkSync, writeFileSync, openSync, type Dirent } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomUuid } from '../crypto/random.js';
