@@ -3,6 +3,7 @@
 //  - the change files and the messages are those of notary's own loop of single commands;
 //  - a bad line stages nothing and names the line;
 //  - with -p, one publish at the end, after which the real notary lists and looks up every target;
+//  - the real notary publishes what dtrust staged (shared trust directory);
 //  - the argument errors of --from, and notary's own count errors without it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -210,4 +211,22 @@ test('--from with -p publishes once at the end; the real notary lists and looks 
   assert.equal(l.stdout, `files/two words sha256:${twoWords} 70000\n`);
   const v = ok('notary', ['verify'], await notary.run(['verify', gun, 'hash/7', '-q'], { input: 'content 7\n' }));
   assert.equal(v.stdout, '');
+});
+
+test('the real notary publishes what dtrust staged with --from in a shared trust directory', async () => {
+  const url = server().url;
+  const { home, notary, dtrust } = await clients(url, { shared: true, prefix: 'repo-from-notary-publish-' });
+  const gun = 'example.com/from/notary-publishes';
+  ok('notary', ['init', '-p'], await notary.run(['init', gun, '-p']));
+  const hashed = Array.from({ length: 5 }, (_, i) => ({ name: `v${i}`, content: `release ${i}\n` }));
+  const input = hashed.map((t) => `${t.name} ${t.content.length} ${sha256(t.content)}\n`).join('');
+  ok('dtrust', ['addhash', '--from'], await dtrust.run(['addhash', gun, '--from', '-', '-r', 'targets'], { input }));
+  file(home, 'app.tar', 'app\n');
+  ok('dtrust', ['add', '--from'], await dtrust.run(['add', gun, '--from', '-'], { input: '"app tarball" app.tar\n', cwd: home }));
+  ok('notary', ['publish'], await notary.run(['publish', gun]));
+  const rows = tableRows(ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun])).stdout);
+  assert.deepEqual(
+    rows.map((r) => [r[0], r[1], r[2]]).sort((a, b) => a[0]!.localeCompare(b[0]!)),
+    [...hashed.map((t) => [t.name, sha256(t.content), String(t.content.length)]), ['app tarball', sha256('app\n'), '4']].sort((a, b) => a[0]!.localeCompare(b[0]!)),
+  );
 });
