@@ -45,10 +45,14 @@ const lazyBuiltins = {
     b.onResolve({ filter: /^node:/ }, (args) => (LAZY_BUILTINS.includes(args.path) && args.namespace !== 'lazy' ? { path: args.path, namespace: 'lazy' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'lazy' }, async (args) => {
       const names = Object.keys(await import(args.path)).filter((n) => n !== 'default');
+      // The getters sit on the prototype of the exports: esbuild's interop (__toESM) copies own
+      // properties into a new object for every module that imports this one, and inherits the
+      // prototype, so nothing is copied (a copy per importer was ~0.1 ms and 70 closures each).
       return {
         contents:
-          `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)}));\n` +
-          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });\n`,
+          `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)}));\nconst getters = {};\n` +
+          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(getters, name, { enumerable: true, get: () => load()[name] });\n` +
+          `module.exports = Object.create(getters);\n`,
         loader: 'js',
       };
     });
@@ -77,9 +81,9 @@ await build({
   legalComments: 'none',
   // The bundle is CommonJS: import.meta.url (createRequire's base) is the bundle's own path.
   define: { ...define, 'import.meta.url': '__filename' },
-  // Smaller source is less to read and hash at every start; names are kept for error classes.
+  // Smaller source is less to read and hash at every start. Function names are not kept: defining
+  // them costs a command ~1.7 ms of CPU, and the error classes set their own `name`.
   minify: true,
-  keepNames: true,
   sourcemap: false,
   logLevel: 'warning',
 });

@@ -13,10 +13,10 @@
 //
 // All paths here are absolute: this layer never resolves against the working directory.
 
-import { closeSync, constants, fstatSync, openSync, read, readSync, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, read, readSync, statSync, type Stats } from 'node:fs';
+import { lstat, open, readdir, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { randomHex } from '../crypto/random.js';
 import { fsyncDir as syncDirectory, hostTag, pidAlive } from '../keystore/atomic.js';
 import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
 
@@ -51,7 +51,7 @@ const inFlight = new Set<string>();
 /** A fresh temp-file name for `target` (swept by sweepStaleTemps when its writer dies). */
 export function tempNameFor(target: string): string {
   const base = basename(target).slice(0, 96);
-  return `.${base}.${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}.tmp`;
+  return `.${base}.${process.pid}-${hostTag()}-${randomHex(6)}.tmp`;
 }
 
 /** True for the name of a temp file made by writeFileAtomic (readers of a directory skip them). */
@@ -62,11 +62,12 @@ export function isTempName(name: string): boolean {
 /**
  * Removes temp files in `dir` left by writers on this host that are no longer running (and by
  * this process, when no write of ours is using them). Best effort; returns the names removed.
+ * `listed`: the directory's names when the caller has just read them.
  */
-export async function sweepStaleTemps(dir: string): Promise<string[]> {
-  let names: string[];
+export async function sweepStaleTemps(dir: string, listed?: readonly string[]): Promise<string[]> {
+  let names: readonly string[];
   try {
-    names = await readdir(dir);
+    names = listed ?? (await readdir(dir));
   } catch {
     return [];
   }
@@ -169,7 +170,7 @@ export async function ensurePrivateDir(base: string, rel: string): Promise<strin
   // directory away between two levels: start again from the top a few times.
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ensureLevels(base, segs);
+      return ensureLevels(base, segs);
     } catch (e) {
       if (e instanceof VanishedError && attempt < 5) continue;
       if (e instanceof VanishedError) throw e.error;
@@ -184,33 +185,35 @@ class VanishedError extends Error {
   }
 }
 
-async function ensureLevels(base: string, segs: readonly string[]): Promise<string> {
-  await ensureBase(base);
+// Synchronous calls: each is microseconds, while a round trip through the thread pool costs a
+// short command more than the call itself.
+function ensureLevels(base: string, segs: readonly string[]): string {
+  ensureBase(base);
   let cur = base;
   for (const seg of segs) {
     cur = join(cur, seg);
-    try {
-      await mkdir(cur, { mode: DIR_MODE });
-      await chmod(cur, DIR_MODE);
-      continue;
-    } catch (e) {
-      const c = errnoCode(e);
-      if (c === 'ENOTDIR') throw notDirectory(dirname(cur), e);
-      if (c === 'ENOENT') {
-        throw new VanishedError(
-          new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: its parent keeps disappearing`, { path: cur }, e),
-        );
+    let st = lstatLevel(cur);
+    if (st === undefined) {
+      try {
+        mkdirSync(cur, { mode: DIR_MODE });
+        chmodSync(cur, DIR_MODE);
+        continue;
+      } catch (e) {
+        const c = errnoCode(e);
+        if (c === 'ENOTDIR') throw notDirectory(dirname(cur), e);
+        if (c === 'ENOENT') {
+          throw new VanishedError(
+            new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: its parent keeps disappearing`, { path: cur }, e),
+          );
+        }
+        if (c !== 'EEXIST') {
+          throw new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
+        }
       }
-      if (c !== 'EEXIST') {
-        throw new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
+      st = lstatLevel(cur);
+      if (st === undefined) {
+        throw new VanishedError(new StorageError('READ_FAILED', `cannot inspect ${cur}: it disappeared`, { path: cur }));
       }
-    }
-    let st: Stats;
-    try {
-      st = await lstat(cur);
-    } catch (e) {
-      const err = new StorageError('READ_FAILED', `cannot inspect ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
-      throw errnoCode(e) === 'ENOENT' ? new VanishedError(err) : err;
     }
     if (st.isSymbolicLink()) throw symlinkError(cur, 'create directories through');
     if (!st.isDirectory()) throw notDirectory(cur);
@@ -218,23 +221,33 @@ async function ensureLevels(base: string, segs: readonly string[]): Promise<stri
   return cur;
 }
 
-async function ensureBase(base: string): Promise<void> {
+/** lstat of one level; undefined when it does not exist. */
+function lstatLevel(path: string): Stats | undefined {
   try {
-    const st = await stat(base);
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    if (errnoCode(e) === 'ENOTDIR') throw notDirectory(dirname(path), e);
+    throw new StorageError('READ_FAILED', `cannot inspect ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, path) }, e);
+  }
+}
+
+function ensureBase(base: string): void {
+  let st: Stats | undefined;
+  try {
+    st = statSync(base, { throwIfNoEntry: false });
+  } catch (e) {
+    throw new StorageError('READ_FAILED', `cannot inspect ${base}: ${errnoText(e)}`, { path: base, hint: errnoHint(e, base) }, e);
+  }
+  if (st !== undefined) {
     if (!st.isDirectory()) throw notDirectory(base);
     return;
-  } catch (e) {
-    if (e instanceof StorageError) throw e;
-    if (errnoCode(e) !== 'ENOENT') {
-      throw new StorageError('READ_FAILED', `cannot inspect ${base}: ${errnoText(e)}`, { path: base, hint: errnoHint(e, base) }, e);
-    }
   }
   // Create the missing chain one level at a time so each new directory gets exactly 0700.
   const missing: string[] = [];
   let cur = base;
   for (;;) {
     try {
-      await lstat(cur);
+      lstatSync(cur);
       break;
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') break;
@@ -246,16 +259,18 @@ async function ensureBase(base: string): Promise<void> {
   }
   for (const d of missing.reverse()) {
     try {
-      await mkdir(d, { mode: DIR_MODE });
-      await chmod(d, DIR_MODE);
+      mkdirSync(d, { mode: DIR_MODE });
+      chmodSync(d, DIR_MODE);
     } catch (e) {
       if (errnoCode(e) === 'EEXIST') continue;
       throw new StorageError('WRITE_FAILED', `cannot create the directory ${d}: ${errnoText(e)}`, { path: d, hint: errnoHint(e, d) }, e);
     }
   }
-  const st = await stat(base).catch((e: unknown) => {
+  try {
+    st = statSync(base);
+  } catch (e) {
     throw new StorageError('WRITE_FAILED', `cannot create the directory ${base}: ${errnoText(e)}`, { path: base, hint: errnoHint(e, base) }, e);
-  });
+  }
   if (!st.isDirectory()) throw notDirectory(base);
 }
 

@@ -194,6 +194,22 @@ test('add() refuses malformed changes and a symlinked changelist directory', asy
   assert.deepEqual(readdirSync(outside), []);
 });
 
+test('addAll() stages a list in order, all or none: a write that fails removes what it wrote', async () => {
+  const trustDir = await tempDir('cl-addall-');
+  const cl = new Changelist(trustDir, 'g');
+  await cl.add(target('before'));
+  const names = await cl.addAll(['a', 'b', 'c'].map((p) => target(p)));
+  assert.deepEqual([...names].sort(), names);
+  assert.deepEqual((await cl.list()).changes.map((c) => c.path), ['before', 'a', 'b', 'c']);
+  // A malformed change anywhere in the list: refused before anything is written.
+  await assert.rejects(cl.addAll([target('d'), { ...target('e'), scope: '' }]), (e) => isStorageError(e, 'INVALID_CHANGE'));
+  // The third name does not fit 20 digits: the two written before it are removed again.
+  const edge = new Changelist(trustDir, 'g', () => 10n ** 20n - 2n);
+  await assert.rejects(edge.addAll(['x', 'y', 'z'].map((p) => target(p))), RangeError);
+  assert.deepEqual((await cl.list()).changes.map((c) => c.path), ['before', 'a', 'b', 'c']);
+  assert.deepEqual(readdirSync(cl.dir).filter((n) => !n.endsWith('.change')), [], 'no temp file is left');
+});
+
 test('two processes adding 50 changes each at the same time lose none', async () => {
   const trustDir = await tempDir('cl-concurrent-');
   const gun = 'example.com/concurrent';
