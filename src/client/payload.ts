@@ -123,6 +123,12 @@ class Sha512Worker {
 class Hashing {
   length = 0;
   private produced = 0;
+  /**
+   * Set by stop(). The reading loop may still be in a read or a spool write then: once that
+   * returns it must neither publish (which would clear ENDED) nor start a worker, which nothing
+   * would stop and which would keep the process alive, waiting for slots.
+   */
+  private stopped = false;
   private readonly h256 = createHash('sha256');
   /** sha512 on the main thread, for a payload known to be small. */
   private readonly h512: Hash | undefined;
@@ -142,6 +148,7 @@ class Hashing {
 
   /** The next slot to fill, once sha512 is done with it. */
   async slot(): Promise<Buffer> {
+    this.checkOpen();
     if (!this.h512 && !this.worker && this.length >= INLINE_MAX) this.startWorker();
     if (this.produced >= SLOTS && !this.h512) {
       const worker = this.worker ?? this.startWorker();
@@ -150,6 +157,7 @@ class Hashing {
         if (this.produced - consumed < SLOTS) break;
         const w = atomics.waitAsync(this.control, CONSUMED, consumed);
         if (w.async) await Promise.race([w.value, worker.result]);
+        this.checkOpen();
       }
     }
     return Buffer.from(this.data, (this.produced % SLOTS) * CHUNK, CHUNK);
@@ -157,6 +165,7 @@ class Hashing {
 
   /** The slot returned by slot() now holds `n` bytes. */
   publish(n: number): void {
+    this.checkOpen();
     const i = this.produced % SLOTS;
     const bytes = new Uint8Array(this.data, i * CHUNK, n);
     this.h256.update(bytes);
@@ -189,9 +198,14 @@ class Hashing {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.end();
     Atomics.notify(this.control, CONSUMED);
     await this.worker?.stop();
+  }
+
+  private checkOpen(): void {
+    if (this.stopped) throw new Error('the payload was closed before it was read to its end');
   }
 
   private startWorker(): Sha512Worker {

@@ -3,6 +3,7 @@
 // written out are the bytes hashed; the stdin spool leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, openSync, readFileSync, readdirSync, truncateSync, write, writeFileSync } from 'node:fs';
@@ -51,6 +52,47 @@ function collector(): { stream: Writable; bytes: () => Buffer } {
     },
   });
   return { stream, bytes: () => Buffer.concat(parts) };
+}
+
+/**
+ * Records the worker threads started while it is on, through async_hooks (whose resource for a
+ * worker is its native handle). off() stops them all, so that a test which finds a worker left
+ * running still lets the file end instead of keeping it alive until the runner's timeout.
+ */
+function workerRecorder(): { started: () => number; off: () => void } {
+  const workers: { stopThread(): void }[] = [];
+  const hook = createHook({
+    init(_id, type, _trigger, resource) {
+      if (type === 'WORKER') workers.push(resource as { stopThread(): void });
+    },
+  }).enable();
+  return {
+    started: () => workers.length,
+    off: () => {
+      hook.disable();
+      for (const w of workers) w.stopThread();
+    },
+  };
+}
+
+/**
+ * The write of a FileHandle (the spool's) at `position` completes as `then` says, once it is done;
+ * the result undoes the change.
+ */
+async function onWriteAt(position: number, then: () => Promise<void>): Promise<() => void> {
+  const probe = await open(process.execPath, 'r');
+  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const write = proto.write;
+  proto.write = function (this: unknown, ...args: unknown[]) {
+    const done = write.apply(this, args);
+    if (args[3] !== position) return done;
+    return done.then(async (v) => {
+      await then();
+      return v;
+    });
+  };
+  return () => void (proto.write = write);
 }
 
 test('a file: length, sha256 and sha512 as one-shot hashing, and the same bytes written out', async () => {
@@ -213,12 +255,50 @@ test('a payload opened to be hashed only (verify -q) hashes the file and cannot 
 });
 
 test('close() before the payload is read to its end stops the worker', async () => {
-  const input = new Readable({ read() {} });
-  const p = await streamPayload(input);
-  input.push(randomBytes(2 * RING)); // the worker starts, then waits for more
-  await new Promise((r) => setTimeout(r, 50));
-  await p.close(); // must not hang on the waiting worker
-  input.destroy();
+  const workers = workerRecorder();
+  try {
+    const input = new Readable({ read() {} });
+    const p = await streamPayload(input);
+    input.push(randomBytes(2 * RING)); // the worker starts, then waits for more
+    while (workers.started() === 0) await new Promise((r) => setTimeout(r, 1));
+    await p.close(); // must not hang on the waiting worker
+    input.destroy();
+  } finally {
+    workers.off();
+  }
+});
+
+test('close() while a spool write is in flight: the reading stops there and starts no worker afterwards', async () => {
+  // The 4th slot fills the ring: publishing it starts the worker. A worker started after close()
+  // would wait for slots forever, and nothing would stop it: the process would never exit.
+  let inFlight!: () => void;
+  const reached = new Promise<void>((r) => (inFlight = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const restore = await onWriteAt(3 * (RING / 4), () => {
+    inFlight();
+    return released;
+  });
+  const workers = workerRecorder();
+  try {
+    const input = new Readable({ read() {} });
+    const p = await streamPayload(input);
+    input.push(randomBytes(RING));
+    await reached;
+    const closing = p.close();
+    input.destroy(); // whatever the reading does next, it ends
+    release();
+    await closing;
+    const read = await p.digests().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.equal(workers.started(), 0, 'no worker started after close()');
+    assert.match(String(read), /closed before it was read to its end/);
+  } finally {
+    restore();
+    workers.off();
+  }
 });
 
 test('a directory is refused as notary words it (EISDIR), a missing file with ENOENT', async () => {
