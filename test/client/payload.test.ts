@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, openSync, readFileSync, readdirSync, truncateSync, write, writeFileSync } from 'node:fs';
+import { chmodSync, constants, openSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { fdPayload, openPayload, PayloadError, streamPayload, type Payload } from '../../src/client/payload.js';
+import { fdPayload, openPayload, PayloadError, streamPayload, type Digests, type Payload } from '../../src/client/payload.js';
 import { tempDir } from '../rig/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -27,9 +27,12 @@ function expected(data: Buffer): { length: number; sha256: string; sha512: strin
   };
 }
 
-async function digestsOf(p: Payload): Promise<{ length: number; sha256: string; sha512: string }> {
-  const d = await p.digests();
+function hex(d: Digests): { length: number; sha256: string; sha512: string } {
   return { length: d.length, sha256: d.sha256.toString('hex'), sha512: d.sha512.toString('hex') };
+}
+
+async function digestsOf(p: Payload): Promise<{ length: number; sha256: string; sha512: string }> {
+  return hex(await p.digests());
 }
 
 /** A stream of `data` in chunks of uneven sizes (as a pipe delivers them). */
@@ -145,26 +148,60 @@ test('a stream: spooled and hashed the same, and the spool is gone as soon as it
   }
 });
 
-test('a non-blocking descriptor (EAGAIN) is read through its stream instead', async () => {
-  const dir = await tempDir('payload-fifo-');
-  const fifo = join(dir, 'fifo');
-  execFileSync('mkfifo', [fifo]);
-  const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const wfd = openSync(fifo, constants.O_WRONLY);
-  let streamed = false;
+/** A FIFO: its read end, non-blocking, and a stream writing to it (nothing written yet). */
+async function fifo(prefix: string): Promise<{ rfd: number; writer: Socket }> {
+  const path = join(await tempDir(prefix), 'fifo');
+  execFileSync('mkfifo', [path]);
+  const rfd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  return { rfd, writer: new Socket({ fd: openSync(path, constants.O_WRONLY), readable: false, writable: true }) };
+}
+
+/** fdPayload on a FIFO's read end, its digests(), and `fellBack`: resolved once it turns to the stream. */
+async function fifoPayload(rfd: number): Promise<{ p: Payload; digests: Promise<Digests>; fellBack: Promise<Socket> }> {
+  let opened!: (s: Socket) => void;
+  const fellBack = new Promise<Socket>((r) => (opened = r));
   const p = await fdPayload(rfd, () => {
-    streamed = true;
-    return new Socket({ fd: rfd, readable: true, writable: false });
+    const s = new Socket({ fd: rfd, readable: true, writable: false });
+    opened(s);
+    return s;
   });
+  // Nothing is written yet: the first read finds the pipe empty. Should the payload settle
+  // instead (an error), the test fails with it rather than wait.
+  const digests = p.digests();
+  digests.catch(() => undefined);
+  return { p, digests, fellBack: Promise.race([fellBack, digests.then(() => Promise.reject(new Error('the payload ended without reading the stream')))]) };
+}
+
+test('a non-blocking descriptor (EAGAIN) is read through its stream instead', async () => {
+  const { rfd, writer } = await fifo('payload-fifo-');
+  const { p, digests, fellBack } = await fifoPayload(rfd);
   const data = randomBytes(RING + 3);
   try {
-    await new Promise((r) => setTimeout(r, 20)); // the first read finds the pipe empty
-    for (let off = 0; off < data.length; ) off += await new Promise<number>((resolve, reject) => write(wfd, data, off, data.length - off, null, (e, n) => (e ? reject(e) : resolve(n))));
-    closeSync(wfd);
-    assert.deepEqual(await digestsOf(p), expected(data));
-    assert.ok(streamed, 'the stream took over');
+    await fellBack;
+    writer.end(data);
+    assert.deepEqual(hex(await digests), expected(data));
   } finally {
     await p.close();
+    writer.destroy();
+  }
+});
+
+test('a descriptor read through its stream: close() after a spool that failed closes that stream', async () => {
+  // With its writer idle, the stream would go on reading and keep the process (verify) alive.
+  const { rfd, writer } = await fifo('payload-fifo-fail-');
+  const restore = await onWriteAt(0, () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })));
+  const { p, digests, fellBack } = await fifoPayload(rfd);
+  let stream: Socket | undefined;
+  try {
+    stream = await fellBack;
+    writer.write(randomBytes(RING / 4)); // one slot; the writer stays open
+    await assert.rejects(digests, (e: unknown) => e instanceof PayloadError && e.code === 'PAYLOAD_SPOOL' && /ENOSPC/.test(e.message));
+    await p.close();
+    assert.equal(stream.destroyed, true, 'the stream is closed');
+  } finally {
+    restore();
+    stream?.destroy();
+    writer.destroy();
   }
 });
 
