@@ -9,7 +9,7 @@ import { chmodSync, closeSync, createReadStream, createWriteStream, existsSync, 
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { DTRUST_BIN, baseEnv } from '../rig/notary.js';
+import { DTRUST_BIN, baseEnv, killAfter } from '../rig/notary.js';
 import { useNotaryServer } from '../rig/server.js';
 import { FAST_KDF, clients, fails, fatal, file, ok } from './repo-helpers.js';
 
@@ -94,6 +94,7 @@ async function raw(args: string[], home: string, stdin: Buffer | number, env: Re
     cwd: home,
     stdio: [typeof stdin === 'number' ? stdin : 'pipe', 'pipe', 'pipe'],
   });
+  killAfter(child);
   const out: Buffer[] = [];
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => out.push(c));
@@ -226,6 +227,7 @@ test('verify from a non-blocking stdin whose writer stays open: a spool that fai
     cwd: home,
     stdio: ['pipe', 'ignore', 'pipe'],
   });
+  killAfter(child);
   const exited = once(child, 'exit') as Promise<[number | null]>;
   let stderr = '';
   let reported!: () => void;
@@ -252,7 +254,6 @@ test('verify from a non-blocking stdin whose writer stays open: a spool that fai
     assert.equal(fatal(stderr), `cannot spool the content to ${spools}: EFBIG`);
   } finally {
     child.stdin.destroy();
-    await exited;
   }
 });
 
@@ -286,6 +287,7 @@ async function measured(args: string[], home: string, stdinFile?: string): Promi
     cwd: home,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  killAfter(child);
   let peakKiB = 0;
   const poll = setInterval(() => {
     const v = vmHwmKiB(child.pid!);

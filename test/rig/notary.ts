@@ -1,9 +1,11 @@
 // Running processes for tests: the REAL `notary` client (reference implementation) and our
 // `bin/dtrust`, each with an isolated HOME and trust dir and a minimal environment.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, cp, mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from './tmp.js';
 
@@ -95,6 +97,19 @@ export function runProcess(cmd: string, args: readonly string[], opts: RunProces
       const c = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 1);
       resolve({ code: c, stdout, stderr, signal });
     });
+  });
+}
+
+/**
+ * Kills `child` when the current test (or scope) ends, should it still be running: a test that
+ * fails before its child exits must not leave it keeping the test process alive.
+ */
+export function killAfter(child: ChildProcess): void {
+  after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = once(child, 'exit');
+    child.kill('SIGKILL');
+    await gone;
   });
 }
 
