@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type Change, Changelist, changeFileName, decodeChange, encodeChange, goJsonString } from '../../src/storage/changelist.js';
 import { isStorageError } from '../../src/storage/errors.js';
 import { FIXTURES } from '../helpers.js';
-import { NotaryClient } from '../rig/notary.js';
+import { killAfter, NotaryClient } from '../rig/notary.js';
 import { tempDir } from '../rig/tmp.js';
 
 const CHILD = fileURLToPath(new URL('./changelist-child.js', import.meta.url));
@@ -216,6 +216,7 @@ test('two processes adding 50 changes each at the same time lose none', async ()
   const run = (tag: string): Promise<string[]> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [CHILD, trustDir, gun, tag, '50'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      killAfter(child);
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.once('exit', (code) => (code === 0 ? resolve(out.trim().split('\n')) : reject(new Error(`child ${tag} exited ${code}`))));
