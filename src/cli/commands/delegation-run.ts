@@ -10,8 +10,8 @@ import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
 import { isYes, TerminalPrompt } from '../prompt.js';
 import { formatTable } from '../table.js';
+import { autoPublish, pushChanges } from '../publishing.js';
 import { locked, openSession, refresh, type Session } from '../session.js';
-import { autoPublish, publishPrepared } from './repo-run.js';
 import { keyAccess } from '../keys.js';
 import { parseEnvelope, signingBytes } from '../../tuf/envelope.js';
 import { isTrustError } from '../../tuf/errors.js';
@@ -230,7 +230,7 @@ export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   if (signers.length === 0) {
     // Already signed here (e.g. `cosign` without --publish, then the printed `--publish` command).
     if (o.publish && validSignatures(bytes) >= decl.threshold) {
-      await publishPrepared(s, new Map([[role, bytes]]));
+      await pushChanges(s, new Map([[role, bytes]]));
       return;
     }
     throw new CliError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, `import your ${role} key first: dtrust key import <key.pem> -r ${role}`);
@@ -250,5 +250,5 @@ export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
     out.out(`The threshold is met; publish it with: dtrust delegation cosign ${s.gun} ${role} ${dest} --publish\n`);
     return;
   }
-  await publishPrepared(s, new Map([[role, signed.bytes]]));
+  await pushChanges(s, new Map([[role, signed.bytes]]));
 }

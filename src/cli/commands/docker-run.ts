@@ -14,6 +14,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { KeyAccess } from '../../client/keys.js';
 import { encodeDelegationData, encodeTargetData } from '../../client/changes.js';
 import { delegationKeyFromPem } from '../../client/delegation.js';
+import { savePending } from '../../client/pending.js';
 import { publish as publishRepo } from '../../client/publish.js';
 import { update } from '../../client/update.js';
 import { decodePemBlocks, encodePem } from '../../crypto/pem.js';
@@ -65,7 +66,6 @@ import { CliError, UsageError, describeError } from '../errors.js';
 import { keyAccessOver, openKeyService } from '../keys.js';
 import { TerminalPrompt } from '../prompt.js';
 import { locked, openSession, type Session } from '../session.js';
-import { savePending } from './repo-run.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
@@ -293,7 +293,7 @@ async function publishChanges(d: DockerRepo, remote: NotaryRemote, keys: DockerK
       warn: (m) => d.s.ctx.app.output.log('warning', m),
       staged: false,
       extraChanges: changes,
-      savePartial: (role, bytes) => savePending(d.s, role, bytes),
+      savePartial: (role, bytes) => savePending(d.s.cache, role, bytes),
     });
   } catch (e) {
     throw explainPublish(e, d);
