@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { KeyAccess } from '../client/keys.js';
+import type { RepoKeyAccess } from '../client/keys.js';
 import { decodePemBlocks } from '../crypto/pem.js';
 import { decodeKeyBlock, isPrivateKeyBlock } from '../crypto/keyfile.js';
 import { KeyStoreError } from '../keystore/errors.js';
@@ -125,18 +125,6 @@ export function requireToken(token: TokenAccess): void {
     hint: `${e.hint ? e.hint + '; ' : ''}to keep the new root key on disk instead, run with --pkcs11-module none`,
     cause: e,
   });
-}
-
-export interface RepoKeyAccess extends KeyAccess {
-  /**
-   * Imports the first private key of a PEM file for `role` (decrypted with that role's
-   * passphrase) and returns its ID. Root keys must come encrypted, as notary requires.
-   */
-  importKeyFile(path: string, role: string, gun: string): Promise<string>;
-  /** Removes a key from the stores (a rotated-away key, or a new key of a failed rotation). */
-  remove(id: string): Promise<void>;
-  /** The plain public key of a stored private key. */
-  publicKey(id: string): Promise<PublicKey>;
 }
 
 /** The workflows' view of the key stores. */
