@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { encodeDelegationData } from '../../client/changes.js';
+import { cosignRole } from '../../client/cosign.js';
 import { delegationKeyFromPem } from '../../client/delegation.js';
 import type { PublicKey } from '../../tuf/keys.js';
 import { isDelegationName } from '../../tuf/roles.js';
@@ -13,11 +14,8 @@ import { formatTable } from '../table.js';
 import { autoPublish, pushChanges } from '../publishing.js';
 import { locked, openSession, refresh, type Session } from '../session.js';
 import { keyAccess } from '../keys.js';
-import { parseEnvelope, signingBytes } from '../../tuf/envelope.js';
-import { isTrustError } from '../../tuf/errors.js';
-import { parseTargets, toJson } from '../../tuf/metadata.js';
-import { signMetadata } from '../../tuf/sign.js';
-import { verifyThreshold } from '../../tuf/verify.js';
+import { parseEnvelope } from '../../tuf/envelope.js';
+import { parseTargets } from '../../tuf/metadata.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
@@ -188,11 +186,7 @@ export async function purge(ctx: Ctx, args: string[]): Promise<void> {
   if (o.publish) await autoPublish(s);
 }
 
-/**
- * Co-signing a role whose threshold one signer cannot meet: adds this machine's signatures to a
- * role file signed elsewhere (same bytes, same version), saves it for the next signer, and
- * publishes it once the threshold is met.
- */
+/** `delegation cosign` (client/cosign.ts): adds this machine's signatures, says who signs next, publishes once the threshold is met. */
 export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length < 3) throw new UsageError('must specify the Global Unique Name, the delegation role and the file to co-sign');
   const [gun, role, file] = args as [string, string, string];
@@ -200,55 +194,28 @@ export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   const o = opts(ctx);
   const s = await openSession(ctx, gun);
   const path = resolve(ctx.app.cwd, file);
-  const bytes = await readFile(path);
-  const env = parseEnvelope(bytes, role);
-  const meta = parseTargets(env.signed, role);
-  if (!signingBytes(toJson(meta)).equals(env.canonical)) {
-    throw new CliError('COSIGN', `${file} does not hold ${role} in the form dtrust and notary write, so signatures over it would not match`, 'ask the first signer for the file dtrust saved');
-  }
-  const { builder } = await refresh(s);
-  const parent = role.slice(0, role.lastIndexOf('/'));
-  const parentFile = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
-  const decl = parentFile?.meta.delegations.roles.find((r) => r.name === role);
-  if (!parentFile || !decl) throw new CliError('COSIGN', `${role} is not a delegation of ${s.gun}`, `list them with: dtrust delegation list ${s.gun}`);
-  const keys = await keyAccess(ctx);
-  const existing = env.signatures.filter((sig) => (decl.keyids ?? []).includes(sig.keyid));
-  const signers = [];
-  for (const id of decl.keyids ?? []) {
-    const key = parentFile.meta.delegations.keys.get(id);
-    if (!key || existing.some((sig) => sig.keyid === id)) continue;
-    if (keys.has(key.canonicalId)) signers.push(await keys.signer(key.canonicalId, key, role));
-  }
-  const validSignatures = (b: Buffer): number => {
-    try {
-      return verifyThreshold(parseEnvelope(b, role), role, parentFile.meta.delegations.keys, decl).validKeyIds.length;
-    } catch (e) {
-      if (!isTrustError(e, 'THRESHOLD_NOT_MET')) throw e;
-      return Number(e.fields.found ?? 0);
-    }
-  };
-  if (signers.length === 0) {
-    // Already signed here (e.g. `cosign` without --publish, then the printed `--publish` command).
-    if (o.publish && validSignatures(bytes) >= decl.threshold) {
-      await pushChanges(s, new Map([[role, bytes]]));
+  const dest = typeof o.output === 'string' ? resolve(ctx.app.cwd, o.output) : path;
+  const r = await cosignRole({
+    gun: s.gun,
+    role,
+    path,
+    shown: file,
+    dest,
+    publish: o.publish === true,
+    refresh: async () => (await refresh(s)).builder,
+    keys: () => keyAccess(ctx),
+  });
+  if (r.signedHere) {
+    const out = ctx.app.output;
+    out.out(`${role} version ${r.version} now carries ${r.valid} of the ${r.threshold} signatures it needs; saved to ${dest}\n`);
+    if (r.valid < r.threshold) {
+      out.out(`Give ${dest} to the next signer of ${role}, who runs: dtrust delegation cosign ${s.gun} ${role} <file> --publish\n`);
       return;
     }
-    throw new CliError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, `import your ${role} key first: dtrust key import <key.pem> -r ${role}`);
+    if (!o.publish) {
+      out.out(`The threshold is met; publish it with: dtrust delegation cosign ${s.gun} ${role} ${dest} --publish\n`);
+      return;
+    }
   }
-  const signed = await signMetadata(meta, signers, existing);
-  const valid = validSignatures(signed.bytes);
-  const out = ctx.app.output;
-  const dest = typeof o.output === 'string' ? resolve(ctx.app.cwd, o.output) : path;
-  const { writeFileAtomic } = await import('../../storage/atomic.js');
-  await writeFileAtomic(dest, signed.bytes);
-  out.out(`${role} version ${meta.version} now carries ${valid} of the ${decl.threshold} signatures it needs; saved to ${dest}\n`);
-  if (valid < decl.threshold) {
-    out.out(`Give ${dest} to the next signer of ${role}, who runs: dtrust delegation cosign ${s.gun} ${role} <file> --publish\n`);
-    return;
-  }
-  if (!o.publish) {
-    out.out(`The threshold is met; publish it with: dtrust delegation cosign ${s.gun} ${role} ${dest} --publish\n`);
-    return;
-  }
-  await pushChanges(s, new Map([[role, signed.bytes]]));
+  await pushChanges(s, new Map([[role, r.bytes]]));
 }
