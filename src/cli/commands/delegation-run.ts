@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { encodeDelegationData } from '../../client/changes.js';
 import { cosignRole } from '../../client/cosign.js';
-import { delegationKeyFromPem } from '../../client/delegation.js';
+import { delegationKeyFromPem } from '../../client/delegations.js';
 import type { PublicKey } from '../../tuf/keys.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';

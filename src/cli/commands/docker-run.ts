@@ -13,7 +13,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { KeyAccess } from '../../client/keys.js';
 import { encodeDelegationData, encodeTargetData } from '../../client/changes.js';
-import { delegationKeyFromPem } from '../../client/delegation.js';
+import { delegationKeyFromPem } from '../../client/delegations.js';
 import { savePending } from '../../client/pending.js';
 import { publish as publishRepo } from '../../client/publish.js';
 import { update } from '../../client/update.js';
