@@ -1,10 +1,10 @@
-// Delegation command implementations (cli.md §9.20-§9.23).
+// Delegation commands (cli.md §9.20-§9.23): notary's arguments and messages over client/delegations.ts
+// (staged changes, the list) and client/cosign.ts.
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { encodeDelegationData } from '../../client/changes.js';
 import { cosignRole } from '../../client/cosign.js';
-import { delegationKeyFromPem } from '../../client/delegations.js';
+import { delegationKeyFromPem, hasCachedPaths, listDelegations, stageDelegationAdd, stageDelegationDelete, stageDelegationRemove, stageKeyPurge } from '../../client/delegations.js';
 import type { PublicKey } from '../../tuf/keys.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
@@ -12,10 +12,8 @@ import { CliError, UsageError } from '../errors.js';
 import { isYes, TerminalPrompt } from '../prompt.js';
 import { formatTable } from '../table.js';
 import { autoPublish, pushChanges } from '../publishing.js';
-import { locked, openSession, refresh, type Session } from '../session.js';
+import { locked, openSession, refresh } from '../session.js';
 import { keyAccess } from '../keys.js';
-import { parseEnvelope } from '../../tuf/envelope.js';
-import { parseTargets } from '../../tuf/metadata.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
@@ -23,17 +21,7 @@ const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
 export async function list(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length !== 1) throw new UsageError('Please provide a Global Unique Name as an argument to list');
   const s = await openSession(ctx, args[0]);
-  const { builder } = await refresh(s);
-  const roles: { name: string; paths: string[]; keyIds: string[]; threshold: number }[] = [];
-  for (const parent of ['targets', ...builder.delegations.keys()]) {
-    const file = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
-    if (!file) continue;
-    for (const r of file.meta.delegations.roles) {
-      const keyIds = (r.keyids ?? []).map((id) => canonical(file.meta.delegations.keys.get(id), id));
-      roles.push({ name: r.name, paths: [...r.paths].sort(), keyIds, threshold: r.threshold });
-    }
-  }
-  roles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const roles = listDelegations((await refresh(s)).builder);
   const out = ctx.app.output;
   if (opts(ctx).json) {
     out.out(JSON.stringify(roles.map((r) => ({ role: r.name, paths: r.paths, keyIds: r.keyIds, threshold: r.threshold })), null, 2) + '\n');
@@ -52,14 +40,6 @@ export async function list(ctx: Ctx, args: string[]): Promise<void> {
     }
   }
   out.out('\n' + formatTable(['ROLE', 'PATHS', 'KEY IDS', 'THRESHOLD'], rows) + '\n');
-}
-
-function canonical(key: PublicKey | undefined, id: string): string {
-  try {
-    return key ? key.canonicalId : id;
-  } catch {
-    return id;
-  }
 }
 
 export async function add(ctx: Ctx, args: string[]): Promise<void> {
@@ -89,20 +69,8 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   if (threshold !== undefined && keys.length > 0 && threshold > keys.length) {
     ctx.app.output.log('warning', `role ${role} needs ${threshold} signatures but only ${keys.length} keys are being added; add more keys before it can sign`);
   }
-  await locked(s, async () => {
-    // (Threshold alone: the update below creates the role too when it does not exist.)
-    if (keys.length > 0) {
-      await s.changelist.add({ action: 'create', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ threshold: threshold ?? 1, addKeys: keys }) });
-    }
-    if (paths.length > 0) {
-      await s.changelist.add({ action: 'create', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ addPaths: paths }) });
-    }
-    // A create only sets the threshold of a new role; an update changes an existing one.
-    if (threshold !== undefined) {
-      await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ threshold }) });
-    }
-  });
-  if (keys.length > 0 && paths.length === 0 && !(await hasCachedPaths(s, role))) {
+  await locked(s, () => stageDelegationAdd(s.changelist, role, { keys, paths, threshold }));
+  if (keys.length > 0 && paths.length === 0 && !(await hasCachedPaths(s.cache, role))) {
     ctx.app.output.log('warning', `role ${role} has no paths yet, so it cannot sign any target; add them with --paths or --all-paths`);
   }
   const ids = keys.map((k) => k.canonicalId);
@@ -112,19 +80,6 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   if (threshold !== undefined) msg += ` with threshold ${threshold},`;
   ctx.app.output.out(`${msg} to repository "${s.gun}" staged for next publish.\n\n`);
   if (o.publish) await autoPublish(s);
-}
-
-/** True when the cached parent already gives `role` paths (adding a key to it is then enough). */
-async function hasCachedPaths(s: Session, role: string): Promise<boolean> {
-  const parent = role.slice(0, role.lastIndexOf('/'));
-  try {
-    const bytes = await s.cache.read(parent, 100 * 1024 * 1024);
-    if (!bytes) return false;
-    const decl = parseTargets(parseEnvelope(bytes, parent).signed, parent).delegations.roles.find((r) => r.name === role);
-    return (decl?.paths.length ?? 0) > 0;
-  } catch {
-    return false;
-  }
 }
 
 function pathList(o: Opts): string[] {
@@ -152,14 +107,10 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
     out.out('\nAre you sure you want to remove all data for this delegation? (yes/no)\n');
     if (o.yes) out.out('Confirmed `yes` from flag\n');
     else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', 'pass -y to confirm without a question');
-    await stage(s, { action: 'delete', data: null, role });
+    await locked(s, () => stageDelegationDelete(s.changelist, role));
     out.out(`\nForced removal (including all keys and paths) of delegation role ${role} to repository "${s.gun}" staged for next publish.\n\n`);
   } else {
-    await locked(s, async () => {
-      if (o.allPaths) await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ clearPaths: true }) });
-      else if (removePaths.length > 0) await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ removePaths }) });
-      if (keyIds.length > 0) await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ removeKeys: keyIds }) });
-    });
+    await locked(s, () => stageDelegationRemove(s.changelist, role, { keyIds, paths: removePaths, allPaths: o.allPaths === true }));
     let msg = `\nRemoval of delegation role ${role}`;
     if (keyIds.length > 0) msg += ` with keys [${keyIds.join(' ')}],`;
     if (o.allPaths) msg += ' with all paths,';
@@ -169,19 +120,13 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
   if (o.publish) await autoPublish(s);
 }
 
-async function stage(s: Session, c: { action: 'delete'; data: null; role: string }): Promise<void> {
-  await locked(s, () => s.changelist.add({ action: c.action, scope: c.role, type: 'delegation', path: '', data: c.data }).then(() => undefined));
-}
-
 export async function purge(ctx: Ctx, args: string[]): Promise<void> {
   const o = opts(ctx);
   if (args.length !== 1) throw new UsageError('Please provide a single Global Unique Name as an argument to remove');
   const keys = Array.isArray(o.key) ? (o.key as string[]).filter((k) => k !== '') : [];
   if (keys.length === 0) throw new UsageError('Please provide at least one key ID to be removed using the --key flag');
   const s = await openSession(ctx, args[0]);
-  await locked(s, async () => {
-    await s.changelist.add({ action: 'update', scope: 'targets/*', type: 'delegation', path: '', data: encodeDelegationData({ removeKeys: keys }) });
-  });
+  await locked(s, () => stageKeyPurge(s.changelist, keys));
   ctx.app.output.out(`Removal of the following keys from all delegations in ${s.gun} staged for next publish:\n${keys.map((k) => `\t- ${k}\n`).join('')}`);
   if (o.publish) await autoPublish(s);
 }
