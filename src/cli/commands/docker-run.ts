@@ -19,7 +19,8 @@ import { publish as publishRepo } from '../../client/publish.js';
 import { update } from '../../client/update.js';
 import { decodePemBlocks, encodePem } from '../../crypto/pem.js';
 import { isPrivateKeyBlock } from '../../crypto/keyfile.js';
-import { DockerError, isDockerError } from '../../docker/errors.js';
+import { DockerError, isDockerError, wrapError } from '../../docker/errors.js';
+import { DOCKER_ALIASES, dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
 import { initDockerRepository, repositoryMissing } from '../../docker/init.js';
 import {
   VALID_NAME,
@@ -71,10 +72,6 @@ import { locked, openSession, type Session } from '../session.js';
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
 
-/** docker's names for passphrase aliases in prompts. */
-const DOCKER_ALIASES: Readonly<Record<string, string>> = { root: 'root', targets: 'repository', snapshot: 'repository' };
-const ROOT_VAR = 'DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE';
-const REPO_VAR = 'DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE';
 /** Extra registries docker would treat as insecure (its daemon's insecure-registries), comma-separated host[:port]. */
 export const INSECURE_REGISTRIES_VARIABLE = 'DTRUST_INSECURE_REGISTRIES';
 
@@ -108,48 +105,9 @@ async function dockerKeys(ctx: Ctx): Promise<DockerKeys> {
   return { access, service: keys.service, files: keys.files, passphrases: keys.passphrases, records: access.records };
 }
 
-function hasVar(ctx: Ctx, names: readonly string[]): boolean {
-  return names.some((n) => (ctx.app.env[n] ?? '') !== '');
-}
-
-/**
- * Without a terminal, a passphrase can only come from the environment: say which variable is
- * missing before anything is fetched, created or published.
- */
-function requirePassphrase(ctx: Ctx, keys: DockerKeys, which: 'repository' | 'root', why: string): void {
-  if (keys.passphrases.interactive) return;
-  if (which === 'root' ? hasVar(ctx, [ROOT_VAR, 'NOTARY_ROOT_PASSPHRASE']) : hasVar(ctx, [REPO_VAR, 'NOTARY_TARGETS_PASSPHRASE', 'NOTARY_DELEGATION_PASSPHRASE'])) return;
-  const variable = which === 'root' ? ROOT_VAR : REPO_VAR;
-  throw new KeyStoreError('NO_PASSPHRASE', `no passphrase for the ${which === 'root' ? 'root' : 'repository and signer'} keys ${why}: ${variable} is not set and stdin is not a terminal`, {
-    variable,
-    hint:
-      which === 'root'
-        ? `set ${ROOT_VAR} to the root key's passphrase (a new root key gets it), or run on a terminal to be prompted`
-        : `set ${REPO_VAR} to the passphrase of the repository (targets) and signer keys (new keys get it), or run on a terminal to be prompted`,
-  });
-}
-
-/** KeyStore messages name notary's variable first; docker users set docker's. */
-function dockerPassphraseError(e: unknown): unknown {
-  if (!isKeyStoreError(e) || (e.code !== 'NO_PASSPHRASE' && e.code !== 'WRONG_PASSPHRASE' && e.code !== 'BAD_NEW_PASSPHRASE')) return e;
-  const v = e.variable;
-  if (v === undefined || !v.startsWith('NOTARY_')) return e;
-  const docker = v === 'NOTARY_ROOT_PASSPHRASE' ? ROOT_VAR : REPO_VAR;
-  return new KeyStoreError(e.code, e.message.split(v).join(docker), {
-    variable: docker,
-    ...(e.keyId !== undefined ? { keyId: e.keyId } : {}),
-    ...(e.role !== undefined ? { role: e.role } : {}),
-    hint: e.hint?.split(v).join(docker),
-    cause: e,
-  });
-}
-
-/** Same error class semantics for the renderer: code and hint kept, message prefixed (docker's errors.Wrap). */
+/** docker's errors.Wrap (docker/errors.ts); a usage error stays as it is, to print the usage. */
 function wrap(e: unknown, prefix: string): unknown {
-  const inner = dockerPassphraseError(e);
-  if (inner instanceof UsageError) return inner;
-  const { message, hint, code } = describeError(inner);
-  return new CliError(code ?? 'ERROR', `${prefix}: ${message}`, hint, { cause: inner });
+  return e instanceof UsageError ? e : wrapError(e, prefix);
 }
 
 interface DockerRepo {
@@ -410,7 +368,7 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
   const tag = ref.tag;
   const pinned = pinnedTarget(o);
   const keys = await dockerKeys(ctx);
-  requirePassphrase(ctx, keys, 'repository', 'needed to sign');
+  requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to sign');
   const d = await openRepo(ctx, ref);
   await noteStaged(d);
   const out = ctx.app.output;
@@ -427,7 +385,7 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
       const remote = await connectNotary(d, 'push,pull');
       try {
         if (await repositoryMissing(remote)) {
-          requirePassphrase(ctx, keys, 'root', `to create the repository ${d.s.gun}`);
+          requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'root', `to create the repository ${d.s.gun}`);
           const user = await registryUsername(d);
           const role = user !== undefined ? `targets/${user}` : undefined;
           if (role !== undefined && isDelegationName(role) && VALID_NAME.test(user!)) {
@@ -554,7 +512,7 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
     if (!yesAnswer(answer)) throw new DockerError('CANCELLED', 'trust revoke has been cancelled', 'pass -y to revoke every signed tag without the question');
   }
   const keys = await dockerKeys(ctx);
-  requirePassphrase(ctx, keys, 'repository', 'needed to revoke');
+  requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to revoke');
   const d = await openRepo(ctx, ref);
   await noteStaged(d);
   try {
@@ -653,7 +611,7 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
   if (files.length === 0) throw new DockerError('USAGE', 'path to a public key must be provided using the `--key` flag', `e.g. dtrust signer add --key ${name}.pub ${name} ${repos[0]}`);
   const pubKeys = await ingestPublicKeys(ctx, files);
   const keys = await dockerKeys(ctx);
-  requirePassphrase(ctx, keys, 'repository', 'needed to add a signer (the repository key signs the delegation)');
+  requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to add a signer (the repository key signs the delegation)');
   const out = ctx.app.output;
   const failed: string[] = [];
   for (const repo of repos) {
@@ -680,7 +638,7 @@ async function addSignerToRepo(ctx: Ctx, keys: DockerKeys, name: string, repo: s
     try {
       if (await repositoryMissing(remote)) {
         out.out(`Initializing signed repository for ${repo}...\n`);
-        requirePassphrase(ctx, keys, 'root', `to create the repository ${d.s.gun}`);
+        requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'root', `to create the repository ${d.s.gun}`);
         await initDockerRepository({ gun: d.s.gun, now: ctx.app.now, cache: d.s.cache, remote, keys: keys.access });
         out.out(`Successfully initialized "${repo}"\n`);
       } else {
@@ -709,7 +667,7 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
     try {
       if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword and cannot be removed', 'name a signer listed by: dtrust inspect --pretty ' + repo);
       keys ??= await dockerKeys(ctx);
-      requirePassphrase(ctx, keys, 'repository', 'needed to remove a signer (the repository key signs the delegation)');
+      requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to remove a signer (the repository key signs the delegation)');
       await removeSingleSigner(ctx, keys, name, repo, force);
     } catch (e) {
       if (!isExpectedError(e)) throw e;
