@@ -11,27 +11,18 @@
 
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { KeyAccess } from '../../client/keys.js';
-import { encodeDelegationData, encodeTargetData } from '../../client/changes.js';
+import { encodeDelegationData } from '../../client/changes.js';
 import { delegationKeyFromPem } from '../../client/delegations.js';
-import { savePending } from '../../client/pending.js';
-import { publish as publishRepo } from '../../client/publish.js';
-import { update } from '../../client/update.js';
+import { describeError } from '../../client/errors.js';
 import { decodePemBlocks, encodePem } from '../../crypto/pem.js';
 import { isPrivateKeyBlock } from '../../crypto/keyfile.js';
+import { change, signerChanges, targetChanges } from '../../docker/changes.js';
 import { DockerError, isDockerError, wrapError } from '../../docker/errors.js';
-import { DOCKER_ALIASES, dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
+import { dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
 import { initDockerRepository, repositoryMissing } from '../../docker/init.js';
-import {
-  VALID_NAME,
-  credentialServer,
-  defaultTrustServer,
-  isLoopbackHost,
-  parseImageReference,
-  registryEndpoints,
-  type ImageReference,
-} from '../../docker/reference.js';
+import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
 import { inspectJson, prettyInspect, trustRepoJson, type InspectData } from '../../docker/format.js';
+import { noteStaged, publishChanges, refreshRepo, registryUsername, signerKey, type DockerKeys, type DockerRepo } from '../../docker/repository.js';
 import {
   RELEASES_ROLE,
   adminKeys,
@@ -44,36 +35,22 @@ import {
   signerKeys,
   targetsByName,
 } from '../../docker/trustdata.js';
-import type { FileKeyStore } from '../../keystore/filestore.js';
 import { importKeys } from '../../keystore/importexport.js';
 import { KeyStoreError, isKeyStoreError } from '../../keystore/errors.js';
-import { PassphraseRetriever } from '../../keystore/passphrase.js';
-import { KeyService } from '../../keystore/service.js';
-import type { KeyRecord } from '../../keystore/types.js';
-import type { CredentialProvider, Credentials } from '../../remote/auth.js';
-import { certsDirectory, DOCKER_CERTS_D } from '../../remote/certsdir.js';
-import { dockerConfigCredentials, dockerConfigDir } from '../../remote/credentials.js';
 import { RemoteError } from '../../remote/errors.js';
-import { NotaryRemote } from '../../remote/notary.js';
-import { RegistryClient } from '../../remote/registry.js';
+import type { NotaryRemote } from '../../remote/notary.js';
 import type { StagedChange } from '../../storage/changelist.js';
 import type { TrustedCollectionBuilder } from '../../tuf/builder.js';
-import { TrustError, isTrustError } from '../../tuf/errors.js';
 import type { PublicKey } from '../../tuf/keys.js';
 import { sameFileMeta } from '../../tuf/repo.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
-import { describeError } from '../../client/errors.js';
+import { dockerKeys, openDockerRepo } from '../docker-session.js';
 import { CliError, UsageError } from '../errors.js';
-import { keyAccessOver, openKeyService } from '../keys.js';
 import { TerminalPrompt } from '../prompt.js';
-import { locked, openSession, type Session } from '../session.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
-
-/** Extra registries docker would treat as insecure (its daemon's insecure-registries), comma-separated host[:port]. */
-export const INSECURE_REGISTRIES_VARIABLE = 'DTRUST_INSECURE_REGISTRIES';
 
 // ---------------------------------------------------------------------------------------------
 // Shared plumbing
@@ -90,202 +67,9 @@ function requireArgs(ctx: Ctx, args: readonly string[], min: number, exact = fal
   throw new UsageError(`"${commandPath(ctx)}" requires ${exact ? 'exactly' : 'at least'} ${min} ${what}.`);
 }
 
-interface DockerKeys {
-  access: KeyAccess;
-  service: KeyService;
-  files: FileKeyStore;
-  passphrases: PassphraseRetriever;
-  records: KeyRecord[];
-}
-
-/** The key stores as every command opens them, with docker's prompt names. */
-async function dockerKeys(ctx: Ctx): Promise<DockerKeys> {
-  const keys = await openKeyService(ctx, { displayAliases: DOCKER_ALIASES });
-  const access = await keyAccessOver(keys);
-  return { access, service: keys.service, files: keys.files, passphrases: keys.passphrases, records: access.records };
-}
-
 /** docker's errors.Wrap (docker/errors.ts); a usage error stays as it is, to print the usage. */
 function wrap(e: unknown, prefix: string): unknown {
   return e instanceof UsageError ? e : wrapError(e, prefix);
-}
-
-interface DockerRepo {
-  ref: ImageReference;
-  s: Session;
-  serverUrl: string;
-  serverFrom: string;
-  credentials: CredentialProvider;
-}
-
-function memo(p: CredentialProvider): CredentialProvider {
-  let v: Promise<Credentials | undefined> | undefined;
-  return () => (v ??= p());
-}
-
-/** Session, trust server and credentials for one image (cli.md §11.1). */
-async function openRepo(ctx: Ctx, ref: ImageReference): Promise<DockerRepo> {
-  const s = await openSession(ctx, ref.name);
-  const env = ctx.app.env;
-  let serverUrl: string;
-  let serverFrom: string;
-  if (ctx.flags.server) {
-    serverUrl = s.cfg.serverUrl;
-    serverFrom = '-s';
-  } else if (env['DOCKER_CONTENT_TRUST_SERVER']) {
-    serverUrl = env['DOCKER_CONTENT_TRUST_SERVER'];
-    serverFrom = 'DOCKER_CONTENT_TRUST_SERVER';
-  } else if (s.cfg.serverUrlFrom === 'config') {
-    serverUrl = s.cfg.serverUrl;
-    serverFrom = `remote_server.url in ${s.cfg.configFile}`;
-  } else {
-    serverUrl = defaultTrustServer(ref.domain);
-    serverFrom = `docker's default for ${ref.domain}`;
-  }
-  return { ref, s, serverUrl, serverFrom, credentials: memo(dockerConfigCredentials(credentialServer(ref.domain), env)) };
-}
-
-function serverIsLoopback(url: string): boolean {
-  try {
-    return isLoopbackHost(new URL(url).host);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The notary server, with the registry's credentials as docker sends them, and TLS from the
- * flags or configuration, else as docker: `$DOCKER_CONFIG/tls/<host:port>`.
- */
-async function connectNotary(d: DockerRepo, scope: 'pull' | 'push,pull'): Promise<NotaryRemote> {
-  const t = d.s.cfg.tls;
-  const configDir = dockerConfigDir(d.s.ctx.app.env);
-  const tls =
-    t.caFile || t.certFile || t.keyFile || configDir === undefined || !d.serverUrl.startsWith('https:')
-      ? t
-      : { ...(await certsDirectory(join(configDir, 'tls', new URL(d.serverUrl).host), d.serverUrl, d.s.ctx.app.env['NODE_EXTRA_CA_CERTS'])), skipVerify: t.skipVerify };
-  try {
-    return await NotaryRemote.connect({
-      baseUrl: d.serverUrl,
-      gun: d.s.gun,
-      env: d.s.ctx.app.env,
-      scope,
-      tls,
-      credentials: d.credentials,
-      allowInsecureAuth: serverIsLoopback(d.serverUrl),
-    });
-  } catch (e) {
-    if (e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT')) {
-      throw new RemoteError(e.code, `error contacting notary server: ${e.message}`, {
-        url: e.url,
-        hint: `the trust server is ${d.serverUrl} (from ${d.serverFrom}); set DOCKER_CONTENT_TRUST_SERVER to your notary server's URL`,
-      }, e);
-    }
-    throw e;
-  }
-}
-
-async function refreshWith(d: DockerRepo, remote: NotaryRemote | null, offlineCause?: Error): Promise<TrustedCollectionBuilder> {
-  try {
-    const { builder } = await update({
-      gun: d.s.gun,
-      now: d.s.ctx.app.now,
-      cache: d.s.cache,
-      remote,
-      ...(offlineCause ? { offlineCause } : {}),
-      pinning: d.s.cfg.trustPinning,
-      warn: (m) => d.s.ctx.app.output.log('warning', m),
-    });
-    return builder;
-  } catch (e) {
-    if (e instanceof RemoteError && e.code === 'NOT_FOUND') {
-      const repo = d.ref.original.replace(/[:@][^/]*$/, '');
-      throw new RemoteError('NOT_FOUND', `remote trust data does not exist for ${d.s.gun} on ${d.serverUrl}`, {
-        url: e.url,
-        hint: `nothing was signed for it yet: sign a tag (dtrust sign ${repo}:<tag>) or add a signer (dtrust signer add --key <name>.pub <name> ${repo}); the trust server comes from ${d.serverFrom}`,
-      }, e);
-    }
-    throw e;
-  }
-}
-
-/** docker discards changes staged with notary for the GUN; dtrust keeps them, and says so. */
-async function noteStaged(d: DockerRepo): Promise<void> {
-  const { changes, corrupt } = await d.s.changelist.list();
-  const n = changes.length + corrupt.length;
-  if (n === 0) return;
-  d.s.ctx.app.output.log(
-    'warning',
-    `${n} unpublished change${n === 1 ? ' is' : 's are'} staged for ${d.s.gun}; ${n === 1 ? 'it is' : 'they are'} kept as ${n === 1 ? 'it is' : 'they are'} and not part of this command (docker would discard ${n === 1 ? 'it' : 'them'}): see dtrust status ${d.s.gun}`,
-  );
-}
-
-function change(c: Omit<StagedChange, 'file' | 'index'>, n: number): StagedChange {
-  return { ...c, file: `(docker change ${n})`, index: n };
-}
-
-function targetChanges(roles: readonly string[], tag: string, sha: Buffer, size: number, action: 'create' | 'delete'): StagedChange[] {
-  const data = action === 'create' ? encodeTargetData({ length: size, hashes: new Map([['sha256', sha]]) }) : null;
-  return roles.map((role, i) => change({ action, scope: role, type: 'target', path: tag, data }, 100 + i));
-}
-
-/** docker's addStagedSigner: the keys with all paths, in targets/<name> and in targets/releases. */
-function signerChanges(role: string, keys: PublicKey[]): StagedChange[] {
-  const out: StagedChange[] = [];
-  for (const r of [role, RELEASES_ROLE]) {
-    out.push(change({ action: 'create', scope: r, type: 'delegation', path: '', data: encodeDelegationData({ threshold: 1, addKeys: keys }) }, out.length));
-    out.push(change({ action: 'create', scope: r, type: 'delegation', path: '', data: encodeDelegationData({ addPaths: [''] }) }, out.length));
-  }
-  return out;
-}
-
-async function publishChanges(d: DockerRepo, remote: NotaryRemote, keys: DockerKeys, changes: StagedChange[]): Promise<void> {
-  try {
-    await publishRepo({
-      gun: d.s.gun,
-      now: d.s.ctx.app.now,
-      cache: d.s.cache,
-      changelist: d.s.changelist,
-      remote,
-      keys: keys.access,
-      pinning: d.s.cfg.trustPinning,
-      warn: (m) => d.s.ctx.app.output.log('warning', m),
-      staged: false,
-      extraChanges: changes,
-      savePartial: (role, bytes) => savePending(d.s.cache, role, bytes),
-    });
-  } catch (e) {
-    throw explainPublish(e, d);
-  }
-}
-
-function explainPublish(e: unknown, d: DockerRepo): unknown {
-  if (isTrustError(e, 'NO_SIGNING_KEY') && e.fields.role === 'targets') {
-    return new TrustError('NO_SIGNING_KEY', `this machine does not hold the repository (targets) key of ${d.s.gun}: ${e.message}`, {
-      ...e.fields,
-      hint: `run this where the repository owner's keys are, or import the targets key there first (dtrust key import <key.pem> --role targets --gun ${d.s.gun})`,
-    }, e);
-  }
-  if (e instanceof RemoteError && e.code === 'REJECTED' && e.serverError?.code === 'VERSION') {
-    return new RemoteError(e.code, 'the trust server has newer metadata than this command was based on (someone published in between)', { url: e.url, hint: 'run the same command again' }, e);
-  }
-  return e;
-}
-
-/** docker's registry username for this image (the signer name of a new repository). */
-async function registryUsername(d: DockerRepo): Promise<string | undefined> {
-  try {
-    return (await d.credentials())?.username;
-  } catch {
-    return undefined;
-  }
-}
-
-/** docker's getOrGenerateNotaryKey for a signer: the lowest-sorted key with that role, else a new one. */
-async function signerKey(keys: DockerKeys, name: string): Promise<PublicKey> {
-  const existing = keys.records.filter((r) => r.role === name).map((r) => r.id).sort()[0];
-  if (existing !== undefined) return (await keys.service.signer(existing)).publicKey;
-  return (await keys.access.generate(name, '')).publicKey;
 }
 
 function validateName(kind: 'signer' | 'key', name: string): void {
@@ -328,19 +112,8 @@ function pinnedTarget(o: Opts): SignTarget | undefined {
   return { sha256: Buffer.from(m[1]!, 'hex'), size: Number(size), source: '--digest' };
 }
 
-async function registryTarget(ctx: Ctx, d: DockerRepo): Promise<SignTarget> {
-  const env = ctx.app.env;
-  const insecure = (env[INSECURE_REGISTRIES_VARIABLE] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const endpoints = registryEndpoints(d.ref.domain, insecure);
-  const client = await RegistryClient.connect({
-    endpoints,
-    repository: d.ref.path,
-    credentials: d.credentials,
-    allowInsecureAuth: isLoopbackHost(d.ref.domain) || insecure.includes(d.ref.domain),
-    onFallback: (from, e) => ctx.app.output.log('info', `${from}: ${e.message}; trying the next endpoint`),
-    certsDir: DOCKER_CERTS_D,
-    nodeExtraCaCerts: env['NODE_EXTRA_CA_CERTS'],
-  });
+async function registryTarget(d: DockerRepo): Promise<SignTarget> {
+  const client = await d.registry();
   try {
     const m = await client.manifest(d.ref.tag!);
     return { sha256: m.sha256, size: m.size, source: `${client.baseUrl} (${m.mediaType})` };
@@ -369,11 +142,11 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
   const pinned = pinnedTarget(o);
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to sign');
-  const d = await openRepo(ctx, ref);
+  const d = await openDockerRepo(ctx, ref);
   await noteStaged(d);
   const out = ctx.app.output;
 
-  const target = pinned ?? (await registryTarget(ctx, d));
+  const target = pinned ?? (await registryTarget(d));
   const hex = target.sha256.toString('hex');
   out.out(`${tag}: digest: sha256:${hex} size: ${target.size}${pinned ? ' (from --digest, not checked against the registry)' : ''}\n`);
   if (!pinned) out.log('info', `manifest read from ${target.source}`);
@@ -381,24 +154,24 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
   const gunTag = `${ref.name}:${tag}`;
   const notes: string[] = [];
   try {
-    await locked(d.s, async () => {
-      const remote = await connectNotary(d, 'push,pull');
+    await d.locked(async () => {
+      const remote = await d.connect('push,pull');
       try {
         if (await repositoryMissing(remote)) {
-          requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'root', `to create the repository ${d.s.gun}`);
+          requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'root', `to create the repository ${d.gun}`);
           const user = await registryUsername(d);
           const role = user !== undefined ? `targets/${user}` : undefined;
           if (role !== undefined && isDelegationName(role) && VALID_NAME.test(user!)) {
-            await initDockerRepository({ gun: d.s.gun, now: ctx.app.now, cache: d.s.cache, remote, keys: keys.access });
+            await initDockerRepository({ gun: d.gun, now: ctx.app.now, cache: d.cache, remote, keys: keys.access });
             const key = await signerKey(keys, user!);
             out.out(`Signing and pushing trust metadata for ${image}\n`);
             await publishChanges(d, remote, keys, [...signerChanges(role, [key]), ...targetChanges([role, RELEASES_ROLE], tag, target.sha256, target.size, 'create')]);
             notes.push(`Created signer: ${user}\n`, `Finished initializing signed repository for ${image}\n`);
           } else {
-            await initDockerRepository({ gun: d.s.gun, now: ctx.app.now, cache: d.s.cache, remote, keys: keys.access });
+            await initDockerRepository({ gun: d.gun, now: ctx.app.now, cache: d.cache, remote, keys: keys.access });
             out.out(`Signing and pushing trust metadata for ${image}\n`);
             await publishChanges(d, remote, keys, targetChanges(['targets'], tag, target.sha256, target.size, 'create'));
-            notes.push(`Finished initializing "${d.s.gun}"\n`);
+            notes.push(`Finished initializing "${d.gun}"\n`);
             out.log(
               'warning',
               user === undefined
@@ -408,8 +181,8 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
           }
           return;
         }
-        const builder = await refreshWith(d, remote);
-        const { roles } = signableRoles(builder, tag, keys.access.has, { gun: d.s.gun, image, verb: 'sign' });
+        const builder = await refreshRepo(d, remote);
+        const { roles } = signableRoles(builder, tag, keys.access.has, { gun: d.gun, image, verb: 'sign' });
         const existing = releasedSignatures(targetsByName(builder, tag));
         out.out(`Signing and pushing trust metadata for ${image}\n`);
         const first = existing[0];
@@ -443,20 +216,20 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
 
 async function trustInfo(ctx: Ctx, arg: string): Promise<InspectData> {
   const ref = parseImageReference(arg);
-  const d = await openRepo(ctx, ref);
+  const d = await openDockerRepo(ctx, ref);
   let builder: TrustedCollectionBuilder;
   try {
     let remote: NotaryRemote | null = null;
     let offline: Error | undefined;
     try {
-      remote = await connectNotary(d, 'pull');
+      remote = await d.connect('pull');
     } catch (e) {
       if (!(e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT'))) throw e;
       ctx.app.output.log('warning', `${e.message}; using the cached trust data`);
       offline = e;
     }
     try {
-      builder = await refreshWith(d, remote, offline);
+      builder = await refreshRepo(d, remote, offline);
     } finally {
       remote?.close();
     }
@@ -513,13 +286,13 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
   }
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to revoke');
-  const d = await openRepo(ctx, ref);
+  const d = await openDockerRepo(ctx, ref);
   await noteStaged(d);
   try {
-    await locked(d.s, async () => {
-      const remote = await connectNotary(d, 'push,pull');
+    await d.locked(async () => {
+      const remote = await d.connect('push,pull');
       try {
-        const builder = await refreshWith(d, remote);
+        const builder = await refreshRepo(d, remote);
         let names: string[];
         if (ref.tag !== undefined) {
           const e = builder.lookup(ref.tag, [RELEASES_ROLE]) ?? builder.lookup(ref.tag, ['targets']);
@@ -534,7 +307,7 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
           let roles: string[] = [];
           let noRole: unknown;
           try {
-            roles = signableRoles(builder, name, keys.access.has, { gun: d.s.gun, image, verb: 'revoke' }).roles;
+            roles = signableRoles(builder, name, keys.access.has, { gun: d.gun, image, verb: 'revoke' }).roles;
           } catch (e) {
             if (!isDockerError(e, 'NO_SIGNABLE_ROLE')) throw e;
             noRole = e;
@@ -630,19 +403,19 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
 
 async function addSignerToRepo(ctx: Ctx, keys: DockerKeys, name: string, repo: string, pubKeys: PublicKey[]): Promise<void> {
   const ref = parseImageReference(repo);
-  const d = await openRepo(ctx, ref);
+  const d = await openDockerRepo(ctx, ref);
   await noteStaged(d);
   const out = ctx.app.output;
-  await locked(d.s, async () => {
-    const remote = await connectNotary(d, 'push,pull');
+  await d.locked(async () => {
+    const remote = await d.connect('push,pull');
     try {
       if (await repositoryMissing(remote)) {
         out.out(`Initializing signed repository for ${repo}...\n`);
-        requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'root', `to create the repository ${d.s.gun}`);
-        await initDockerRepository({ gun: d.s.gun, now: ctx.app.now, cache: d.s.cache, remote, keys: keys.access });
+        requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'root', `to create the repository ${d.gun}`);
+        await initDockerRepository({ gun: d.gun, now: ctx.app.now, cache: d.cache, remote, keys: keys.access });
         out.out(`Successfully initialized "${repo}"\n`);
       } else {
-        await refreshWith(d, remote);
+        await refreshRepo(d, remote);
       }
       try {
         await publishChanges(d, remote, keys, signerChanges(`targets/${name}`, pubKeys));
@@ -680,16 +453,16 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
 
 async function removeSingleSigner(ctx: Ctx, keys: DockerKeys, name: string, repo: string, force: boolean): Promise<void> {
   const ref = parseImageReference(repo);
-  const d = await openRepo(ctx, ref);
+  const d = await openDockerRepo(ctx, ref);
   await noteStaged(d);
   const out = ctx.app.output;
   const role = `targets/${name}`;
-  const removed = await locked(d.s, async () => {
-    const remote = await connectNotary(d, 'push,pull');
+  const removed = await d.locked(async () => {
+    const remote = await d.connect('push,pull');
     try {
       let builder: TrustedCollectionBuilder;
       try {
-        builder = await refreshWith(d, remote);
+        builder = await refreshRepo(d, remote);
       } catch (e) {
         throw wrap(e, `error retrieving signers for ${repo}`);
       }
