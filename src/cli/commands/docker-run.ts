@@ -22,7 +22,8 @@ import { dockerPassphraseError, requirePassphrase } from '../../docker/passphras
 import { initDockerRepository, repositoryMissing } from '../../docker/init.js';
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
 import { inspectJson, prettyInspect, trustRepoJson, type InspectData } from '../../docker/format.js';
-import { noteStaged, publishChanges, refreshRepo, registryUsername, signerKey, type DockerKeys, type DockerRepo } from '../../docker/repository.js';
+import { signImage, type SignTarget } from '../../docker/sign.js';
+import { noteStaged, publishChanges, refreshRepo, type DockerKeys } from '../../docker/repository.js';
 import {
   RELEASES_ROLE,
   adminKeys,
@@ -42,8 +43,6 @@ import type { NotaryRemote } from '../../remote/notary.js';
 import type { StagedChange } from '../../storage/changelist.js';
 import type { TrustedCollectionBuilder } from '../../tuf/builder.js';
 import type { PublicKey } from '../../tuf/keys.js';
-import { sameFileMeta } from '../../tuf/repo.js';
-import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { dockerKeys, openDockerRepo } from '../docker-session.js';
 import { CliError, UsageError } from '../errors.js';
@@ -91,12 +90,6 @@ function yesAnswer(answer: string | null): boolean {
 // ---------------------------------------------------------------------------------------------
 // sign
 
-interface SignTarget {
-  sha256: Buffer;
-  size: number;
-  source: string;
-}
-
 function pinnedTarget(o: Opts): SignTarget | undefined {
   const digest = typeof o.digest === 'string' ? o.digest : undefined;
   const size = typeof o.size === 'string' ? o.size : undefined;
@@ -112,16 +105,7 @@ function pinnedTarget(o: Opts): SignTarget | undefined {
   return { sha256: Buffer.from(m[1]!, 'hex'), size: Number(size), source: '--digest' };
 }
 
-async function registryTarget(d: DockerRepo): Promise<SignTarget> {
-  const client = await d.registry();
-  try {
-    const m = await client.manifest(d.ref.tag!);
-    return { sha256: m.sha256, size: m.size, source: `${client.baseUrl} (${m.mediaType})` };
-  } finally {
-    client.close();
-  }
-}
-
+/** `sign` (docker/sign.ts): the digest it signs is always shown. */
 export async function sign(ctx: Ctx, args: string[]): Promise<void> {
   requireArgs(ctx, args, 1, true);
   const o = opts(ctx);
@@ -143,72 +127,19 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to sign');
   const d = await openDockerRepo(ctx, ref);
-  await noteStaged(d);
   const out = ctx.app.output;
-
-  const target = pinned ?? (await registryTarget(d));
-  const hex = target.sha256.toString('hex');
-  out.out(`${tag}: digest: sha256:${hex} size: ${target.size}${pinned ? ' (from --digest, not checked against the registry)' : ''}\n`);
-  if (!pinned) out.log('info', `manifest read from ${target.source}`);
-
-  const gunTag = `${ref.name}:${tag}`;
-  const notes: string[] = [];
-  try {
-    await d.locked(async () => {
-      const remote = await d.connect('push,pull');
-      try {
-        if (await repositoryMissing(remote)) {
-          requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'root', `to create the repository ${d.gun}`);
-          const user = await registryUsername(d);
-          const role = user !== undefined ? `targets/${user}` : undefined;
-          if (role !== undefined && isDelegationName(role) && VALID_NAME.test(user!)) {
-            await initDockerRepository({ gun: d.gun, now: ctx.app.now, cache: d.cache, remote, keys: keys.access });
-            const key = await signerKey(keys, user!);
-            out.out(`Signing and pushing trust metadata for ${image}\n`);
-            await publishChanges(d, remote, keys, [...signerChanges(role, [key]), ...targetChanges([role, RELEASES_ROLE], tag, target.sha256, target.size, 'create')]);
-            notes.push(`Created signer: ${user}\n`, `Finished initializing signed repository for ${image}\n`);
-          } else {
-            await initDockerRepository({ gun: d.gun, now: ctx.app.now, cache: d.cache, remote, keys: keys.access });
-            out.out(`Signing and pushing trust metadata for ${image}\n`);
-            await publishChanges(d, remote, keys, targetChanges(['targets'], tag, target.sha256, target.size, 'create'));
-            notes.push(`Finished initializing "${d.gun}"\n`);
-            out.log(
-              'warning',
-              user === undefined
-                ? `no registry login for ${ref.domain}, so no signer was created: ${tag} is signed with the repository key (targets); add signers with dtrust signer add`
-                : `the registry user name ${JSON.stringify(user)} cannot name a signer role, so no signer was created: ${tag} is signed with the repository key (targets); add signers with dtrust signer add`,
-            );
-          }
-          return;
-        }
-        const builder = await refreshRepo(d, remote);
-        const { roles } = signableRoles(builder, tag, keys.access.has, { gun: d.gun, image, verb: 'sign' });
-        const existing = releasedSignatures(targetsByName(builder, tag));
-        out.out(`Signing and pushing trust metadata for ${image}\n`);
-        const first = existing[0];
-        if (first) out.out(`Existing signatures for tag ${first.tag} digest ${first.digest} from:\n${[...first.signers].sort().join(', ')}\n`);
-        for (const row of existing) {
-          if (row.digest !== hex) out.log('warning', `${tag} was signed for digest ${row.digest}; signing the new digest ${hex} replaces it in ${roles.join(', ')}`);
-        }
-        const meta = { length: target.size, hashes: new Map([['sha256', target.sha256]]) };
-        const todo = roles.filter((r) => {
-          const current = (r === 'targets' ? builder.targets : builder.delegations.get(r))?.meta.targets.get(tag);
-          return !current || !sameFileMeta(current, meta);
-        });
-        if (todo.length === 0) {
-          notes.push(`${tag} is already signed with this digest in ${roles.join(', ')}; nothing to publish\n`);
-          return;
-        }
-        await publishChanges(d, remote, keys, targetChanges(todo, tag, target.sha256, target.size, 'create'));
-      } finally {
-        remote.close();
-      }
-    });
-  } catch (e) {
-    throw wrap(e, `failed to sign ${gunTag}`);
-  }
-  for (const n of notes) out.out(n);
-  out.out(`Successfully signed ${gunTag}\n`);
+  const signed = await signImage(d, keys, pinned, {
+    target: (t) => {
+      out.out(`${tag}: digest: sha256:${t.sha256.toString('hex')} size: ${t.size}${pinned ? ' (from --digest, not checked against the registry)' : ''}\n`);
+      if (!pinned) out.log('info', `manifest read from ${t.source}`);
+    },
+    publishing: () => out.out(`Signing and pushing trust metadata for ${image}\n`),
+    existing: (first) => out.out(`Existing signatures for tag ${first.tag} digest ${first.digest} from:\n${[...first.signers].sort().join(', ')}\n`),
+  });
+  if (signed.kind === 'created-with-signer') out.out(`Created signer: ${signed.signer}\nFinished initializing signed repository for ${image}\n`);
+  else if (signed.kind === 'created') out.out(`Finished initializing "${d.gun}"\n`);
+  else if (signed.kind === 'unchanged') out.out(`${tag} is already signed with this digest in ${signed.roles.join(', ')}; nothing to publish\n`);
+  out.out(`Successfully signed ${ref.name}:${tag}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
