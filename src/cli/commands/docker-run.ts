@@ -16,30 +16,19 @@ import { delegationKeyFromPem } from '../../client/delegations.js';
 import { describeError } from '../../client/errors.js';
 import { decodePemBlocks, encodePem } from '../../crypto/pem.js';
 import { isPrivateKeyBlock } from '../../crypto/keyfile.js';
-import { change, signerChanges, targetChanges } from '../../docker/changes.js';
-import { DockerError, isDockerError, wrapError } from '../../docker/errors.js';
+import { change, signerChanges } from '../../docker/changes.js';
+import { DockerError, wrapError } from '../../docker/errors.js';
 import { dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
 import { initDockerRepository, repositoryMissing } from '../../docker/init.js';
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
-import { inspectJson, prettyInspect, trustRepoJson, type InspectData } from '../../docker/format.js';
+import { inspectJson, prettyInspect, trustRepoJson } from '../../docker/format.js';
+import { trustInfo } from '../../docker/inspect.js';
+import { revokeImage } from '../../docker/revoke.js';
 import { signImage, type SignTarget } from '../../docker/sign.js';
 import { noteStaged, publishChanges, refreshRepo, type DockerKeys } from '../../docker/repository.js';
-import {
-  RELEASES_ROLE,
-  adminKeys,
-  delegationRoles,
-  holdsTargetsKey,
-  releasedSignatures,
-  roleHasTarget,
-  roleSignatures,
-  signableRoles,
-  signerKeys,
-  targetsByName,
-} from '../../docker/trustdata.js';
+import { RELEASES_ROLE, delegationRoles, roleSignatures } from '../../docker/trustdata.js';
 import { importKeys } from '../../keystore/importexport.js';
 import { KeyStoreError, isKeyStoreError } from '../../keystore/errors.js';
-import { RemoteError } from '../../remote/errors.js';
-import type { NotaryRemote } from '../../remote/notary.js';
 import type { StagedChange } from '../../storage/changelist.js';
 import type { TrustedCollectionBuilder } from '../../tuf/builder.js';
 import type { PublicKey } from '../../tuf/keys.js';
@@ -145,40 +134,12 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // inspect
 
-async function trustInfo(ctx: Ctx, arg: string): Promise<InspectData> {
-  const ref = parseImageReference(arg);
-  const d = await openDockerRepo(ctx, ref);
-  let builder: TrustedCollectionBuilder;
-  try {
-    let remote: NotaryRemote | null = null;
-    let offline: Error | undefined;
-    try {
-      remote = await d.connect('pull');
-    } catch (e) {
-      if (!(e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT'))) throw e;
-      ctx.app.output.log('warning', `${e.message}; using the cached trust data`);
-      offline = e;
-    }
-    try {
-      builder = await refreshRepo(d, remote, offline);
-    } finally {
-      remote?.close();
-    }
-  } catch (e) {
-    const { message, hint } = describeError(e);
-    throw new DockerError('NOT_SIGNED', `no signatures or cannot access ${arg}`, `${message}${hint ? `; ${hint}` : ''}`, { cause: e });
-  }
-  const rows = releasedSignatures(targetsByName(builder, ref.tag));
-  const admin = adminKeys(builder);
-  return { rows, signers: signerKeys(delegationRoles(builder)), rootKeyIds: admin.root, targetsKeyIds: admin.targets };
-}
-
 export async function inspect(ctx: Ctx, args: string[]): Promise<void> {
   requireArgs(ctx, args, 1);
   const out = ctx.app.output;
   if (opts(ctx).pretty) {
     for (let i = 0; i < args.length; i++) {
-      out.out(prettyInspect(args[i]!, await trustInfo(ctx, args[i]!)));
+      out.out(prettyInspect(args[i]!, await trustInfo(await openDockerRepo(ctx, parseImageReference(args[i]!)))));
       if (i < args.length - 1) out.out('\n\n');
     }
     return;
@@ -187,7 +148,7 @@ export async function inspect(ctx: Ctx, args: string[]): Promise<void> {
   const errors: { message: string; hint?: string }[] = [];
   for (const arg of args) {
     try {
-      ok.push(trustRepoJson(arg, await trustInfo(ctx, arg)));
+      ok.push(trustRepoJson(arg, await trustInfo(await openDockerRepo(ctx, parseImageReference(arg)))));
     } catch (e) {
       if (!isExpectedError(e)) throw e;
       errors.push(describeError(e));
@@ -217,55 +178,7 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
   }
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to revoke');
-  const d = await openDockerRepo(ctx, ref);
-  await noteStaged(d);
-  try {
-    await d.locked(async () => {
-      const remote = await d.connect('push,pull');
-      try {
-        const builder = await refreshRepo(d, remote);
-        let names: string[];
-        if (ref.tag !== undefined) {
-          const e = builder.lookup(ref.tag, [RELEASES_ROLE]) ?? builder.lookup(ref.tag, ['targets']);
-          if (!e) throw new DockerError('NOT_SIGNED', `No valid trust data for ${ref.tag}`, `see what is signed with: dtrust inspect --pretty ${image.slice(0, image.length - ref.tag.length - 1)}`);
-          names = [ref.tag];
-        } else {
-          names = builder.listTargets([RELEASES_ROLE, 'targets']).map((e) => e.name);
-          if (names.length === 0) throw new DockerError('NOT_SIGNED', 'no signed tags to remove', `see what is signed with: dtrust inspect --pretty ${image}`);
-        }
-        const changes: StagedChange[] = [];
-        for (const name of names) {
-          let roles: string[] = [];
-          let noRole: unknown;
-          try {
-            roles = signableRoles(builder, name, keys.access.has, { gun: d.gun, image, verb: 'revoke' }).roles;
-          } catch (e) {
-            if (!isDockerError(e, 'NO_SIGNABLE_ROLE')) throw e;
-            noRole = e;
-          }
-          const holding = roles.filter((r) => roleHasTarget(builder, r, name));
-          // docker never touches targets once signers exist, so a tag the owner signed into targets
-          // before stays pullable after "revoke": remove it there too when the targets key is here.
-          if (!holding.includes('targets') && roleHasTarget(builder, 'targets', name) && holdsTargetsKey(builder, keys.access.has)) holding.push('targets');
-          if (holding.length === 0 && noRole !== undefined) throw noRole;
-          if (holding.length === 0) {
-            const where = targetsByName(builder, name).map((t) => t.role);
-            throw new DockerError(
-              'NO_SIGNABLE_ROLE',
-              `${name} is signed only in ${[...new Set(where)].join(', ')}, and this machine holds no key of ${where.length === 1 ? 'that role' : 'those roles'}`,
-              'revoke it where a key of those roles is, or load one: dtrust key load <key.pem> --name <signer>',
-            );
-          }
-          changes.push(...targetChanges(holding, name, Buffer.alloc(0), 0, 'delete'));
-        }
-        await publishChanges(d, remote, keys, changes);
-      } finally {
-        remote.close();
-      }
-    });
-  } catch (e) {
-    throw wrap(e, `could not remove signature for ${image}`);
-  }
+  await revokeImage(await openDockerRepo(ctx, ref), keys);
   out.out(`Successfully deleted signature for ${image}\n`);
 }
 
