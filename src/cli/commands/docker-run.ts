@@ -11,26 +11,20 @@
 
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { encodeDelegationData } from '../../client/changes.js';
-import { delegationKeyFromPem } from '../../client/delegations.js';
 import { describeError } from '../../client/errors.js';
 import { decodePemBlocks, encodePem } from '../../crypto/pem.js';
 import { isPrivateKeyBlock } from '../../crypto/keyfile.js';
-import { change, signerChanges } from '../../docker/changes.js';
 import { DockerError, wrapError } from '../../docker/errors.js';
 import { dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
-import { initDockerRepository, repositoryMissing } from '../../docker/init.js';
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
 import { inspectJson, prettyInspect, trustRepoJson } from '../../docker/format.js';
 import { trustInfo } from '../../docker/inspect.js';
 import { revokeImage } from '../../docker/revoke.js';
+import { addSigner, readSignerKeys, removeSigner } from '../../docker/signers.js';
 import { signImage, type SignTarget } from '../../docker/sign.js';
-import { noteStaged, publishChanges, refreshRepo, type DockerKeys } from '../../docker/repository.js';
-import { RELEASES_ROLE, delegationRoles, roleSignatures } from '../../docker/trustdata.js';
+import type { DockerKeys } from '../../docker/repository.js';
 import { importKeys } from '../../keystore/importexport.js';
 import { KeyStoreError, isKeyStoreError } from '../../keystore/errors.js';
-import type { StagedChange } from '../../storage/changelist.js';
-import type { TrustedCollectionBuilder } from '../../tuf/builder.js';
 import type { PublicKey } from '../../tuf/keys.js';
 import type { Ctx } from '../app.js';
 import { dockerKeys, openDockerRepo } from '../docker-session.js';
@@ -185,30 +179,6 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // signer add / remove
 
-const MAX_PUBLIC_KEY_FILE = 1024 * 1024;
-
-async function ingestPublicKeys(ctx: Ctx, files: readonly string[]): Promise<PublicKey[]> {
-  const out: PublicKey[] = [];
-  for (const f of files) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(resolve(ctx.app.cwd, f));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-      throw new DockerError('KEY_FILE', `unable to read public key from file: open ${f}: ${why}`, "pass the signer's public key file, e.g. the NAME.pub that dtrust key generate NAME wrote");
-    }
-    const text = bytes.subarray(0, MAX_PUBLIC_KEY_FILE).toString('latin1');
-    try {
-      out.push(delegationKeyFromPem(text, f, ctx.app.now));
-    } catch (e) {
-      const { message, hint } = describeError(e);
-      throw new DockerError('KEY_FILE', `could not parse public key from file: ${f}: ${message.replace(/^unable to parse valid public key certificate from PEM file \S+: /, '')}`, hint ?? 'pass a PEM file with a PUBLIC KEY or CERTIFICATE block');
-    }
-  }
-  return out;
-}
-
 function printRepoError(ctx: Ctx, e: unknown): void {
   const { message, hint } = describeError(dockerPassphraseError(e));
   ctx.app.output.err(`${message}\n${hint ? `  hint: ${hint}\n` : ''}\n`);
@@ -226,7 +196,7 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
   if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword, use a different signer name', 'targets/releases holds the keys of every signer; name the signer after a person or a machine');
   const files = Array.isArray(opts(ctx).key) ? (opts(ctx).key as string[]) : [];
   if (files.length === 0) throw new DockerError('USAGE', 'path to a public key must be provided using the `--key` flag', `e.g. dtrust signer add --key ${name}.pub ${name} ${repos[0]}`);
-  const pubKeys = await ingestPublicKeys(ctx, files);
+  const pubKeys = await readSignerKeys(ctx.app.cwd, ctx.app.now, files);
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to add a signer (the repository key signs the delegation)');
   const out = ctx.app.output;
@@ -234,7 +204,10 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
   for (const repo of repos) {
     out.out(`Adding signer "${name}" to ${repo}...\n`);
     try {
-      await addSignerToRepo(ctx, keys, name, repo, pubKeys);
+      await addSigner(await openDockerRepo(ctx, parseImageReference(repo)), keys, name, pubKeys, {
+        initializing: () => out.out(`Initializing signed repository for ${repo}...\n`),
+        initialized: () => out.out(`Successfully initialized "${repo}"\n`),
+      });
       out.out(`Successfully added signer: ${name} to ${repo}\n\n`);
     } catch (e) {
       if (!isExpectedError(e)) throw e;
@@ -243,33 +216,6 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
     }
   }
   if (failed.length > 0) throw new DockerError('PARTIAL', `failed to add signer to: ${failed.join(', ')}`, 'the reason for each repository is printed above');
-}
-
-async function addSignerToRepo(ctx: Ctx, keys: DockerKeys, name: string, repo: string, pubKeys: PublicKey[]): Promise<void> {
-  const ref = parseImageReference(repo);
-  const d = await openDockerRepo(ctx, ref);
-  await noteStaged(d);
-  const out = ctx.app.output;
-  await d.locked(async () => {
-    const remote = await d.connect('push,pull');
-    try {
-      if (await repositoryMissing(remote)) {
-        out.out(`Initializing signed repository for ${repo}...\n`);
-        requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'root', `to create the repository ${d.gun}`);
-        await initDockerRepository({ gun: d.gun, now: ctx.app.now, cache: d.cache, remote, keys: keys.access });
-        out.out(`Successfully initialized "${repo}"\n`);
-      } else {
-        await refreshRepo(d, remote);
-      }
-      try {
-        await publishChanges(d, remote, keys, signerChanges(`targets/${name}`, pubKeys));
-      } catch (e) {
-        throw wrap(e, `could not add signer to repo: ${name}`);
-      }
-    } finally {
-      remote.close();
-    }
-  });
 }
 
 export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
@@ -285,7 +231,8 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
       if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword and cannot be removed', 'name a signer listed by: dtrust inspect --pretty ' + repo);
       keys ??= await dockerKeys(ctx);
       requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to remove a signer (the repository key signs the delegation)');
-      await removeSingleSigner(ctx, keys, name, repo, force);
+      const d = await openDockerRepo(ctx, parseImageReference(repo));
+      if (await removeSigner(d, keys, name, { force, confirm: () => confirmLastSigner(ctx, name, repo) })) out.out(`Successfully removed ${name} from ${repo}\n\n`);
     } catch (e) {
       if (!isExpectedError(e)) throw e;
       printRepoError(ctx, e);
@@ -295,64 +242,15 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
   if (failed.length > 0) throw new DockerError('PARTIAL', `error removing signer from: ${failed.join(', ')}`, 'the reason for each repository is printed above');
 }
 
-async function removeSingleSigner(ctx: Ctx, keys: DockerKeys, name: string, repo: string, force: boolean): Promise<void> {
-  const ref = parseImageReference(repo);
-  const d = await openDockerRepo(ctx, ref);
-  await noteStaged(d);
+async function confirmLastSigner(ctx: Ctx, name: string, repo: string): Promise<boolean> {
   const out = ctx.app.output;
-  const role = `targets/${name}`;
-  const removed = await d.locked(async () => {
-    const remote = await d.connect('push,pull');
-    try {
-      let builder: TrustedCollectionBuilder;
-      try {
-        builder = await refreshRepo(d, remote);
-      } catch (e) {
-        throw wrap(e, `error retrieving signers for ${repo}`);
-      }
-      const delegations = delegationRoles(builder);
-      const signer = delegations.find((r) => r.name === role);
-      if (!signer) {
-        const names = delegations.filter((r) => r.name !== RELEASES_ROLE).map((r) => r.name.slice('targets/'.length));
-        throw new DockerError('NO_SUCH_SIGNER', `no signer ${name} for repository ${repo}`, names.length > 0 ? `its signers are: ${names.join(', ')}` : 'the repository has no signers');
-      }
-      const releases = delegations.find((r) => r.name === RELEASES_ROLE);
-      if (releases && !force && isLastSignerForReleases(builder, releases.threshold, signer.keyIds)) {
-        out.out(
-          `The signer "${name}" signed the last released version of ${repo}. Removing this signer will make ${repo} unpullable. Are you sure you want to continue? [y/N] `,
-        );
-        const answer = await new TerminalPrompt().readLine();
-        if (answer === null) out.out('\n');
-        if (!yesAnswer(answer)) {
-          out.out('\nAborting action.\n');
-          out.log('warning', `${name} was not removed from ${repo}; pass -f to remove it without the question`);
-          return false;
-        }
-      }
-      const changes: StagedChange[] = [];
-      if (releases && releases.keyIds.some((id) => signer.keyIds.includes(id))) {
-        changes.push(change({ action: 'update', scope: RELEASES_ROLE, type: 'delegation', path: '', data: encodeDelegationData({ removeKeys: signer.keyIds }) }, 0));
-      }
-      changes.push(change({ action: 'delete', scope: role, type: 'delegation', path: '', data: null }, 1));
-      await publishChanges(d, remote, keys, changes);
-      return true;
-    } finally {
-      remote.close();
-    }
-  });
-  if (removed) out.out(`Successfully removed ${name} from ${repo}\n\n`);
-}
-
-/**
- * docker's isLastSignerForReleases, except that a targets/releases that was never signed is no
- * reason to refuse (cli.md §12 #30): the signatures left once this signer's keys are gone fall
- * below the role's threshold.
- */
-function isLastSignerForReleases(builder: TrustedCollectionBuilder, threshold: number, signerIds: readonly string[]): boolean {
-  const sigs = roleSignatures(builder, RELEASES_ROLE);
-  if (sigs.length === 0) return false;
-  const left = sigs.filter((s) => !signerIds.includes(s.canonicalId)).length;
-  return left < threshold;
+  out.out(`The signer "${name}" signed the last released version of ${repo}. Removing this signer will make ${repo} unpullable. Are you sure you want to continue? [y/N] `);
+  const answer = await new TerminalPrompt().readLine();
+  if (answer === null) out.out('\n');
+  if (yesAnswer(answer)) return true;
+  out.out('\nAborting action.\n');
+  out.log('warning', `${name} was not removed from ${repo}; pass -f to remove it without the question`);
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
