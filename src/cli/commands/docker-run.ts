@@ -1,4 +1,6 @@
-// The docker trust verbs (cli.md §11), without a Docker engine:
+// The docker trust verbs (cli.md §11) with docker's arguments, questions and output; the
+// workflows are in docker/ (sign.ts, inspect.ts, revoke.ts, signers.ts, signer-keys.ts), wired by
+// cli/docker-session.ts. Without a Docker engine:
 //  - the image reference maps to GUN and tag exactly as docker maps it;
 //  - `sign` signs the manifest the registry holds for the tag (its sha256 and length, fetched over
 //    the Registry HTTP API v2 with docker's credentials), or --digest/--size, and always shows the
@@ -9,23 +11,17 @@
 //    told what to do, signer remove works as in docker ≤ v25 and also when nothing was released,
 //    http trust servers are accepted, and a missing registry login does not break initialisation.
 
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
 import { describeError } from '../../client/errors.js';
-import { decodePemBlocks, encodePem } from '../../crypto/pem.js';
-import { isPrivateKeyBlock } from '../../crypto/keyfile.js';
-import { DockerError, wrapError } from '../../docker/errors.js';
+import { DockerError } from '../../docker/errors.js';
 import { dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
 import { inspectJson, prettyInspect, trustRepoJson } from '../../docker/format.js';
 import { trustInfo } from '../../docker/inspect.js';
 import { revokeImage } from '../../docker/revoke.js';
 import { addSigner, readSignerKeys, removeSigner } from '../../docker/signers.js';
+import { generateSignerKey, loadSignerKey } from '../../docker/signer-keys.js';
 import { signImage, type SignTarget } from '../../docker/sign.js';
 import type { DockerKeys } from '../../docker/repository.js';
-import { importKeys } from '../../keystore/importexport.js';
-import { KeyStoreError, isKeyStoreError } from '../../keystore/errors.js';
-import type { PublicKey } from '../../tuf/keys.js';
 import type { Ctx } from '../app.js';
 import { dockerKeys, openDockerRepo } from '../docker-session.js';
 import { CliError, UsageError } from '../errors.js';
@@ -35,7 +31,7 @@ type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
 
 // ---------------------------------------------------------------------------------------------
-// Shared plumbing
+// Arguments and answers
 
 function commandPath(ctx: Ctx): string {
   const names: string[] = [];
@@ -47,11 +43,6 @@ function requireArgs(ctx: Ctx, args: readonly string[], min: number, exact = fal
   if (exact ? args.length === min : args.length >= min) return;
   const what = min === 1 ? 'argument' : 'arguments';
   throw new UsageError(`"${commandPath(ctx)}" requires ${exact ? 'exactly' : 'at least'} ${min} ${what}.`);
-}
-
-/** docker's errors.Wrap (docker/errors.ts); a usage error stays as it is, to print the usage. */
-function wrap(e: unknown, prefix: string): unknown {
-  return e instanceof UsageError ? e : wrapError(e, prefix);
 }
 
 function validateName(kind: 'signer' | 'key', name: string): void {
@@ -259,55 +250,18 @@ async function confirmLastSigner(ctx: Ctx, name: string, repo: string): Promise<
 export async function keyGenerate(ctx: Ctx, args: string[]): Promise<void> {
   requireArgs(ctx, args, 1, true);
   const dir = opts(ctx).dir;
-  await dockerKeyGenerate(ctx, args[0]!, typeof dir === 'string' && dir !== '' ? { dir } : {});
-}
-
-/**
- * docker's `trust key generate NAME [--dir DIR]` (cli.md §11.9): an ECDSA P-256 key in the trust
- * directory with role NAME and no GUN, and `<DIR>/<NAME>.pub` (PUBLIC KEY PEM with a `role`
- * header, mode 0600) to give to the repository owner for `signer add`. DIR defaults to the
- * working directory.
- */
-async function dockerKeyGenerate(ctx: Ctx, name: string, o: { dir?: string } = {}): Promise<void> {
+  const name = args[0]!;
   validateName('key', name);
-  const dirShown = o.dir ?? ctx.app.cwd;
-  const dir = isAbsolute(dirShown) ? dirShown : resolve(ctx.app.cwd, dirShown);
-  try {
-    await stat(dir);
-  } catch {
-    throw new DockerError('FILE', `public key path does not exist: "${dirShown}"`, 'create the directory first, or leave out --dir to write to the working directory');
-  }
-  const pubShown = join(dirShown, `${name}.pub`);
-  const pubPath = join(dir, `${name}.pub`);
-  if (await exists(pubPath)) throw new DockerError('FILE', `public key file already exists: "${pubShown}"`, 'choose another name, or move the old file away');
   const out = ctx.app.output;
-  out.out(`Generating key for ${name}...\n`);
-  let publicKey: PublicKey;
-  try {
-    const keys = await dockerKeys(ctx);
-    ({ publicKey } = await keys.service.create({ role: name }));
-  } catch (e) {
-    throw wrap(e, `failed to generate key for ${name}`);
-  }
-  const pem = encodePem({ type: 'PUBLIC KEY', headers: new Map([['role', name]]), bytes: publicKey.pub });
-  try {
-    await writeFile(pubPath, pem, { mode: 0o600, flag: 'wx' });
-  } catch (e) {
-    throw new DockerError('FILE', `failed to write public key to ${pubShown}: ${(e as Error).message}`, 'the private key is in the trust directory already; write its public key with: dtrust key export');
-  }
+  const pubShown = await generateSignerKey({
+    name,
+    cwd: ctx.app.cwd,
+    ...(typeof dir === 'string' && dir !== '' ? { dir } : {}),
+    keys: () => dockerKeys(ctx),
+    onGenerating: () => out.out(`Generating key for ${name}...\n`),
+  });
   out.out(`Successfully generated and loaded private key. Corresponding public key available: ${pubShown}\n`);
 }
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const MAX_PRIVATE_KEY_FILE = 1024 * 1024;
 
 /** docker's `trust key load [--name NAME] KEYFILE` (cli.md §11.9). */
 export async function keyLoad(ctx: Ctx, args: string[]): Promise<void> {
@@ -318,43 +272,6 @@ export async function keyLoad(ctx: Ctx, args: string[]): Promise<void> {
   if (name !== '') validateName('key', name);
   const out = ctx.app.output;
   out.out(`Loading key from "${file}"...\n`);
-  const path = resolve(ctx.app.cwd, file);
-  let st;
-  try {
-    st = await stat(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: stat ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, 'pass the path of a private key file (PEM)');
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: private key file ${file} must not be readable or writable by others`, `run: chmod 600 ${file}`);
-  }
-  if (st.size > MAX_PRIVATE_KEY_FILE) throw new DockerError('KEY_FILE', `refusing to load key from ${file}: it is larger than 1 MiB`, 'pass a PEM private key file');
-  const text = (await readFile(path)).toString('latin1');
-  if (!decodePemBlocks(text).some(isPrivateKeyBlock)) {
-    throw new DockerError(
-      'KEY_FILE',
-      `error importing key from ${file}: provided file ${file} is not a supported private key - to add a signer's public key use dtrust signer add`,
-      'key load takes a private key (BEGIN PRIVATE KEY, ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)',
-    );
-  }
-  const keys = await dockerKeys(ctx);
-  let result;
-  try {
-    result = await importKeys(keys.files, [{ name: file, text }], {
-      role: name === '' ? 'signer' : name,
-      passphrases: keys.passphrases,
-      log: (level, msg) => out.log(level, msg),
-    });
-  } catch (e) {
-    if (isKeyStoreError(e, 'WRONG_PASSPHRASE')) {
-      throw wrap(new KeyStoreError('WRONG_PASSPHRASE', `cannot load key from provided file ${file}: could not decrypt key`, { ...(e.variable ? { variable: e.variable } : {}), hint: e.hint, cause: e }), `error importing key from ${file}`);
-    }
-    throw wrap(e, `error importing key from ${file}`);
-  }
-  if (result.imported.length === 0 && result.unchanged.length === 0) {
-    const why = result.rejected.map((r) => r.reason).join('; ');
-    throw new DockerError('KEY_FILE', `error importing key from ${file}: ${why}`, 'key load takes an ECDSA, RSA or Ed25519 private key in PEM form');
-  }
+  await loadSignerKey({ file, cwd: ctx.app.cwd, name, keys: () => dockerKeys(ctx), log: (level, msg) => out.log(level, msg) });
   out.out(`Successfully imported key from ${file}\n`);
 }
