@@ -1,7 +1,9 @@
-// `publish` and every command's --publish: the staged changes of a GUN (and role files co-signed
+// A GUN's staged changes. `publish` and every command's --publish: they (and role files co-signed
 // elsewhere) go through the write path (publish.ts); a role signed below its threshold is kept
 // for its co-signers (pending.ts); then the server's new timestamp is verified into the cache.
+// `status --unstage` and `reset -n`: some of them are dropped.
 
+import type { Changelist } from '../storage/changelist.js';
 import { publish, type PublishOptions, type PublishResult } from './publish.js';
 import { savePending } from './pending.js';
 import { refreshTimestamp } from './update.js';
@@ -25,4 +27,11 @@ async function refreshAfterPublish(opts: PublishStagedOptions): Promise<void> {
   } catch (e) {
     opts.warn(`published, but could not refresh the local cache of ${opts.gun}: ${(e as Error).message}`);
   }
+}
+
+/** Drops the staged changes with these numbers (as `status` lists them, unreadable ones too). */
+export async function unstage(changelist: Changelist, numbers: readonly number[]): Promise<void> {
+  const { changes, corrupt } = await changelist.list();
+  const files = [...changes, ...corrupt].filter((c) => numbers.includes(c.index)).map((c) => c.file);
+  await changelist.remove(files);
 }

@@ -3,12 +3,14 @@
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { deleteTrustData } from '../../client/delete.js';
 import { initRepository } from '../../client/init.js';
+import { unstage } from '../../client/staged.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatTable } from '../table.js';
 import { autoPublish, pushChanges } from '../publishing.js';
-import { connect, locked, openSession, type Session } from '../session.js';
+import { connect, locked, openSession } from '../session.js';
 import { keyAccess } from '../keys.js';
 
 type Opts = Record<string, unknown>;
@@ -70,7 +72,7 @@ export async function publish(ctx: Ctx, gun: string | undefined): Promise<void> 
 export async function status(ctx: Ctx, gun: string | undefined): Promise<void> {
   const s = await openSession(ctx, gun);
   const o = opts(ctx);
-  if (Array.isArray(o.unstage)) await locked(s, () => resetNumbers(s, o.unstage as number[]));
+  if (Array.isArray(o.unstage)) await locked(s, () => unstage(s.changelist, o.unstage as number[]));
   const { changes, corrupt } = await s.changelist.list();
   const out = ctx.app.output;
   for (const c of corrupt) out.log('warning', `change #${c.index} (${c.file}) cannot be read: ${c.reason}; remove it with: dtrust reset ${s.gun} -n ${c.index}`);
@@ -105,15 +107,9 @@ export async function reset(ctx: Ctx, gun: string | undefined): Promise<void> {
   const s = await openSession(ctx, gun);
   await locked(s, async () => {
     if (o.all) await s.changelist.clear();
-    else await resetNumbers(s, o.number as number[]);
+    else await unstage(s.changelist, o.number as number[]);
   });
   ctx.app.output.out(`Successfully reset specified changes for repository ${s.gun}\n`);
-}
-
-async function resetNumbers(s: Session, numbers: number[]): Promise<void> {
-  const { changes, corrupt } = await s.changelist.list();
-  const files = [...changes, ...corrupt].filter((c) => numbers.includes(c.index)).map((c) => c.file);
-  await s.changelist.remove(files);
 }
 
 /** `delete`: with --remote the server is asked first; local data goes only once it confirmed (cli.md §12 #9). */
@@ -123,15 +119,12 @@ export async function deleteRepo(ctx: Ctx, gun: string | undefined): Promise<voi
   const out = ctx.app.output;
   out.out(`Deleting trust data for repository ${s.gun}\n`);
   await locked(s, async () => {
-    if (o.remote) {
-      const remote = await connect(s, '*');
-      try {
-        await remote.deleteRepo();
-      } finally {
-        remote.close();
-      }
+    const remote = o.remote ? await connect(s, '*') : undefined;
+    try {
+      await deleteTrustData(s.cache, remote);
+    } finally {
+      remote?.close();
     }
-    await s.cache.removeAll();
   });
   out.out(o.remote ? `Successfully deleted local and remote trust data for repository ${s.gun}\n` : `Successfully deleted local trust data for repository ${s.gun}\n`);
 }
