@@ -32,21 +32,6 @@ export function openError(e: unknown, shown: string): unknown {
   return new CliError('FILE', goFileError(e, shown), undefined, { cause: e });
 }
 
-interface Described {
-  message: string;
-  hint?: string;
-  code?: string;
-}
-
-/** Message, hint and code of any error thrown by a layer (each carries `code` and a `hint`). */
-export function describeError(e: unknown): Described {
-  if (!(e instanceof Error)) return { message: String(e) };
-  const any = e as Error & { code?: unknown; hint?: unknown; fields?: { hint?: unknown } };
-  const hint = typeof any.hint === 'string' ? any.hint : typeof any.fields?.hint === 'string' ? any.fields.hint : undefined;
-  const code = typeof any.code === 'string' ? any.code : undefined;
-  return { message: e.message, hint, code };
-}
-
 /** True for errors dtrust raised on purpose; anything else is a bug and gets its stack in -D. */
 export function isExpected(e: unknown): boolean {
   return e instanceof Error && typeof (e as { code?: unknown }).code === 'string';

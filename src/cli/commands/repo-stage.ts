@@ -205,7 +205,7 @@ function addhashMessage(target: string, meta: FileMeta, gun: string): string {
 }
 
 async function publishAfter(s: Session): Promise<void> {
-  await (await import('./repo-run.js')).autoPublish(s);
+  await (await import('../publishing.js')).autoPublish(s);
 }
 
 function checkName(target: string, source?: string, line?: number): void {
