@@ -349,8 +349,8 @@ function unknownRoleHint(e: TrustError, c: StagedChange, gun: string): string | 
 function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: string): string | undefined {
   if (e.code !== 'NO_SIGNING_KEY') return undefined;
   const role = e.fields.role ?? c.scope;
-  const parent = role === 'targets' ? 'root' : role.slice(0, role.lastIndexOf('/'));
   if (role === 'targets') return `this machine does not hold the targets key of ${gun}: import it (dtrust key import <file> -r targets -g ${gun}) or publish from the machine that holds it`;
+  const parent = parentOf(role);
   const imp = `${role} accepts only those keys; import one of them (dtrust key import <key.pem> -r ${role})`;
   if (!repo.canSign(parent)) return `${imp}, or ask the holder of the ${parent} key to add yours to ${role}`;
   return (

@@ -8,7 +8,7 @@ import { parseEnvelope } from '../tuf/envelope.js';
 import type { TrustedCollectionBuilder } from '../tuf/builder.js';
 import type { PublicKey } from '../tuf/keys.js';
 import type { FileMeta, Targets } from '../tuf/metadata.js';
-import { isDirectChild, pathAllowed } from '../tuf/roles.js';
+import { isDirectChild, parentOf, pathAllowed } from '../tuf/roles.js';
 import { DockerError } from './errors.js';
 
 export const RELEASES_ROLE = 'targets/releases';
@@ -227,8 +227,7 @@ function imageRepo(image: string): string {
 export function roleSignatures(b: TrustedCollectionBuilder, role: string): { keyid: string; canonicalId: string }[] {
   const file = fileOf(b, role);
   if (!file) return [];
-  const parent = role.slice(0, role.lastIndexOf('/'));
-  const pfile = fileOf(b, parent);
+  const pfile = fileOf(b, parentOf(role));
   const keys = pfile?.meta.delegations.keys;
   return parseEnvelope(file.bytes, role).signatures.map((s) => ({ keyid: s.keyid, canonicalId: canonical(keys?.get(s.keyid), s.keyid) }));
 }
