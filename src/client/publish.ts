@@ -247,9 +247,7 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
   const files = new Map<string, Uint8Array>();
   const targets = new Map<string, Targets>();
   files.set('root', builder.root!.bytes);
-  files.set('targets', builder.targets!.bytes);
-  targets.set('targets', builder.targets!.meta);
-  for (const [role, f] of builder.delegations) {
+  for (const [role, f] of builder.targetsRoles) {
     files.set(role, f.bytes);
     targets.set(role, f.meta);
   }

@@ -409,8 +409,7 @@ async function persist(run: Run, b: TrustedCollectionBuilder, rootChanged: boole
   if (rootChanged && b.root) files.set('root', b.root.bytes);
   if (b.timestamp) files.set('timestamp', b.timestamp.bytes);
   if (b.snapshot) files.set('snapshot', b.snapshot.bytes);
-  if (b.targets) files.set('targets', b.targets.bytes);
-  for (const [role, f] of b.delegations) files.set(role, f.bytes);
+  for (const [role, f] of b.targetsRoles) files.set(role, f.bytes);
   for (const role of run.fromCache) files.delete(role);
   const ts = files.get('timestamp');
   const cachedTs = await run.cached('timestamp', Infinity);

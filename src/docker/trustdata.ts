@@ -44,7 +44,7 @@ function canonical(key: PublicKey | undefined, id: string): string {
 }
 
 function fileOf(b: TrustedCollectionBuilder, role: string): { meta: Targets; bytes: Uint8Array } | undefined {
-  return role === 'targets' ? b.targets : b.delegations.get(role);
+  return b.targetsRoles.get(role);
 }
 
 /** Trusted targets roles in notary's walk order: breadth-first from `targets`, children as listed. */
@@ -58,7 +58,7 @@ export function walkRoles(b: TrustedCollectionBuilder, from = 'targets'): string
     if (seen.has(role)) continue;
     seen.add(role);
     order.push(role);
-    for (const child of b.childrenOf(role)) if (b.delegations.has(child.name)) queue.push(child.name);
+    for (const child of b.childrenOf(role)) if (b.targetsRoles.has(child.name)) queue.push(child.name);
   }
   return order;
 }

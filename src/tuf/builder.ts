@@ -77,8 +77,8 @@ export class TrustedCollectionBuilder {
   private rootKeys = new Map<string, PublicKey>();
   timestamp: TrustedFile<Timestamp> | undefined;
   snapshot: TrustedFile<Snapshot> | undefined;
-  targets: TrustedFile<Targets> | undefined;
-  readonly delegations = new Map<string, TrustedFile<Targets>>();
+  /** Every trusted targets role, `targets` included, in the order they were verified. */
+  private readonly trustedTargets = new Map<string, TrustedFile<Targets>>();
   /** Delegations skipped because they expired or lack signatures, with the reason. */
   readonly invalid = new Map<string, TrustError>();
   /**
@@ -95,6 +95,15 @@ export class TrustedCollectionBuilder {
     this.cachedTimestamp = opts.cachedTimestamp;
     this.pin = opts.pin;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  }
+
+  /** The trusted targets roles by name: `targets` and every delegation verified so far. */
+  get targetsRoles(): ReadonlyMap<string, TrustedFile<Targets>> {
+    return this.trustedTargets;
+  }
+
+  get targets(): TrustedFile<Targets> | undefined {
+    return this.trustedTargets.get('targets');
   }
 
   /** A rollback floor learnt after construction (e.g. from a cached delegation file). */
@@ -272,7 +281,7 @@ export class TrustedCollectionBuilder {
     checkDelegationsStructure('targets', t);
     this.checkFloor('targets', t.version);
     this.checkExpiry('targets', t.expires);
-    this.targets = { meta: t, bytes };
+    this.trustedTargets.set('targets', { meta: t, bytes });
     return t;
   }
 
@@ -281,8 +290,7 @@ export class TrustedCollectionBuilder {
 
   /** The delegation roles `parent` declares, in listed order (only trusted parents have any). */
   childrenOf(parent: string): DelegationRole[] {
-    const p = parent === 'targets' ? this.targets : this.delegations.get(parent);
-    return p ? p.meta.delegations.roles : [];
+    return this.trustedTargets.get(parent)?.meta.delegations.roles ?? [];
   }
 
   /**
@@ -295,7 +303,7 @@ export class TrustedCollectionBuilder {
       throw new TrustError('INVALID_ROLE_NAME', `${JSON.stringify(role)} is not a valid delegation role`, { role });
     }
     const parentName = parentOf(role);
-    const parent = parentName === 'targets' ? this.targets : this.delegations.get(parentName);
+    const parent = this.trustedTargets.get(parentName);
     if (!parent) {
       throw new TrustError('METADATA_INVALID', `${role}: its parent ${parentName} is not trusted`, { role });
     }
@@ -323,7 +331,7 @@ export class TrustedCollectionBuilder {
     }
     checkDelegationsStructure(role, t);
     this.checkFloor(role, t.version);
-    this.delegations.set(role, { meta: t, bytes });
+    this.trustedTargets.set(role, { meta: t, bytes });
     this.effectivePaths.set(role, restrictPaths(decl.paths, this.effectivePaths.get(parentName) ?? []));
     return true;
   }
@@ -339,7 +347,7 @@ export class TrustedCollectionBuilder {
     const seen = new Set<string>();
     const out: TargetEntry[] = [];
     for (const role of this.walkOrder(roles)) {
-      const file = role === 'targets' ? this.targets : this.delegations.get(role);
+      const file = this.trustedTargets.get(role);
       if (!file) continue;
       const paths = this.effectivePaths.get(role) ?? [];
       for (const [name, meta] of file.meta.targets) {
@@ -359,7 +367,7 @@ export class TrustedCollectionBuilder {
   listTargetSummaries(roles?: readonly string[]): Iterable<TargetSummary> {
     const parts: { role: string; targets: ReadonlyMap<string, FileMeta>; paths: string[] }[] = [];
     for (const role of this.walkOrder(roles)) {
-      const file = role === 'targets' ? this.targets : this.delegations.get(role);
+      const file = this.trustedTargets.get(role);
       if (file && file.meta.targets.size > 0) parts.push({ role, targets: file.meta.targets, paths: this.effectivePaths.get(role) ?? [] });
     }
     const only = parts.length === 1 ? parts[0]! : undefined;
@@ -386,7 +394,7 @@ export class TrustedCollectionBuilder {
 
   lookup(name: string, roles?: readonly string[]): TargetEntry | undefined {
     for (const role of this.walkOrder(roles)) {
-      const file = role === 'targets' ? this.targets : this.delegations.get(role);
+      const file = this.trustedTargets.get(role);
       const meta = file?.meta.targets.get(name);
       if (meta && pathAllowed(name, this.effectivePaths.get(role) ?? [])) return { name, meta, role };
     }
@@ -407,7 +415,7 @@ export class TrustedCollectionBuilder {
       if (visited.has(role)) continue;
       visited.add(role);
       order.push(role);
-      for (const child of this.childrenOf(role)) if (this.delegations.has(child.name)) queue.push(child.name);
+      for (const child of this.childrenOf(role)) if (this.trustedTargets.has(child.name)) queue.push(child.name);
     }
     return order;
   }

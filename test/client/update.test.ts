@@ -8,6 +8,7 @@ import { update, type UpdateOptions } from '../../src/client/update.js';
 import { isRemoteError, type RemoteError } from '../../src/remote/errors.js';
 import { NotaryRemote } from '../../src/remote/notary.js';
 import { MetadataCache } from '../../src/storage/cache.js';
+import type { TrustedCollectionBuilder } from '../../src/tuf/builder.js';
 import { isTrustError } from '../../src/tuf/errors.js';
 import { makeTempDir } from '../rig/tmp.js';
 import { MemRepo, ecdsaKey } from '../support/memrepo.js';
@@ -15,6 +16,8 @@ import { Simulator, type SimRequest } from '../support/simulator.js';
 
 const T = { timeout: 30_000 };
 const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The trusted delegations: every trusted targets role but targets itself. */
+const delegations = (b: TrustedCollectionBuilder): string[] => [...b.targetsRoles.keys()].filter((r) => r !== 'targets');
 
 let sim: Simulator;
 before(async () => {
@@ -100,7 +103,7 @@ describe('update: overlapped downloads', () => {
     try {
       const { result } = await read(repo, cache);
       assert.equal(result.offline, false);
-      assert.deepEqual([...result.builder.delegations.keys()].sort(), ['targets/d1', 'targets/d2', 'targets/d3', 'targets/d4', 'targets/d5']);
+      assert.deepEqual(delegations(result.builder).sort(), ['targets/d1', 'targets/d2', 'targets/d3', 'targets/d4', 'targets/d5']);
     } finally {
       sim.hook = undefined;
     }
@@ -146,7 +149,7 @@ describe('update: overlapped downloads', () => {
       };
       try {
         const { result } = await read(repo, cache);
-        assert.equal(result.builder.delegations.size, 2, bad);
+        assert.equal(delegations(result.builder).length, 2, bad);
       } finally {
         sim.hook = undefined;
       }
@@ -201,7 +204,7 @@ describe('update: overlapped downloads', () => {
     sim.hook = (req, res) => (req.role === 'targets/orphan' ? { ...res, body: flip(res.body) } : undefined);
     try {
       const { result } = await read(repo, cache);
-      assert.deepEqual([...result.builder.delegations.keys()].sort(), ['targets/d1', 'targets/d2']);
+      assert.deepEqual(delegations(result.builder).sort(), ['targets/d1', 'targets/d2']);
       assert.ok(!result.builder.listTargets().some((t) => t.name === 'o/evil'));
     } finally {
       sim.hook = undefined;
@@ -222,7 +225,7 @@ describe('update: overlapped downloads', () => {
     };
     try {
       const { result } = await read(repo, await newCache(repo.gun), { concurrency: 3 });
-      assert.equal(result.builder.delegations.size, 12);
+      assert.equal(delegations(result.builder).length, 12);
       assert.equal(most, 3);
 
       // targets does not match: the delegations waiting for a slot are never fetched.

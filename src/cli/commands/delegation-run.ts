@@ -27,9 +27,7 @@ export async function list(ctx: Ctx, args: string[]): Promise<void> {
   const s = await openSession(ctx, args[0]);
   const { builder } = await refresh(s);
   const roles: { name: string; paths: string[]; keyIds: string[]; threshold: number }[] = [];
-  for (const parent of ['targets', ...builder.delegations.keys()]) {
-    const file = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
-    if (!file) continue;
+  for (const file of builder.targetsRoles.values()) {
     for (const r of file.meta.delegations.roles) {
       const keyIds = (r.keyids ?? []).map((id) => canonical(file.meta.delegations.keys.get(id), id));
       roles.push({ name: r.name, paths: [...r.paths].sort(), keyIds, threshold: r.threshold });
@@ -208,7 +206,7 @@ export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   }
   const { builder } = await refresh(s);
   const parent = role.slice(0, role.lastIndexOf('/'));
-  const parentFile = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
+  const parentFile = builder.targetsRoles.get(parent);
   const decl = parentFile?.meta.delegations.roles.find((r) => r.name === role);
   if (!parentFile || !decl) throw new CliError('COSIGN', `${role} is not a delegation of ${s.gun}`, `list them with: dtrust delegation list ${s.gun}`);
   const keys = await keyAccess(ctx);

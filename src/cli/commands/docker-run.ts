@@ -460,7 +460,7 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
         }
         const meta = { length: target.size, hashes: new Map([['sha256', target.sha256]]) };
         const todo = roles.filter((r) => {
-          const current = (r === 'targets' ? builder.targets : builder.delegations.get(r))?.meta.targets.get(tag);
+          const current = builder.targetsRoles.get(r)?.meta.targets.get(tag);
           return !current || !sameFileMeta(current, meta);
         });
         if (todo.length === 0) {
