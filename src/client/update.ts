@@ -148,7 +148,6 @@ export async function refreshTimestamp(opts: UpdateOptions): Promise<void> {
   if (!root || !opts.remote) return;
   const b = await newBuilder(run, limits);
   fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
-  b.checkRootFresh();
   b.updateTimestamp(await opts.remote.getMeta('timestamp', limits.timestampMax));
   b.updateSnapshot(await cachedOrFetch(run, b, 'snapshot', b.expectedSnapshot()));
   const files = new Map<string, Uint8Array>([['snapshot', b.snapshot!.bytes], ['timestamp', b.timestamp!.bytes]]);
@@ -176,7 +175,9 @@ async function attempt(
   if (source === 'cache') fromCache(opts, 'root', () => b.loadRoot(rootBytes, source));
   else b.loadRoot(rootBytes, source);
   if (newRoot && !newRoot.equals(rootBytes)) await rotateRoot(b, remote, newRoot, limits);
-  b.checkRootFresh();
+  // Before the timestamp is awaited: an expired root sends update() to fetch a newer one even
+  // when the timestamp cannot be had, and before the cached-timestamp warning.
+  b.finishRoot();
 
   try {
     b.updateTimestamp(await (early?.timestamp ?? remote.getMeta('timestamp', limits.timestampMax)));
@@ -326,7 +327,6 @@ async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<Trust
   opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
   const b = new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, limits });
   fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
-  b.checkRootFresh();
   fromCache(opts, 'timestamp', () => b.updateTimestamp(ts));
   const need = async (role: string, meta: FileMeta | undefined): Promise<Buffer> => {
     const bytes = meta ? await opts.cache.read(role, meta.length) : undefined;

@@ -1,7 +1,9 @@
 // The trusted-collection builder (formats.md §7, security.md §2): bytes in, verdict out.
 // Files are fed in notary's order (root, timestamp, snapshot, targets, delegations parents
-// first); each is checked for size, hashes, signatures, structure, rollback and expiry before it
-// becomes trusted. `now` is a parameter; nothing here touches the disk, the network or the clock.
+// first), and the builder holds its callers to it: a call out of order is an error (as python-tuf's
+// TrustedMetadataSet). Each file is checked for size, hashes, signatures, structure, rollback and
+// expiry before it becomes trusted. `now` is a parameter; nothing here touches the disk, the
+// network or the clock.
 
 import { sha256, sha512 } from '../crypto/hash.js';
 import { parseEnvelope, type Envelope } from './envelope.js';
@@ -58,6 +60,12 @@ export interface TrustedFile<T> {
   bytes: Uint8Array;
 }
 
+/**
+ * How far the builder got: each load needs the step before it, and nothing goes back (a newer root
+ * once the timestamp is trusted would leave files verified by the old one).
+ */
+type Step = 'nothing' | 'root' | 'final root' | 'timestamp' | 'snapshot' | 'targets';
+
 export interface TargetEntry {
   name: string;
   meta: FileMeta;
@@ -72,6 +80,7 @@ export class TrustedCollectionBuilder {
   private readonly floors: Map<string, number>;
   private cachedTimestamp: Uint8Array | undefined;
   private readonly pin: RootPin | undefined;
+  private step: Step = 'nothing';
 
   root: TrustedFile<Root> | undefined;
   private rootKeys = new Map<string, PublicKey>();
@@ -122,7 +131,7 @@ export class TrustedCollectionBuilder {
    * its first upload), its expiry aside.
    */
   loadRoot(bytes: Uint8Array, source: 'cache' | 'remote' | 'local'): Root {
-    if (this.root) throw new Error('loadRoot called twice; use updateRoot');
+    this.inOrder('loadRoot', 'nothing');
     capSize('root', bytes, this.limits.rootMax);
     const env = parseEnvelope(bytes, 'root');
     const root = parseRoot(env.signed);
@@ -136,6 +145,7 @@ export class TrustedCollectionBuilder {
     if (source === 'remote') this.checkExpiry('root', root.expires);
     this.root = { meta: root, bytes };
     this.rootKeys = validRootKeys(root, { gun: this.gun, nowMs: this.now, checkExpiry: false });
+    this.step = 'root';
     return root;
   }
 
@@ -145,6 +155,7 @@ export class TrustedCollectionBuilder {
    * fetched as `N.root.json`; intermediate roots of a chain walk may be expired.
    */
   updateRoot(bytes: Uint8Array, opts: { expectedVersion?: number; intermediate?: boolean } = {}): Root {
+    this.inOrder('updateRoot', 'root');
     const trusted = this.requireRoot();
     capSize('root', bytes, this.limits.rootMax);
     const env = parseEnvelope(bytes, 'root');
@@ -188,9 +199,15 @@ export class TrustedCollectionBuilder {
     return root;
   }
 
-  /** The trusted root must not be expired once the root phase is over. */
-  checkRootFresh(): void {
+  /**
+   * Ends the root phase: the trusted root is final (no updateRoot after this) and must not be
+   * expired (TUF client workflow 5.3.10). updateTimestamp does it first; a caller calls it
+   * itself only to have an expired root reported before it waits for the timestamp.
+   */
+  finishRoot(): void {
+    this.inOrder('finishRoot', 'root', 'final root');
     this.checkExpiry('root', this.requireRoot().meta.expires);
+    this.step = 'final root';
   }
 
   /** SEC-V4: a root that replaces the timestamp or snapshot keys resets their rollback floors. */
@@ -212,6 +229,8 @@ export class TrustedCollectionBuilder {
   // timestamp, snapshot, targets
 
   updateTimestamp(bytes: Uint8Array): Timestamp {
+    this.inOrder('updateTimestamp', 'root', 'final root');
+    this.finishRoot();
     const root = this.requireRoot().meta;
     capSize('timestamp', bytes, this.limits.timestampMax);
     let ts = this.verifyRole(readPlain(bytes, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
@@ -239,6 +258,7 @@ export class TrustedCollectionBuilder {
     this.checkFloor('timestamp', ts.version);
     this.checkExpiry('timestamp', ts.expires);
     this.timestamp = { meta: ts, bytes };
+    this.step = 'timestamp';
     return ts;
   }
 
@@ -250,6 +270,7 @@ export class TrustedCollectionBuilder {
   }
 
   updateSnapshot(bytes: Uint8Array): Snapshot {
+    this.inOrder('updateSnapshot', 'timestamp');
     const root = this.requireRoot();
     checkAgainst('snapshot', bytes, this.expectedSnapshot());
     const snap = this.verifyRole(readPlain(bytes, 'snapshot', parseSnapshot), 'snapshot', root.meta.keys, root.meta.roles.get('snapshot')!);
@@ -263,6 +284,7 @@ export class TrustedCollectionBuilder {
     // The snapshot pins the root: the trusted root must be the one it names.
     checkAgainst('root', root.bytes, snap.meta.get('root')!);
     this.snapshot = { meta: snap, bytes };
+    this.step = 'snapshot';
     return snap;
   }
 
@@ -274,6 +296,7 @@ export class TrustedCollectionBuilder {
   }
 
   updateTargets(bytes: Uint8Array): Targets {
+    this.inOrder('updateTargets', 'snapshot');
     const root = this.requireRoot().meta;
     const expected = this.expectedMeta('targets')!;
     checkAgainst('targets', bytes, expected);
@@ -282,6 +305,7 @@ export class TrustedCollectionBuilder {
     this.checkFloor('targets', t.version);
     this.checkExpiry('targets', t.expires);
     this.trustedTargets.set('targets', { meta: t, bytes });
+    this.step = 'targets';
     return t;
   }
 
@@ -299,6 +323,7 @@ export class TrustedCollectionBuilder {
    * subtree); every other failure throws.
    */
   updateDelegation(role: string, bytes: Uint8Array): boolean {
+    this.inOrder('updateDelegation', 'targets');
     if (!isDelegationName(role)) {
       throw new TrustError('INVALID_ROLE_NAME', `${JSON.stringify(role)} is not a valid delegation role`, { role });
     }
@@ -421,6 +446,15 @@ export class TrustedCollectionBuilder {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** A load out of order is a bug in the caller, not a property of the data: a plain Error. */
+  private inOrder(call: string, ...allowed: Step[]): void {
+    if (allowed.includes(this.step)) return;
+    const held = this.step === 'nothing' ? 'nothing yet' : `up to the ${this.step}`;
+    throw new Error(
+      `${call} out of order: the builder has trusted ${held}; the order is loadRoot, updateRoot (any number), finishRoot, updateTimestamp, updateSnapshot, updateTargets, updateDelegation (parents first)`,
+    );
+  }
 
   private requireRoot(): TrustedFile<Root> {
     if (!this.root) throw new Error('no trusted root loaded');

@@ -168,7 +168,6 @@ export function buildFrom(repo: MemRepo, opts: Partial<BuilderOptions> & { now: 
     b.loadRoot(opts.rootFromCache, 'cache');
     b.updateRoot(repo.files.get('root')!);
   } else b.loadRoot(repo.files.get('root')!, 'remote');
-  b.checkRootFresh();
   b.updateTimestamp(repo.files.get('timestamp')!);
   b.updateSnapshot(repo.files.get('snapshot')!);
   b.updateTargets(repo.files.get('targets')!);
