@@ -9,7 +9,6 @@ import { sha256, sha512 } from '../crypto/hash.js';
 import { parseEnvelope, type Envelope } from './envelope.js';
 import { TrustError, isTrustError } from './errors.js';
 import { isExpired, type Expires } from './expires.js';
-import { compareUtf8 } from './canonical.js';
 import type { PublicKey } from './keys.js';
 import {
   BASE_ROLES,
@@ -23,10 +22,11 @@ import {
   type Targets,
   type Timestamp,
 } from './metadata.js';
-import { isDelegationName, isDirectChild, parentOf, pathAllowed, restrictPaths } from './roles.js';
+import { isDelegationName, isDirectChild, parentOf, restrictPaths } from './roles.js';
 import { applyPin, validRootKeys, type RootPin } from './rootcerts.js';
-import { inNameOrder, parseTargetsFile, summaries, type TargetSummary } from './targetfiles.js';
+import { parseTargetsFile, type TargetSummary } from './targetfiles.js';
 import { checkThreshold, verifyThreshold } from './verify.js';
+import { listTargetSummaries, listTargets, lookup, type TargetEntry } from './walk.js';
 
 export const MiB = 1024 * 1024;
 /** notary's words for a root that does not chain to the trusted one (cli.md §7.7). */
@@ -65,12 +65,6 @@ export interface TrustedFile<T> {
  * once the timestamp is trusted would leave files verified by the old one).
  */
 type Step = 'nothing' | 'root' | 'final root' | 'timestamp' | 'snapshot' | 'targets';
-
-export interface TargetEntry {
-  name: string;
-  meta: FileMeta;
-  role: string;
-}
 
 export class TrustedCollectionBuilder {
   readonly gun: string;
@@ -362,87 +356,26 @@ export class TrustedCollectionBuilder {
   }
 
   // -------------------------------------------------------------------------------------------
-  // reading the result
+  // reading the result (tuf/walk.ts)
 
-  /**
-   * Targets in notary's breadth-first order from `targets` (or from `roles`, when given); the
-   * first role that has a name wins, and a role only contributes names inside its paths.
-   */
+  /** Targets in notary's walk order (walk.ts listTargets). */
   listTargets(roles?: readonly string[]): TargetEntry[] {
-    const seen = new Set<string>();
-    const out: TargetEntry[] = [];
-    for (const role of this.walkOrder(roles)) {
-      const file = this.trustedTargets.get(role);
-      if (!file) continue;
-      const paths = this.effectivePaths.get(role) ?? [];
-      for (const [name, meta] of file.meta.targets) {
-        if (seen.has(name) || !pathAllowed(name, paths)) continue;
-        seen.add(name);
-        out.push({ name, meta, role });
-      }
-    }
-    return out;
+    return listTargets(this, roles);
   }
 
-  /**
-   * The entries of listTargets as summaries, sorted by the bytes of their names (notary's list
-   * order); it can be iterated more than once. When a single role has targets and its file was
-   * indexed, they come straight from the file, one at a time.
-   */
+  /** The entries of listTargets as summaries, in notary's list order (walk.ts listTargetSummaries). */
   listTargetSummaries(roles?: readonly string[]): Iterable<TargetSummary> {
-    const parts: { role: string; targets: ReadonlyMap<string, FileMeta>; paths: string[] }[] = [];
-    for (const role of this.walkOrder(roles)) {
-      const file = this.trustedTargets.get(role);
-      if (file && file.meta.targets.size > 0) parts.push({ role, targets: file.meta.targets, paths: this.effectivePaths.get(role) ?? [] });
-    }
-    const only = parts.length === 1 ? parts[0]! : undefined;
-    if (only && inNameOrder(only.targets)) {
-      const { targets, role, paths } = only;
-      if (paths.includes('')) return { [Symbol.iterator]: () => summaries(targets, role)[Symbol.iterator]() };
-      return {
-        *[Symbol.iterator]() {
-          for (const t of summaries(targets, role)) if (pathAllowed(t.name, paths)) yield t;
-        },
-      };
-    }
-    const seen = new Set<string>();
-    const out: TargetSummary[] = [];
-    for (const { role, targets, paths } of parts) {
-      for (const t of summaries(targets, role)) {
-        if (seen.has(t.name) || !pathAllowed(t.name, paths)) continue;
-        seen.add(t.name);
-        out.push(t);
-      }
-    }
-    return out.sort((a, b) => compareUtf8(a.name, b.name));
+    return listTargetSummaries(this, roles);
   }
 
+  /** The role that signs `name` and its entry (walk.ts lookup). */
   lookup(name: string, roles?: readonly string[]): TargetEntry | undefined {
-    for (const role of this.walkOrder(roles)) {
-      const file = this.trustedTargets.get(role);
-      const meta = file?.meta.targets.get(name);
-      if (meta && pathAllowed(name, this.effectivePaths.get(role) ?? [])) return { name, meta, role };
-    }
-    return undefined;
+    return lookup(this, name, roles);
   }
 
   /** Effective (parent-restricted) paths of a trusted role. */
   pathsOf(role: string): string[] | undefined {
     return this.effectivePaths.get(role);
-  }
-
-  private walkOrder(roles?: readonly string[]): string[] {
-    const order: string[] = [];
-    const queue = roles && roles.length > 0 ? [...roles] : ['targets'];
-    const visited = new Set<string>();
-    while (queue.length > 0) {
-      const role = queue.shift()!;
-      if (visited.has(role)) continue;
-      visited.add(role);
-      order.push(role);
-      for (const child of this.childrenOf(role)) if (this.trustedTargets.has(child.name)) queue.push(child.name);
-    }
-    return order;
   }
 
   // -------------------------------------------------------------------------------------------
