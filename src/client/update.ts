@@ -306,14 +306,9 @@ class Downloads {
 
 /** Delegations verified parents first in notary's order; a role only counts when its parent delegates to it. */
 async function loadDelegations(run: Run, b: TrustedCollectionBuilder, files: Downloads): Promise<void> {
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const child of b.childrenOf(parent)) {
-      const p = files.get(child.name);
-      if (!p) continue;
-      if (b.updateDelegation(child.name, await p)) queue.push(child.name);
-    }
+  for (const role of b.delegationsToLoad()) {
+    const p = files.get(role);
+    if (p) b.updateDelegation(role, await p);
   }
   for (const w of b.warnings.splice(0)) run.opts.warn(w);
 }
@@ -337,13 +332,10 @@ async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<Trust
   fromCache(opts, 'snapshot', () => b.updateSnapshot(snapshot));
   const targets = await need('targets', b.expectedMeta('targets'));
   fromCache(opts, 'targets', () => b.updateTargets(targets));
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    for (const child of b.childrenOf(queue.shift()!)) {
-      const meta = b.expectedMeta(child.name);
-      const bytes = meta ? await opts.cache.read(child.name, meta.length) : undefined;
-      if (bytes && fromCache(opts, child.name, () => b.updateDelegation(child.name, bytes))) queue.push(child.name);
-    }
+  for (const role of b.delegationsToLoad()) {
+    const meta = b.expectedMeta(role);
+    const bytes = meta ? await opts.cache.read(role, meta.length) : undefined;
+    if (bytes) fromCache(opts, role, () => b.updateDelegation(role, bytes));
   }
   for (const w of b.warnings.splice(0)) opts.warn(w);
   return b;

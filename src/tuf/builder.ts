@@ -15,7 +15,6 @@ import {
   parseRoot,
   parseSnapshot,
   parseTimestamp,
-  type DelegationRole,
   type FileMeta,
   type Root,
   type Snapshot,
@@ -26,7 +25,7 @@ import { isDelegationName, isDirectChild, parentOf, restrictPaths } from './role
 import { applyPin, validRootKeys, type RootPin } from './rootcerts.js';
 import { parseTargetsFile, type TargetSummary } from './targetfiles.js';
 import { checkThreshold, verifyThreshold } from './verify.js';
-import { listTargetSummaries, listTargets, lookup, type TargetEntry } from './walk.js';
+import { breadthFirst, listTargetSummaries, listTargets, lookup, type TargetEntry } from './walk.js';
 
 export const MiB = 1024 * 1024;
 /** notary's words for a root that does not chain to the trusted one (cli.md §7.7). */
@@ -306,9 +305,16 @@ export class TrustedCollectionBuilder {
   // -------------------------------------------------------------------------------------------
   // delegations
 
-  /** The delegation roles `parent` declares, in listed order (only trusted parents have any). */
-  childrenOf(parent: string): DelegationRole[] {
-    return this.trustedTargets.get(parent)?.meta.delegations.roles ?? [];
+  /**
+   * The delegations to load, in notary's order: every role a trusted role declares, handed out
+   * once its parent is trusted, parents first; what lies under a role that was not loaded
+   * (not in the snapshot, skipped, refused) is never reached. The caller loads each one it
+   * has with updateDelegation before it asks for the next.
+   */
+  *delegationsToLoad(): Generator<string> {
+    this.inOrder('delegationsToLoad', 'targets');
+    const declared = (role: string): string[] => (this.trustedTargets.get(role)?.meta.delegations.roles ?? []).map((d) => d.name);
+    for (const role of breadthFirst(['targets'], declared)) if (role !== 'targets') yield role;
   }
 
   /**

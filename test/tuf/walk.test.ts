@@ -2,6 +2,7 @@
 // asked for only after the caller handled their parent; and the loads and reads built on it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { TrustedCollectionBuilder } from '../../src/tuf/builder.js';
 import { parentOf } from '../../src/tuf/roles.js';
 import { breadthFirst, targetsByName, trustedRoles } from '../../src/tuf/walk.js';
 import { MemRepo, buildFrom, ecdsaKey } from '../support/memrepo.js';
@@ -51,6 +52,22 @@ async function tree(): Promise<MemRepo> {
   await repo.sign();
   return repo;
 }
+
+test('the builder loads delegations in walk order, parents first, and hands out no role under one not loaded', async () => {
+  const repo = await tree();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(repo.files.get('root')!, 'remote');
+  b.updateTimestamp(repo.files.get('timestamp')!);
+  b.updateSnapshot(repo.files.get('snapshot')!);
+  b.updateTargets(repo.files.get('targets')!);
+  const offered: string[] = [];
+  for (const role of b.delegationsToLoad()) {
+    offered.push(role);
+    if (role !== 'targets/b') b.updateDelegation(role, repo.files.get(role)!);
+  }
+  assert.deepEqual(offered, ['targets/b', 'targets/a', 'targets/a/z']);
+  assert.deepEqual(trustedRoles(b), ['targets', 'targets/a', 'targets/a/z']);
+});
 
 test('reads follow the walk: the first role in walk order signs a name, every role is listed in that order', async () => {
   const b = buildFrom(await tree(), { now: NOW });
