@@ -10,6 +10,7 @@ import { parseEnvelope } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
 import type { PublicKey } from '../tuf/keys.js';
+import { CACHED_MAX, ROOT_MAX } from '../tuf/limits.js';
 import { fileMeta, parseRoot, parseSnapshot, parseTargets, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
 import { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
@@ -177,7 +178,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
 async function prepareSigners(opts: PublishOptions, changes: readonly StagedChange[]): Promise<void> {
   const keys = opts.keys;
   if (!keys.prepare) return;
-  const bytes = await opts.cache.read('root', 2 * 1024 * 1024);
+  const bytes = await opts.cache.read('root', ROOT_MAX);
   if (!bytes) return;
   let root;
   try {
@@ -203,7 +204,7 @@ async function prepareSigners(opts: PublishOptions, changes: readonly StagedChan
 async function loadState(opts: PublishOptions): Promise<{ state: EditableState; firstPublish: boolean }> {
   let exists = true;
   try {
-    await opts.remote.getMeta('root', 2 * 1024 * 1024);
+    await opts.remote.getMeta('root', ROOT_MAX);
   } catch (e) {
     if (!(e instanceof RemoteError && e.code === 'NOT_FOUND')) throw e;
     exists = false;
@@ -262,7 +263,7 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
 async function localFiles(cache: MetadataCache): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
   for (const role of ['root', 'targets', 'snapshot']) {
-    const b = await cache.read(role, 100 * 1024 * 1024);
+    const b = await cache.read(role, CACHED_MAX);
     if (b) files.set(role, b);
   }
   return files;
@@ -386,7 +387,7 @@ async function legacyRootSigners(opts: PublishOptions, previous: number, already
   const first = n < 0 ? 1 : Math.max(1, previous - n);
   const out: Signer[] = [];
   for (let v = first; v < previous; v++) {
-    const old = parseRoot(parseEnvelope(await opts.remote.getMeta(`${v}.root`, 2 * 1024 * 1024), 'root').signed);
+    const old = parseRoot(parseEnvelope(await opts.remote.getMeta(`${v}.root`, ROOT_MAX), 'root').signed);
     for (const id of old.roles.get('root')?.keyids ?? []) {
       const key = old.keys.get(id);
       if (!key || [...already, ...out].some((s) => s.publicKey.id === id)) continue;

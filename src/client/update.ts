@@ -11,9 +11,10 @@ import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import { StorageError, isUnwritable } from '../storage/errors.js';
-import { DEFAULT_LIMITS, TrustedCollectionBuilder, type Limits } from '../tuf/builder.js';
+import { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { signedVersion } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
+import { CACHED_MAX, DEFAULT_LIMITS, MiB, type Limits } from '../tuf/limits.js';
 import type { FileMeta } from '../tuf/metadata.js';
 import type { RootPin, TrustPinning } from '../tuf/rootcerts.js';
 import { rootPin } from './pinning.js';
@@ -61,7 +62,7 @@ class Run {
   cached(role: string, max: number): Promise<Buffer | undefined> {
     let p = this.reads.get(role);
     if (!p) {
-      p = this.opts.cache.read(role, MAX_CACHED);
+      p = this.opts.cache.read(role, CACHED_MAX);
       this.reads.set(role, p);
     }
     return p.then((b) => (b && b.length <= max && !this.damaged.has(role) ? b : undefined));
@@ -73,7 +74,7 @@ class Run {
    * the other files still bound it (docs/commands/list.md, "The cache"). A damaged root is an
    * error: the trust anchor is never replaced behind the user's back.
    */
-  async floor(role: string, max = MAX_CACHED): Promise<number | undefined> {
+  async floor(role: string, max = CACHED_MAX): Promise<number | undefined> {
     const bytes = await this.cached(role, max);
     if (!bytes) return undefined;
     try {
@@ -88,12 +89,11 @@ class Run {
   }
 }
 
-const MAX_CACHED = 100 * 1024 * 1024;
 /**
  * Cap of `snapshot.json` fetched before its length is known (no cached snapshot): beyond it the
  * snapshot is fetched again by checksum, with the signed length as cap.
  */
-const EARLY_SNAPSHOT_MAX = 16 * 1024 * 1024;
+const EARLY_SNAPSHOT_MAX = 16 * MiB;
 
 /** Downloads started before the ping's verdict and before the root is trusted. */
 interface Early {
@@ -110,7 +110,7 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
   const cachedRoot = await run.cached('root', limits.rootMax);
   const rootFetch = cachedRoot ? undefined : background(fetchOrNotFound(remote, 'root', limits.rootMax, opts.gun));
   const early: Early = { timestamp: background(remote.getMeta('timestamp', limits.timestampMax)) };
-  if (!(await run.cached('snapshot', MAX_CACHED))) early.snapshot = background(remote.getMeta('snapshot', EARLY_SNAPSHOT_MAX));
+  if (!(await run.cached('snapshot', CACHED_MAX))) early.snapshot = background(remote.getMeta('snapshot', EARLY_SNAPSHOT_MAX));
   try {
     await remote.reachable();
   } catch (e) {
@@ -211,7 +211,7 @@ function matches(bytes: Buffer, expected: FileMeta): boolean {
 async function newBuilder(run: Run, limits: Limits): Promise<TrustedCollectionBuilder> {
   const opts = run.opts;
   const floors = new Map<string, number>();
-  for (const [role, max] of [['root', limits.rootMax], ['timestamp', limits.timestampMax], ['snapshot', MAX_CACHED], ['targets', MAX_CACHED]] as const) {
+  for (const [role, max] of [['root', limits.rootMax], ['timestamp', limits.timestampMax], ['snapshot', CACHED_MAX], ['targets', CACHED_MAX]] as const) {
     const v = await run.floor(role, max);
     if (v !== undefined) floors.set(role, v);
   }
@@ -246,7 +246,7 @@ async function rotateRoot(b: TrustedCollectionBuilder, remote: NotaryRemote, new
 
 async function cachedOrFetch(run: Run, b: TrustedCollectionBuilder, role: string, expected: FileMeta): Promise<Buffer> {
   // Read whatever size is cached: a cached delegation larger than the new entry is still the floor.
-  const cached = await run.cached(role, MAX_CACHED);
+  const cached = await run.cached(role, CACHED_MAX);
   const want = expected.hashes.get('sha256');
   if (cached && cached.length <= expected.length && want && sha256(cached).equals(want)) {
     run.fromCache.add(role);

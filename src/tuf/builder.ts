@@ -22,24 +22,14 @@ import {
   type Timestamp,
 } from './metadata.js';
 import { isDelegationName, isDirectChild, parentOf, restrictPaths } from './roles.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { applyPin, validRootKeys, type RootPin } from './rootcerts.js';
 import { parseTargetsFile, type TargetSummary } from './targetfiles.js';
 import { checkThreshold, verifyThreshold } from './verify.js';
 import { breadthFirst, listTargetSummaries, listTargets, lookup, type TargetEntry } from './walk.js';
 
-export const MiB = 1024 * 1024;
 /** notary's words for a root that does not chain to the trusted one (cli.md §7.7). */
 const ROTATE = 'could not rotate trust to a new trusted root';
-
-export interface Limits {
-  /** Files without a signed length: root.json and N.root.json. */
-  rootMax: number;
-  timestampMax: number;
-  /** Root versions walked in one update (SEC-V7). */
-  maxRootWalk: number;
-}
-
-export const DEFAULT_LIMITS: Limits = { rootMax: 2 * MiB, timestampMax: 1 * MiB, maxRootWalk: 256 };
 
 export interface BuilderOptions {
   gun: string;
