@@ -2,7 +2,6 @@
 // edits, sign what changed, upload everything in one multipart POST, and only then remove the
 // change files that were applied (SEC-C2, SEC-C3).
 
-import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import type { Changelist, StagedChange } from '../storage/changelist.js';
@@ -202,14 +201,7 @@ async function prepareSigners(opts: PublishOptions, changes: readonly StagedChan
 }
 
 async function loadState(opts: PublishOptions): Promise<{ state: EditableState; firstPublish: boolean }> {
-  let exists = true;
-  try {
-    await opts.remote.getMeta('root', ROOT_MAX);
-  } catch (e) {
-    if (!(e instanceof RemoteError && e.code === 'NOT_FOUND')) throw e;
-    exists = false;
-  }
-  if (!exists) {
+  if (!(await opts.remote.exists())) {
     let files = await localFiles(opts.cache);
     if (!files.has('root') && !files.has('targets') && opts.onCreated) {
       const { gun, now, cache, remote, keys, pinning } = opts;

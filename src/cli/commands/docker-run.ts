@@ -19,7 +19,7 @@ import { update } from '../../client/update.js';
 import { decodePemBlocks, encodePem } from '../../crypto/pem.js';
 import { isPrivateKeyBlock } from '../../crypto/keyfile.js';
 import { DockerError, isDockerError } from '../../docker/errors.js';
-import { initDockerRepository, repositoryMissing } from '../../docker/init.js';
+import { initDockerRepository } from '../../docker/init.js';
 import {
   VALID_NAME,
   credentialServer,
@@ -425,7 +425,7 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
     await locked(d.s, async () => {
       const remote = await connectNotary(d, 'push,pull');
       try {
-        if (await repositoryMissing(remote)) {
+        if (!(await remote.exists())) {
           requirePassphrase(ctx, keys, 'root', `to create the repository ${d.s.gun}`);
           const user = await registryUsername(d);
           const role = user !== undefined ? `targets/${user}` : undefined;
@@ -677,7 +677,7 @@ async function addSignerToRepo(ctx: Ctx, keys: DockerKeys, name: string, repo: s
   await locked(d.s, async () => {
     const remote = await connectNotary(d, 'push,pull');
     try {
-      if (await repositoryMissing(remote)) {
+      if (!(await remote.exists())) {
         out.out(`Initializing signed repository for ${repo}...\n`);
         requirePassphrase(ctx, keys, 'root', `to create the repository ${d.s.gun}`);
         await initDockerRepository({ gun: d.s.gun, now: ctx.app.now, cache: d.s.cache, remote, keys: keys.access });
