@@ -12,7 +12,7 @@ import type { PublicKey } from '../tuf/keys.js';
 import { CACHED_MAX, ROOT_MAX } from '../tuf/limits.js';
 import { fileMeta, parseRoot, parseSnapshot, parseTargets, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
 import { TrustedCollectionBuilder } from '../tuf/builder.js';
-import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
+import { EditableRepo, bump, type EditableState } from '../tuf/repo.js';
 import { isDelegationName, parentOf } from '../tuf/roles.js';
 import type { TrustPinning } from '../tuf/rootcerts.js';
 import { signMetadata, type Signer } from '../tuf/sign.js';
@@ -110,8 +110,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   // Targets and delegations, children before parents is not needed: the snapshot hashes them all.
   for (const role of repo.dirtyTargetsRoles()) {
     const meta = state.targets.get(role)!;
-    meta.version += 1;
-    meta.expires = expiresAfter(opts.now, EXPIRY_DAYS.targets);
+    bump(meta, 'targets', opts.now);
     const signers = await signersFor(opts, repo, role);
     const bytes = (await signMetadata(meta, signers)).bytes;
     const needed = repo.roleKeys(role)!.threshold;
@@ -121,8 +120,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   }
   if (repo.rootNeedsSigning(opts.now)) {
     const root = state.root;
-    root.version += 1;
-    root.expires = expiresAfter(opts.now, EXPIRY_DAYS.root);
+    bump(root, 'root', opts.now);
     const signers = await signersFor(opts, repo, 'root');
     if (repo.rootRoleChanged()) signers.push(...(await previousRootSigners(opts, repo, signers)));
     if (opts.legacyRootVersions) signers.push(...(await legacyRootSigners(opts, root.version - 1, signers)));
@@ -144,8 +142,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       const bytes = state.files.get(role);
       if (bytes && !repo.deleted.has(role)) snap.meta.set(role, fileMeta(bytes));
     }
-    snap.version += 1;
-    snap.expires = expiresAfter(opts.now, EXPIRY_DAYS.snapshot);
+    bump(snap, 'snapshot', opts.now);
     upload.set('snapshot', (await signMetadata(snap, await signersFor(opts, repo, 'snapshot'))).bytes);
   }
   // Published files are trusted by construction; caching them lets offline reads see them (cli.md

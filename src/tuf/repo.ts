@@ -2,7 +2,7 @@
 // semantics (client/helpers.go, tuf/tuf.go), and the plan of what must be re-signed.
 
 import { TrustError } from './errors.js';
-import { expiresAfter, isExpired } from './expires.js';
+import { expiresAfter, isExpired, type Expires } from './expires.js';
 import type { PublicKey } from './keys.js';
 import { BASE_ROLES, type DelegationRole, type FileMeta, type Root, type Snapshot, type Targets } from './metadata.js';
 import { isDelegationName, parentOf, pathAllowed, restrictPaths } from './roles.js';
@@ -361,12 +361,15 @@ export class EditableRepo {
   dirtyTargetsRoles(): string[] {
     return [...this.dirty].filter((r) => r === 'targets' || isDelegationName(r)).sort();
   }
+}
 
-  /** Bumps version and expiry of a role about to be signed; refuses versions notary-server breaks on. */
-  bump(meta: { version: number; expires: ReturnType<typeof expiresAfter> }, role: keyof typeof EXPIRY_DAYS, now: number): void {
-    meta.version += 1;
-    meta.expires = expiresAfter(now, EXPIRY_DAYS[role]);
-  }
+/**
+ * A role about to be re-signed: one version up, expiring its role's term after `now`
+ * (signMetadata refuses a version notary-server cannot store).
+ */
+export function bump(meta: { version: number; expires: Expires }, role: keyof typeof EXPIRY_DAYS, now: number): void {
+  meta.version += 1;
+  meta.expires = expiresAfter(now, EXPIRY_DAYS[role]);
 }
 
 export function emptyTargets(): Targets {
