@@ -10,7 +10,7 @@ import { TrustError, isTrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
 import type { PublicKey } from '../tuf/keys.js';
 import { CACHED_MAX, ROOT_MAX } from '../tuf/limits.js';
-import { fileMeta, parseRoot, parseSnapshot, parseTargets, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { fileMeta, parseRoot, parseSnapshot, parseTargets, type Snapshot, type Targets } from '../tuf/metadata.js';
 import { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { EditableRepo, bump, type EditableState } from '../tuf/repo.js';
 import { isDelegationName, parentOf } from '../tuf/roles.js';
@@ -348,8 +348,8 @@ function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: stri
   );
 }
 
-async function signersFor(opts: PublishOptions, repo: EditableRepo, role: string, meta?: Metadata): Promise<Signer[]> {
-  void meta;
+/** Signers for every key of `role` held here; none at all is NO_SIGNING_KEY. */
+async function signersFor(opts: PublishOptions, repo: EditableRepo, role: string): Promise<Signer[]> {
   const rk = repo.roleKeys(role)!;
   const signers: Signer[] = [];
   for (const [, key] of rk.keys) {
