@@ -69,13 +69,7 @@ export interface PublishResult {
 }
 
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
-  const { changes, corrupt } = opts.staged === false ? { changes: [], corrupt: [] } : await opts.changelist.list();
-  if (corrupt.length > 0) {
-    const c = corrupt[0]!;
-    throw new TrustError('METADATA_INVALID', `staged change #${c.index} (${c.file}) cannot be read: ${c.reason}`, {
-      hint: `inspect it with: dtrust status ${opts.gun}; remove it with: dtrust reset ${opts.gun} -n ${c.index}`,
-    });
-  }
+  const changes = opts.staged === false ? [] : await stagedChanges(opts);
   const all = [...changes, ...(opts.extraChanges ?? [])];
   if (all.length > 0) await prepareSigners(opts, all);
   const { state, firstPublish } = await loadState(opts);
@@ -83,10 +77,45 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   if (all.length === 0 && !firstPublish && prepared.size === 0) return { uploaded: [], applied: [], nothingToDo: true };
 
   const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
-  applyAll(repo, all, opts.gun);
+  applyChanges(repo, all, opts.gun);
   for (const w of repo.warnings) opts.warn(w);
+  // The files to upload, in the order the multipart body lists them.
+  const files = new Map<string, Buffer>();
+  acceptCosigned(repo, prepared, files);
+  if (firstPublish) {
+    repo.dirty.add('targets');
+    files.set('root', Buffer.from(state.files.get('root')!));
+  }
+  await signTargetsRoles(opts, repo, files);
+  if (repo.rootNeedsSigning(opts.now)) files.set('root', await signRoot(opts, repo));
+  const applied = changes.map((c) => c.file);
+  if (files.size === 0 && !repo.canSign('snapshot')) {
+    if (applied.length > 0) await opts.changelist.remove(applied);
+    return { uploaded: [], applied, nothingToDo: true };
+  }
+  if (repo.canSign('snapshot')) files.set('snapshot', await signSnapshot(opts, repo));
+  await upload(opts, files, applied);
+  return { uploaded: [...files.keys()], applied, nothingToDo: false };
+}
 
-  const upload = new Map<string, Buffer>();
+/** The staged changes, in changelist order; one that cannot be read stops the publish. */
+async function stagedChanges(opts: PublishOptions): Promise<StagedChange[]> {
+  const { changes, corrupt } = await opts.changelist.list();
+  if (corrupt.length > 0) {
+    const c = corrupt[0]!;
+    throw new TrustError('METADATA_INVALID', `staged change #${c.index} (${c.file}) cannot be read: ${c.reason}`, {
+      hint: `inspect it with: dtrust status ${opts.gun}; remove it with: dtrust reset ${opts.gun} -n ${c.index}`,
+    });
+  }
+  return changes;
+}
+
+/**
+ * Delegation files signed elsewhere (co-signing) replace the roles they are, as they are: each
+ * must meet its role's threshold and be newer than the published version.
+ */
+function acceptCosigned(repo: EditableRepo, prepared: ReadonlyMap<string, Buffer>, files: Map<string, Buffer>): void {
+  const state = repo.state;
   for (const [role, bytes] of prepared) {
     const meta = parseTargets(parseEnvelope(bytes, role).signed, role);
     const rk = repo.roleKeys(role);
@@ -101,56 +130,66 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     }
     state.targets.set(role, meta);
     state.files.set(role, bytes);
-    upload.set(role, bytes);
+    files.set(role, bytes);
   }
-  if (firstPublish) {
-    repo.dirty.add('targets');
-    upload.set('root', Buffer.from(state.files.get('root')!));
-  }
-  // Targets and delegations, children before parents is not needed: the snapshot hashes them all.
+}
+
+/**
+ * Re-signs every edited targets role (children before parents is not needed: the snapshot hashes
+ * them all). A role this machine cannot sign to its threshold stops the publish (and is kept for
+ * co-signers when the caller can keep it).
+ */
+async function signTargetsRoles(opts: PublishOptions, repo: EditableRepo, files: Map<string, Buffer>): Promise<void> {
   for (const role of repo.dirtyTargetsRoles()) {
-    const meta = state.targets.get(role)!;
+    const meta = repo.state.targets.get(role)!;
     bump(meta, 'targets', opts.now);
     const signers = await signersFor(opts, repo, role);
     const bytes = (await signMetadata(meta, signers)).bytes;
     const needed = repo.roleKeys(role)!.threshold;
     if (distinctKeys(signers) < needed) throw await partial(opts, role, bytes, distinctKeys(signers), needed);
-    upload.set(role, bytes);
-    state.files.set(role, bytes);
+    files.set(role, bytes);
+    repo.state.files.set(role, bytes);
   }
-  if (repo.rootNeedsSigning(opts.now)) {
-    const root = state.root;
-    bump(root, 'root', opts.now);
-    const signers = await signersFor(opts, repo, 'root');
-    if (repo.rootRoleChanged()) signers.push(...(await previousRootSigners(opts, repo, signers)));
-    if (opts.legacyRootVersions) signers.push(...(await legacyRootSigners(opts, root.version - 1, signers)));
-    const bytes = (await signMetadata(root, signers)).bytes;
-    upload.set('root', bytes);
-    state.files.set('root', bytes);
+}
+
+/** The root, re-signed: by its keys, by the keys it had before a rotation, and by earlier versions' keys when asked (-l). */
+async function signRoot(opts: PublishOptions, repo: EditableRepo): Promise<Buffer> {
+  const root = repo.state.root;
+  bump(root, 'root', opts.now);
+  const signers = await signersFor(opts, repo, 'root');
+  if (repo.rootRoleChanged()) signers.push(...(await previousRootSigners(opts, repo, signers)));
+  if (opts.legacyRootVersions) signers.push(...(await legacyRootSigners(opts, root.version - 1, signers)));
+  const bytes = (await signMetadata(root, signers)).bytes;
+  repo.state.files.set('root', bytes);
+  return bytes;
+}
+
+/** The snapshot over every role's current file, deleted roles left out. */
+async function signSnapshot(opts: PublishOptions, repo: EditableRepo): Promise<Buffer> {
+  const state = repo.state;
+  const snap = state.snapshot ?? emptySnapshot();
+  // As notary: entries of roles not loaded here (invalid delegations, their children) stay.
+  const gone = (role: string): boolean => [...repo.deleted].some((d) => role === d || role.startsWith(d + '/'));
+  snap.meta = new Map([...snap.meta].filter(([role]) => !gone(role)));
+  for (const role of ['root', 'targets', ...[...state.targets.keys()].filter((r) => r !== 'targets').sort()]) {
+    const bytes = state.files.get(role);
+    if (bytes && !repo.deleted.has(role)) snap.meta.set(role, fileMeta(bytes));
   }
-  const applied = changes.map((c) => c.file);
-  if (upload.size === 0 && !repo.canSign('snapshot')) {
-    if (applied.length > 0) await opts.changelist.remove(applied);
-    return { uploaded: [], applied, nothingToDo: true };
-  }
-  if (repo.canSign('snapshot')) {
-    const snap = state.snapshot ?? emptySnapshot();
-    // As notary: entries of roles not loaded here (invalid delegations, their children) stay.
-    const gone = (role: string): boolean => [...repo.deleted].some((d) => role === d || role.startsWith(d + '/'));
-    snap.meta = new Map([...snap.meta].filter(([role]) => !gone(role)));
-    for (const role of ['root', 'targets', ...[...state.targets.keys()].filter((r) => r !== 'targets').sort()]) {
-      const bytes = state.files.get(role);
-      if (bytes && !repo.deleted.has(role)) snap.meta.set(role, fileMeta(bytes));
-    }
-    bump(snap, 'snapshot', opts.now);
-    upload.set('snapshot', (await signMetadata(snap, await signersFor(opts, repo, 'snapshot'))).bytes);
-  }
-  // Published files are trusted by construction; caching them lets offline reads see them (cli.md
-  // §12 #20). They are written while the server checks them, and put in place once it took them.
-  const staged = opts.cache.stage(upload);
+  bump(snap, 'snapshot', opts.now);
+  return (await signMetadata(snap, await signersFor(opts, repo, 'snapshot'))).bytes;
+}
+
+/**
+ * One multipart POST of every file; only once the server took them are the applied change files
+ * removed. Published files are trusted by construction; caching them lets offline reads see them
+ * (cli.md §12 #20). They are written while the server checks them, and put in place once it took
+ * them and the changes are cleared.
+ */
+async function upload(opts: PublishOptions, files: Map<string, Buffer>, applied: readonly string[]): Promise<void> {
+  const staged = opts.cache.stage(files);
   staged.catch(() => undefined); // a failure to write is reported after the upload's outcome
   try {
-    await opts.remote.publish(upload);
+    await opts.remote.publish(files);
   } catch (e) {
     await staged.then((s) => s.discard(), () => undefined);
     throw e;
@@ -162,7 +201,6 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     throw e;
   }
   await (await staged).commit();
-  return { uploaded: [...upload.keys()], applied, nothingToDo: false };
 }
 
 /**
@@ -265,7 +303,7 @@ async function localFiles(cache: MetadataCache): Promise<Map<string, Uint8Array>
  * changes of the same target wait behind it, so their order holds. If it still fails, that is
  * the publish error.
  */
-function applyAll(repo: EditableRepo, all: readonly StagedChange[], gun: string): void {
+function applyChanges(repo: EditableRepo, all: readonly StagedChange[], gun: string): void {
   const waiting: StagedChange[] = [];
   const sameTarget = (a: StagedChange, b: StagedChange): boolean => b.type === 'target' && a.scope === b.scope && a.path === b.path;
   for (const c of all) {
