@@ -175,8 +175,9 @@ async function attempt(
   if (source === 'cache') fromCache(opts, 'root', () => b.loadRoot(rootBytes, source));
   else b.loadRoot(rootBytes, source);
   if (newRoot && !newRoot.equals(rootBytes)) await rotateRoot(b, remote, newRoot, limits);
-  // Before the timestamp is awaited: an expired root sends update() to fetch a newer one even
-  // when the timestamp cannot be had, and before the cached-timestamp warning.
+  // Here, not in updateTimestamp: an expired root must fail this attempt (update() then fetches a
+  // newer root) before the timestamp is awaited, even when it cannot be had, and without the
+  // cached-timestamp warning.
   b.finishRoot();
 
   try {

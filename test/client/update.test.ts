@@ -10,6 +10,7 @@ import { NotaryRemote } from '../../src/remote/notary.js';
 import { MetadataCache } from '../../src/storage/cache.js';
 import type { TrustedCollectionBuilder } from '../../src/tuf/builder.js';
 import { isTrustError } from '../../src/tuf/errors.js';
+import { expiresAfter } from '../../src/tuf/expires.js';
 import { makeTempDir } from '../rig/tmp.js';
 import { MemRepo, ecdsaKey } from '../support/memrepo.js';
 import { Simulator, type SimRequest } from '../support/simulator.js';
@@ -265,6 +266,33 @@ describe('update: overlapped downloads', () => {
       // Without `unreachable`, the ping's error.
       const e = await readFails(repo, cache);
       assert.ok(isRemoteError(e, 'OFFLINE'), String(e));
+    } finally {
+      sim.hook = undefined;
+    }
+  });
+});
+
+describe('update: an expired root', () => {
+  test('an expired cached root fails the attempt before the timestamp is awaited: the newer root is fetched though the timestamp request failed, and no cached timestamp is used', T, async () => {
+    const t0 = Date.now();
+    const repo = await MemRepo.create(`example.com/update/r${++counter}`, t0);
+    repo.root.expires = expiresAfter(t0, 1);
+    await repo.sign();
+    sim.add(repo);
+    const cache = await newCache(repo.gun);
+    await read(repo, cache, { now: t0 });
+    repo.root.version = 2;
+    repo.root.expires = expiresAfter(t0, 3650);
+    repo.snapshot.version = 2;
+    repo.timestamp.version = 2;
+    await repo.sign();
+    let timestamps = 0;
+    sim.hook = (req, res) => (req.role === 'timestamp' && timestamps++ === 0 ? { ...res, status: 503, body: Buffer.from('unavailable') } : undefined);
+    try {
+      const { result, warnings } = await read(repo, cache, { now: t0 + 2 * 86_400_000 });
+      assert.equal(result.builder.root?.meta.version, 2);
+      assert.equal(result.builder.timestamp?.meta.version, 2);
+      assert.deepEqual(warnings, []);
     } finally {
       sim.hook = undefined;
     }
