@@ -9,6 +9,7 @@ import type { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { parseEnvelope, signingBytes } from '../tuf/envelope.js';
 import { isTrustError } from '../tuf/errors.js';
 import { parseTargets, toJson } from '../tuf/metadata.js';
+import { parentOf } from '../tuf/roles.js';
 import { signMetadata } from '../tuf/sign.js';
 import { verifyThreshold } from '../tuf/verify.js';
 import { ClientError } from './errors.js';
@@ -44,8 +45,7 @@ export async function cosignRole(opts: CosignOptions): Promise<Cosigned> {
     throw new ClientError('COSIGN', `${opts.shown} does not hold ${role} in the form dtrust and notary write, so signatures over it would not match`, 'ask the first signer for the file dtrust saved');
   }
   const builder = await opts.refresh();
-  const parent = role.slice(0, role.lastIndexOf('/'));
-  const parentFile = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
+  const parentFile = builder.targetsRoles.get(parentOf(role));
   const decl = parentFile?.meta.delegations.roles.find((r) => r.name === role);
   if (!parentFile || !decl) throw new ClientError('COSIGN', `${role} is not a delegation of ${gun}`, `list them with: dtrust delegation list ${gun}`);
   const keys = await opts.keys();

@@ -117,9 +117,7 @@ export interface DelegationSummary {
 /** Every delegation of a verified repository, by name. */
 export function listDelegations(builder: TrustedCollectionBuilder): DelegationSummary[] {
   const roles: DelegationSummary[] = [];
-  for (const parent of ['targets', ...builder.delegations.keys()]) {
-    const file = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
-    if (!file) continue;
+  for (const file of builder.targetsRoles.values()) {
     for (const r of file.meta.delegations.roles) {
       const keyIds = (r.keyids ?? []).map((id) => canonical(file.meta.delegations.keys.get(id), id));
       roles.push({ name: r.name, paths: [...r.paths].sort(), keyIds, threshold: r.threshold });

@@ -8,7 +8,7 @@ import { sameFileMeta } from '../tuf/repo.js';
 import { isDelegationName } from '../tuf/roles.js';
 import { signerChanges, targetChanges } from './changes.js';
 import { wrapError } from './errors.js';
-import { initDockerRepository, repositoryMissing } from './init.js';
+import { initDockerRepository } from './init.js';
 import { requirePassphrase } from './passphrases.js';
 import { VALID_NAME } from './reference.js';
 import { noteStaged, publishChanges, refreshRepo, registryUsername, signerKey, type DockerKeys, type DockerRepo } from './repository.js';
@@ -59,7 +59,7 @@ export async function signImage(d: DockerRepo, keys: DockerKeys, pinned: SignTar
     return await d.locked(async () => {
       const remote = await d.connect('push,pull');
       try {
-        if (await repositoryMissing(remote)) return await createAndSign(d, remote, keys, target, events);
+        if (!(await remote.exists())) return await createAndSign(d, remote, keys, target, events);
         return await signExisting(d, remote, keys, target, events, await refreshRepo(d, remote));
       } finally {
         remote.close();
@@ -106,7 +106,7 @@ async function signExisting(d: DockerRepo, remote: NotaryRemote, keys: DockerKey
   }
   const meta = { length: target.size, hashes: new Map([['sha256', target.sha256]]) };
   const todo = roles.filter((r) => {
-    const current = (r === 'targets' ? builder.targets : builder.delegations.get(r))?.meta.targets.get(tag);
+    const current = builder.targetsRoles.get(r)?.meta.targets.get(tag);
     return !current || !sameFileMeta(current, meta);
   });
   if (todo.length === 0) return { kind: 'unchanged', roles };

@@ -12,7 +12,7 @@ import type { TrustedCollectionBuilder } from '../tuf/builder.js';
 import type { PublicKey } from '../tuf/keys.js';
 import { change, signerChanges } from './changes.js';
 import { DockerError, wrapError } from './errors.js';
-import { initDockerRepository, repositoryMissing } from './init.js';
+import { initDockerRepository } from './init.js';
 import { requirePassphrase } from './passphrases.js';
 import { noteStaged, publishChanges, refreshRepo, type DockerKeys, type DockerRepo } from './repository.js';
 import { RELEASES_ROLE, delegationRoles, roleSignatures } from './trustdata.js';
@@ -53,7 +53,7 @@ export async function addSigner(d: DockerRepo, keys: DockerKeys, name: string, p
   await d.locked(async () => {
     const remote = await d.connect('push,pull');
     try {
-      if (await repositoryMissing(remote)) {
+      if (!(await remote.exists())) {
         events.initializing();
         requirePassphrase(keys.passphrases.interactive, d.env, 'root', `to create the repository ${d.gun}`);
         await initDockerRepository({ gun: d.gun, now: d.now, cache: d.cache, remote, keys: keys.access });
