@@ -14,6 +14,8 @@ import { parseEnvelope } from '../tuf/envelope.js';
 import { TrustError } from '../tuf/errors.js';
 import { PublicKey } from '../tuf/keys.js';
 import { parseTargets } from '../tuf/metadata.js';
+import { CACHED_MAX } from '../tuf/limits.js';
+import { parentOf } from '../tuf/roles.js';
 import { encodeDelegationData, type DelegationData } from './changes.js';
 
 /** The delegation key in a PEM file: an x509 key from a certificate, or a plain ecdsa/rsa key. */
@@ -91,9 +93,9 @@ export async function stageKeyPurge(changelist: Changelist, keyIds: string[]): P
 
 /** True when the cached parent already gives `role` paths (adding a key to it is then enough). */
 export async function hasCachedPaths(cache: MetadataCache, role: string): Promise<boolean> {
-  const parent = role.slice(0, role.lastIndexOf('/'));
+  const parent = parentOf(role);
   try {
-    const bytes = await cache.read(parent, 100 * 1024 * 1024);
+    const bytes = await cache.read(parent, CACHED_MAX);
     if (!bytes) return false;
     const decl = parseTargets(parseEnvelope(bytes, parent).signed, parent).delegations.roles.find((r) => r.name === role);
     return (decl?.paths.length ?? 0) > 0;

@@ -7,6 +7,7 @@ import { RemoteError } from '../remote/errors.js';
 import type { MetadataCache } from '../storage/cache.js';
 import type { Changelist, StagedChange } from '../storage/changelist.js';
 import { parseEnvelope } from '../tuf/envelope.js';
+import { ROOT_MAX } from '../tuf/limits.js';
 import { PublicKey } from '../tuf/keys.js';
 import { parseRoot, type Root } from '../tuf/metadata.js';
 import type { TrustPinning } from '../tuf/rootcerts.js';
@@ -122,6 +123,6 @@ async function newRoleKeys(opts: RotateOptions, created: string[]): Promise<Publ
 }
 
 async function currentRoot(opts: RotateOptions): Promise<Root> {
-  const bytes = (await opts.cache.read('root', 2 * 1024 * 1024)) ?? (await opts.remote.getMeta('root', 2 * 1024 * 1024));
+  const bytes = (await opts.cache.read('root', ROOT_MAX)) ?? (await opts.remote.getMeta('root', ROOT_MAX));
   return parseRoot(parseEnvelope(bytes, 'root').signed);
 }
