@@ -1,7 +1,7 @@
 // The one error renderer (design principle 4): every error becomes one `* fatal:` line saying
 // what went wrong and, when known, one `hint:` line saying what to do next.
 
-import { goFileError } from '../config/gofile.js';
+import { goFileError } from '../fs/errno.js';
 
 export class UsageError extends Error {
   constructor(

@@ -10,6 +10,7 @@ import { chmod, lstat, mkdir, open, rename, unlink, type FileHandle } from 'node
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { errnoCode } from '../fs/errno.js';
 import { KeyStoreError } from './errors.js';
 
 export const FILE_MODE = 0o600;
@@ -54,11 +55,6 @@ const TEMP_RE = /^\..*\.(\d{1,10})-([0-9a-f]{8})-[0-9a-f]{12}\.tmp$/;
 
 export function isTempName(name: string): boolean {
   return TEMP_RE.test(name);
-}
-
-export function errnoCode(e: unknown): string | undefined {
-  const c = (e as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : undefined;
 }
 
 export function ioError(what: string, path: string, e: unknown): KeyStoreError {

@@ -27,7 +27,6 @@ import { decodePemBlocks, encodePem, type PemBlock } from '../crypto/pem.js';
 import { MAX_READ_ITERATIONS, MIN_WRITE_ITERATIONS } from '../crypto/pbes2.js';
 import {
   ensureDir,
-  errnoCode,
   ioError,
   isTempName,
   removeFileDurably,
@@ -35,6 +34,7 @@ import {
   writeFileAtomic,
   type FaultHook,
 } from './atomic.js';
+import { errnoCode } from '../fs/errno.js';
 import { KeyStoreError, shortId } from './errors.js';
 import { checkKeyDirs } from './keydirs.js';
 import { isKeyId, roleHasGun, validateGun, validateKeyId, validateRole } from './names.js';

@@ -19,6 +19,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { errnoCode, goErrnoText } from '../fs/errno.js';
 import { MESSAGES, RemoteError } from './errors.js';
 
 export interface Timeouts {
@@ -108,18 +109,8 @@ export interface HttpResponse {
 // ---------------------------------------------------------------------------------------------
 // TLS configuration
 
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-  ELOOP: 'too many levels of symbolic links',
-  EPERM: 'operation not permitted',
-};
-
 function openError(path: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  return `open ${path}: ${ERRNO_TEXT[code] ?? code ?? 'cannot read'}`;
+  return `open ${path}: ${goErrnoText(err) ?? errnoCode(err) ?? ''}`;
 }
 
 const MAX_TLS_FILE = 1024 * 1024;

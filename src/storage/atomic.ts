@@ -18,7 +18,8 @@ import { lstat, open, readdir, rename, rmdir, unlink, type FileHandle } from 'no
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { randomHex } from '../crypto/random.js';
 import { fsyncDir as syncDirectory, hostTag, pidAlive } from '../keystore/atomic.js';
-import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
+import { errnoCode } from '../fs/errno.js';
+import { StorageError, errnoHint, errnoText } from './errors.js';
 
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;

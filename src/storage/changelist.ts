@@ -32,8 +32,9 @@ import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomUuid } from '../crypto/random.js';
 import { isJsonObject, parseJson, type Json } from '../tuf/json.js';
+import { errnoCode } from '../fs/errno.js';
 import { FILE_MODE, ensurePrivateDir, fsyncDir, isTempName, readFileBounded, removeFile, sweepStaleTemps, tempNameFor } from './atomic.js';
-import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
+import { StorageError, errnoHint, errnoText } from './errors.js';
 import { changelistDir, gunRelative } from './paths.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete';

@@ -1,6 +1,8 @@
 // Typed errors of the storage layer (design principle 4): a stable code, the path or GUN the
 // failure is about, a hint saying what the user can do, and the underlying cause.
 
+import { errnoCode } from '../fs/errno.js';
+
 export type StorageErrorCode =
   /** A GUN that cannot be used as a path (SEC-F4). */
   | 'INVALID_GUN'
@@ -61,11 +63,6 @@ export class StorageError extends Error {
 export function isStorageError(e: unknown, code?: StorageErrorCode): e is StorageError {
   return e instanceof StorageError && (code === undefined || e.code === code);
 }
-
-import { errnoCode } from '../keystore/atomic.js';
-
-/** The errno code of a Node system error, if any. */
-export { errnoCode };
 
 const UNWRITABLE = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
 

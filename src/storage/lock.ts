@@ -21,7 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomHex } from '../crypto/random.js';
 import { ensurePrivateDir, readFileBounded, tempNameFor } from './atomic.js';
 import { hostName, pidAlive } from '../keystore/atomic.js';
-import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
+import { errnoCode } from '../fs/errno.js';
+import { StorageError, errnoHint, errnoText } from './errors.js';
 import { gunDir, gunRelative } from './paths.js';
 
 export const LOCK_FILE_NAME = '.dtrust.lock';

@@ -1,4 +1,4 @@
-// Layer rules of the key store and its crypto (design.md): keystore imports only tuf/ and
+// Layer rules of the key store and its crypto (design.md): keystore imports only tuf/, fs/ and
 // crypto/ (and node built-ins) and never reads process.env; crypto imports only node built-ins
 // (and @peculiar/x509, lazily, in certgen.ts).
 import { test } from 'node:test';
@@ -12,13 +12,13 @@ function imports(text: string): string[] {
   return [...code.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)].map((m) => m[1]!);
 }
 
-test('src/keystore imports only tuf/, crypto/ and node built-ins, and never reads process.env', () => {
+test('src/keystore imports only tuf/, fs/, crypto/ and node built-ins, and never reads process.env', () => {
   const dir = join(REPO_ROOT, 'src', 'keystore');
   const bad: string[] = [];
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
     const text = readFileSync(join(dir, f), 'utf8');
     for (const m of imports(text)) {
-      const ok = m.startsWith('node:') || m.startsWith('./') || m.startsWith('../tuf/') || m.startsWith('../crypto/');
+      const ok = m.startsWith('node:') || m.startsWith('./') || m.startsWith('../tuf/') || m.startsWith('../fs/') || m.startsWith('../crypto/');
       if (!ok) bad.push(`${f}: imports ${m}`);
     }
     if (/process\.env/.test(text.replace(/\/\/.*$/gm, ''))) bad.push(`${f}: reads process.env`);
