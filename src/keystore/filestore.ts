@@ -25,16 +25,9 @@ import {
 } from '../crypto/keyfile.js';
 import { decodePemBlocks, encodePem, type PemBlock } from '../crypto/pem.js';
 import { MAX_READ_ITERATIONS, MIN_WRITE_ITERATIONS } from '../crypto/pbes2.js';
-import {
-  ensureDir,
-  ioError,
-  isTempName,
-  removeFileDurably,
-  sweepStaleTemps,
-  writeFileAtomic,
-  type FaultHook,
-} from './atomic.js';
+import { isTempName, sweepStaleTemps } from '../fs/atomic.js';
 import { errnoCode } from '../fs/errno.js';
+import { ensureDir, ioError, removeFileDurably, writeFileAtomic, type FaultHook } from './atomic.js';
 import { KeyStoreError, shortId } from './errors.js';
 import { checkKeyDirs } from './keydirs.js';
 import { isKeyId, roleHasGun, validateGun, validateKeyId, validateRole } from './names.js';

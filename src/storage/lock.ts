@@ -19,9 +19,9 @@ import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomHex } from '../crypto/random.js';
-import { ensurePrivateDir, readFileBounded, tempNameFor } from './atomic.js';
-import { hostName, pidAlive } from '../keystore/atomic.js';
+import { hostName, pidAlive, tempNameFor } from '../fs/atomic.js';
 import { errnoCode } from '../fs/errno.js';
+import { ensurePrivateDir, readFileBounded } from './atomic.js';
 import { StorageError, errnoHint, errnoText } from './errors.js';
 import { gunDir, gunRelative } from './paths.js';
 
