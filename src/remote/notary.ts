@@ -14,8 +14,9 @@ import type { Challenge, Scope } from './auth.js';
 import { defaultCredentials, type CredentialProvider } from './credentials.js';
 import { MESSAGES, RemoteError, sanitize } from './errors.js';
 import type { ServerError } from './errors.js';
-import { HttpClient, loadTls } from './http.js';
-import type { HttpResponse, RetryPolicy, Timeouts, TlsFiles } from './http.js';
+import { HttpClient } from './http.js';
+import type { HttpResponse, RetryPolicy, Timeouts } from './http.js';
+import { loadTls, type TlsFiles } from './tls.js';
 import { escapeGun, escapeName, parseServerUrl } from './url.js';
 import type { ServerUrl } from './url.js';
 
