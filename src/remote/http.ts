@@ -16,7 +16,8 @@ import http from 'node:http';
 import type https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { MESSAGES, RemoteError } from './errors.js';
+import { RemoteError } from './errors.js';
+import { Failure, TimeoutSignal, classify, tooLarge, type Phase } from './failures.js';
 import type { LoadedTls } from './tls.js';
 
 export interface Timeouts {
@@ -83,95 +84,6 @@ export interface HttpResponse {
   truncated: boolean;
   /** The request URL (never has user info). */
   url: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Error classification
-
-const OFFLINE_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'no such host',
-  EAI_AGAIN: 'temporary failure in name resolution',
-  EAI_FAIL: 'name resolution failed',
-  EAI_NONAME: 'no such host',
-  EHOSTUNREACH: 'no route to host',
-  ENETUNREACH: 'network is unreachable',
-  ENETDOWN: 'network is down',
-  EHOSTDOWN: 'host is down',
-  EADDRNOTAVAIL: 'cannot assign requested address',
-};
-
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
-
-// OpenSSL verification results as node reports them.
-const TLS_VERIFY_CODES = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_CRL',
-  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
-  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
-  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
-  'CERT_SIGNATURE_FAILURE',
-  'CRL_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID',
-  'CERT_HAS_EXPIRED',
-  'CRL_NOT_YET_VALID',
-  'CRL_HAS_EXPIRED',
-  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
-  'ERROR_IN_CERT_NOT_AFTER_FIELD',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'CERT_CHAIN_TOO_LONG',
-  'CERT_REVOKED',
-  'INVALID_CA',
-  'PATH_LENGTH_EXCEEDED',
-  'INVALID_PURPOSE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-function isTlsError(err: NodeJS.ErrnoException): boolean {
-  const code = err.code ?? '';
-  return TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code === 'EPROTO';
-}
-
-function tlsHint(err: NodeJS.ErrnoException): string {
-  const code = err.code ?? '';
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
-    return 'the server certificate is not valid for this host name; use the name the certificate was issued for';
-  }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    return 'the server certificate is expired or not yet valid; check the server certificate and this machine\'s clock';
-  }
-  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(code) || /wrong version number/i.test(err.message)) {
-    return 'the server does not seem to speak TLS; check http:// versus https:// in the server URL';
-  }
-  if (/CERTIFICATE_REQUIRED|ALERT_HANDSHAKE_FAILURE|ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA/.test(code)) {
-    return 'the server refused the handshake; it may require a client certificate (--tlscert and --tlskey)';
-  }
-  return 'if the server uses a private CA, pass it with --tlscacert (remote_server.root_ca)';
-}
-
-/** Internal: an attempt's failure, with whether a GET may be retried after it. */
-class Failure {
-  constructor(
-    readonly error: RemoteError,
-    readonly retryable: boolean,
-  ) {}
-}
-
-type Phase = 'connect' | 'tls' | 'send' | 'wait' | 'body';
-
-class TimeoutSignal extends Error {
-  constructor(
-    readonly kind: 'connect' | 'idle' | 'total',
-    readonly ms: number,
-  ) {
-    super(`${kind} timeout`);
-  }
 }
 
 function displayUrl(u: URL): string {
@@ -423,7 +335,7 @@ export class HttpClient {
         const base = { status, headers: res.headers, wwwAuthenticate, url: shown };
         const cl = contentLength(res.headers['content-length']);
         if (ok && cl !== undefined && cl > cap) {
-          fail(new Failure(this.tooLarge(spec, shown, status, `Content-Length ${cl} is above the limit of ${cap} bytes`), false));
+          fail(new Failure(tooLarge(spec, shown, status, `Content-Length ${cl} is above the limit of ${cap} bytes`), false));
           return;
         }
         const chunks: Buffer[] = [];
@@ -434,7 +346,7 @@ export class HttpClient {
           armIdle();
           if (size + c.length > cap) {
             if (ok) {
-              fail(new Failure(this.tooLarge(spec, shown, status, `the body is larger than the limit of ${cap} bytes`), false));
+              fail(new Failure(tooLarge(spec, shown, status, `the body is larger than the limit of ${cap} bytes`), false));
               return;
             }
             chunks.push(c.subarray(0, cap - size));
@@ -459,7 +371,7 @@ export class HttpClient {
 
       const onError = (err: Error): void => {
         if (settled) return;
-        fail(this.classify(spec, timedOut ?? err, phase, status, t, shown, socket ? socket.bytesWritten - socketBytesAtStart : 0));
+        fail(classify(spec, timedOut ?? err, phase, status, shown, socket ? socket.bytesWritten - socketBytesAtStart : 0));
       };
       req.on('error', onError);
       req.on('close', () => {
@@ -470,101 +382,6 @@ export class HttpClient {
       else req.end();
     });
   }
-
-  private tooLarge(spec: RequestSpec, url: string, status: number | undefined, detail: string): RemoteError {
-    return new RemoteError('BAD_RESPONSE', MESSAGES.badResponse, {
-      url,
-      ...(status !== undefined ? { status } : {}),
-      resource: spec.resource,
-      hint: `the server sent more than dtrust accepts for ${spec.resource} (${detail}); the server may be broken or hostile`,
-    });
-  }
-
-  private classify(
-    spec: RequestSpec,
-    err: Error,
-    phase: Phase,
-    status: number | undefined,
-    t: Timeouts,
-    url: string,
-    bytesWritten: number,
-  ): Failure {
-    const e = err as NodeJS.ErrnoException;
-    const fields = { url, resource: spec.resource, ...(status !== undefined ? { status } : {}) };
-    const write = spec.method !== 'GET';
-    // A non-idempotent request whose bytes (some or all) reached the socket and got no status.
-    const outcomeUnknown = write && status === undefined && (phase === 'wait' || (phase === 'send' && bytesWritten > 0));
-
-    if (err instanceof TimeoutSignal) {
-      const detail =
-        err.kind === 'connect'
-          ? `could not connect within ${err.ms} ms`
-          : err.kind === 'idle'
-            ? `no data for ${err.ms} ms`
-            : `not complete after ${err.ms} ms`;
-      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, `timed out waiting for the answer (${detail})`, err), false);
-      const verb = write ? `sending ${spec.resource} to` : `fetching ${spec.resource} from`;
-      return new Failure(
-        new RemoteError('TIMEOUT', `timed out ${verb} ${url}: ${detail}`, {
-          ...fields,
-          hint:
-            err.kind === 'connect'
-              ? 'the server did not accept the connection in time; check the server URL and the network'
-              : 'the server is too slow; try again later (timeouts are configurable)',
-        }, err),
-        false,
-      );
-    }
-    const code = e.code ?? '';
-    if (isTlsError(e) || ((phase === 'tls') && RESET_CODES.has(code))) {
-      const reason = phase === 'tls' && RESET_CODES.has(code) ? 'the server closed the connection during the TLS handshake' : `${e.message}${code && !e.message.includes(code) ? ` (${code})` : ''}`;
-      return new Failure(
-        new RemoteError('TLS', `could not establish a secure connection to ${url}: ${reason}`, { ...fields, hint: tlsHint(e) }, err),
-        false,
-      );
-    }
-    const offline = OFFLINE_CODES[code];
-    if (offline !== undefined) {
-      return new Failure(new RemoteError('OFFLINE', `could not reach ${url}: ${offline}`, fields, err), false);
-    }
-    if (code === 'ETIMEDOUT') {
-      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, 'the connection timed out', err), false);
-      return new Failure(new RemoteError('TIMEOUT', `timed out ${write ? 'sending' : 'fetching'} ${spec.resource}: ${url}: connection timed out`, fields, err), false);
-    }
-    if (RESET_CODES.has(code) || code === '' || code === 'ERR_HTTP_INVALID_HEADER_VALUE' || code.startsWith('HPE_')) {
-      const parseProblem = code.startsWith('HPE_');
-      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, 'the connection was lost before the answer arrived', err), false);
-      if (phase === 'body' || parseProblem) {
-        return new Failure(
-          new RemoteError(
-            'BAD_RESPONSE',
-            parseProblem ? `${MESSAGES.badResponse.slice(0, -1)}: not valid HTTP (${code})` : `${MESSAGES.badResponse.slice(0, -1)}: the connection closed before the whole body arrived`,
-            { ...fields, hint: 'try again; if it keeps happening, the server or a proxy in between is broken' },
-            err,
-          ),
-          !parseProblem,
-        );
-      }
-      return new Failure(
-        new RemoteError('OFFLINE', `could not reach ${url}: connection reset (${e.message})`, fields, err),
-        true,
-      );
-    }
-    return new Failure(new RemoteError('OFFLINE', `could not reach ${url}: ${e.message}`, fields, err), false);
-  }
-}
-
-function unknownOutcome(spec: RequestSpec, url: string, why: string, cause: unknown): RemoteError {
-  return new RemoteError(
-    'UNKNOWN_OUTCOME',
-    `${spec.method} ${spec.resource} at ${url}: ${why}; the server may or may not have applied it`,
-    {
-      url,
-      resource: spec.resource,
-      hint: 'run the same command again: it re-reads the server state and is safe to repeat',
-    },
-    cause,
-  );
 }
 
 function destroyAgents(a: Agents): void {
