@@ -234,153 +234,201 @@ export class HttpClient {
 
   private attempt(spec: RequestSpec, t: Timeouts, deadline: number, secure: Agents | undefined): Promise<HttpResponse> {
     const url = spec.url;
-    const shown = displayUrl(url);
-    const isHttps = url.protocol === 'https:';
-    if (url.protocol !== 'http:' && !isHttps) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      const shown = displayUrl(url);
       return Promise.reject(new Failure(new RemoteError('CONFIG', `unsupported URL scheme in ${shown}`, { url: shown }), false));
     }
     const agents = secure ?? this.plain;
-    const agent = spec.method === 'GET' ? agents.keepAlive : agents.oneShot;
-    const errorCap = spec.maxErrorBody ?? MAX_ERROR_BODY;
-    const headers: Record<string, string> = { 'user-agent': 'dtrust', ...spec.headers };
-    if (spec.body !== undefined) headers['content-length'] = String(spec.body.length);
-    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const port = url.port !== '' ? Number(url.port) : isHttps ? 443 : 80;
-
     return new Promise<HttpResponse>((resolve, reject) => {
-      this.stats.requests++;
-      let phase: Phase = 'connect';
-      let settled = false;
-      let status: number | undefined;
-      let socket: Socket | undefined;
-      let socketBytesAtStart = 0;
-      let idleTimer: NodeJS.Timeout | undefined;
-      let connectTimer: NodeJS.Timeout | undefined;
-      // The first timeout wins over whatever error node reports while tearing the request down.
-      let timedOut: TimeoutSignal | undefined;
-      const timeout = (kind: TimeoutSignal['kind'], ms: number): void => {
-        timedOut ??= new TimeoutSignal(kind, ms);
-        req.destroy(timedOut);
-      };
-      const remaining = Math.max(1, deadline - Date.now());
-      const totalTimer = setTimeout(() => timeout('total', t.totalMs), remaining);
-
-      const clearTimers = (): void => {
-        clearTimeout(totalTimer);
-        if (idleTimer) clearTimeout(idleTimer);
-        if (connectTimer) clearTimeout(connectTimer);
-      };
-      const armIdle = (): void => {
-        if (idleTimer) clearTimeout(idleTimer);
-        idleTimer = setTimeout(() => timeout('idle', t.readMs), t.readMs);
-      };
-      const done = (res: HttpResponse): void => {
-        if (settled) return;
-        settled = true;
-        clearTimers();
-        resolve(res);
-      };
-      const fail = (f: Failure): void => {
-        if (settled) return;
-        settled = true;
-        clearTimers();
-        req.destroy();
-        reject(f);
-      };
-
-      const req = agents.request({
-        method: spec.method,
-        host: hostname,
-        port,
-        path: `${url.pathname}${url.search}`,
-        headers,
-        agent,
-      });
-
-      req.on('socket', (s: Socket) => {
-        socket = s;
-        socketBytesAtStart = s.bytesWritten;
-        if (req.reusedSocket || this.seen.has(s)) {
-          phase = 'send';
-          return;
-        }
-        this.seen.add(s);
-        this.stats.connections++;
-        connectTimer = setTimeout(() => timeout('connect', t.connectMs), Math.min(t.connectMs, remaining));
-        s.once('connect', () => {
-          if (phase === 'connect') phase = isHttps ? 'tls' : 'send';
-          if (!isHttps && connectTimer) clearTimeout(connectTimer);
-        });
-        if (isHttps) {
-          s.once('secureConnect', () => {
-            if (phase === 'connect' || phase === 'tls') phase = 'send';
-            if (connectTimer) clearTimeout(connectTimer);
-          });
-        }
-      });
-
-      req.on('finish', () => {
-        if (phase === 'send' || phase === 'connect' || phase === 'tls') phase = 'wait';
-        this.stats.bytesOut += spec.body?.length ?? 0;
-        armIdle();
-      });
-
-      req.on('response', (res: IncomingMessage) => {
-        phase = 'body';
-        status = res.statusCode ?? 0;
-        armIdle();
-        const ok = status >= 200 && status < 300;
-        const cap = ok ? spec.maxBody : errorCap;
-        const wwwAuthenticate = res.headersDistinct['www-authenticate'] ?? [];
-        const base = { status, headers: res.headers, wwwAuthenticate, url: shown };
-        const cl = contentLength(res.headers['content-length']);
-        if (ok && cl !== undefined && cl > cap) {
-          fail(new Failure(tooLarge(spec, shown, status, `Content-Length ${cl} is above the limit of ${cap} bytes`), false));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (settled) return;
-          this.stats.bytesIn += c.length;
-          armIdle();
-          if (size + c.length > cap) {
-            if (ok) {
-              fail(new Failure(tooLarge(spec, shown, status, `the body is larger than the limit of ${cap} bytes`), false));
-              return;
-            }
-            chunks.push(c.subarray(0, cap - size));
-            size = cap;
-            // Enough of an error body: stop reading, do not reuse this connection.
-            done({ ...base, body: Buffer.concat(chunks, size), truncated: true });
-            req.destroy();
-            return;
-          }
-          chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => {
-          if (!res.complete) return; // 'close'/'error' report the truncation
-          done({ ...base, body: Buffer.concat(chunks, size), truncated: false });
-        });
-        res.on('error', (err) => onError(err));
-        res.on('close', () => {
-          if (!settled && !res.complete) onError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-        });
-      });
-
-      const onError = (err: Error): void => {
-        if (settled) return;
-        fail(classify(spec, timedOut ?? err, phase, status, shown, socket ? socket.bytesWritten - socketBytesAtStart : 0));
-      };
-      req.on('error', onError);
-      req.on('close', () => {
-        if (!settled) onError(Object.assign(new Error('socket closed'), { code: 'ECONNRESET' }));
-      });
-
-      if (spec.body !== undefined) req.end(spec.body);
-      else req.end();
+      new Exchange({ spec, t, deadline, agents, stats: this.stats, seen: this.seen, resolve, reject }).start();
     });
+  }
+}
+
+interface ExchangeSetup {
+  spec: RequestSpec;
+  t: Timeouts;
+  /** Of the logical request (retries included). */
+  deadline: number;
+  agents: Agents;
+  stats: HttpStats;
+  /** Sockets the client has seen (connections are counted and timed once). */
+  seen: WeakSet<Socket>;
+  resolve: (res: HttpResponse) => void;
+  reject: (f: Failure) => void;
+}
+
+/**
+ * One attempt: a request and its response on one connection, in named steps (connect, send,
+ * response head, body), under three deadlines (connect, idle, total). Settles once: with the
+ * response, or with a Failure that classify() reads from the phase the exchange had reached.
+ */
+class Exchange {
+  private phase: Phase = 'connect';
+  private settled = false;
+  private status: number | undefined;
+  private socket: Socket | undefined;
+  private socketBytesAtStart = 0;
+  /** The first timeout wins over whatever error node reports while tearing the request down. */
+  private timedOut: TimeoutSignal | undefined;
+  private totalTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private readonly shown: string;
+  private readonly isHttps: boolean;
+  /** Time left for the whole exchange when it started. */
+  private readonly remaining: number;
+  private readonly req: http.ClientRequest;
+
+  constructor(private readonly x: ExchangeSetup) {
+    const url = x.spec.url;
+    this.shown = displayUrl(url);
+    this.isHttps = url.protocol === 'https:';
+    this.remaining = Math.max(1, x.deadline - Date.now());
+    const headers: Record<string, string> = { 'user-agent': 'dtrust', ...x.spec.headers };
+    if (x.spec.body !== undefined) headers['content-length'] = String(x.spec.body.length);
+    this.req = x.agents.request({
+      method: x.spec.method,
+      host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port !== '' ? Number(url.port) : this.isHttps ? 443 : 80,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      agent: x.spec.method === 'GET' ? x.agents.keepAlive : x.agents.oneShot,
+    });
+  }
+
+  start(): void {
+    this.x.stats.requests++;
+    this.totalTimer = setTimeout(() => this.timeout('total', this.x.t.totalMs), this.remaining);
+    const req = this.req;
+    req.on('socket', (s: Socket) => this.connected(s));
+    req.on('finish', () => this.sent());
+    req.on('response', (res: IncomingMessage) => this.responded(res));
+    req.on('error', (err) => this.failed(err));
+    req.on('close', () => {
+      if (!this.settled) this.failed(Object.assign(new Error('socket closed'), { code: 'ECONNRESET' }));
+    });
+    if (this.x.spec.body !== undefined) req.end(this.x.spec.body);
+    else req.end();
+  }
+
+  /** Step 1: a socket, new (counted, under the connect deadline until connected) or reused. */
+  private connected(s: Socket): void {
+    this.socket = s;
+    this.socketBytesAtStart = s.bytesWritten;
+    if (this.req.reusedSocket || this.x.seen.has(s)) {
+      this.phase = 'send';
+      return;
+    }
+    this.x.seen.add(s);
+    this.x.stats.connections++;
+    const t = this.x.t;
+    this.connectTimer = setTimeout(() => this.timeout('connect', t.connectMs), Math.min(t.connectMs, this.remaining));
+    s.once('connect', () => {
+      if (this.phase === 'connect') this.phase = this.isHttps ? 'tls' : 'send';
+      if (!this.isHttps && this.connectTimer) clearTimeout(this.connectTimer);
+    });
+    if (this.isHttps) {
+      s.once('secureConnect', () => {
+        if (this.phase === 'connect' || this.phase === 'tls') this.phase = 'send';
+        if (this.connectTimer) clearTimeout(this.connectTimer);
+      });
+    }
+  }
+
+  /** Step 2: the request is sent; the idle deadline runs until the answer. */
+  private sent(): void {
+    if (this.phase === 'send' || this.phase === 'connect' || this.phase === 'tls') this.phase = 'wait';
+    this.x.stats.bytesOut += this.x.spec.body?.length ?? 0;
+    this.armIdle();
+  }
+
+  /** Step 3: the response head; a Content-Length above the cap of a success fails at once. */
+  private responded(res: IncomingMessage): void {
+    this.phase = 'body';
+    const status = res.statusCode ?? 0;
+    this.status = status;
+    this.armIdle();
+    const ok = status >= 200 && status < 300;
+    const cap = ok ? this.x.spec.maxBody : (this.x.spec.maxErrorBody ?? MAX_ERROR_BODY);
+    const cl = contentLength(res.headers['content-length']);
+    if (ok && cl !== undefined && cl > cap) {
+      this.fail(new Failure(tooLarge(this.x.spec, this.shown, status, `Content-Length ${cl} is above the limit of ${cap} bytes`), false));
+      return;
+    }
+    this.readBody(res, { status, headers: res.headers, wwwAuthenticate: res.headersDistinct['www-authenticate'] ?? [], url: this.shown }, ok, cap);
+  }
+
+  /**
+   * Step 4: the body, bounded. A success body above the cap fails; an error body is cut at its
+   * cap and the connection dropped (not reused).
+   */
+  private readBody(res: IncomingMessage, head: Omit<HttpResponse, 'body' | 'truncated'>, ok: boolean, cap: number): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      if (this.settled) return;
+      this.x.stats.bytesIn += c.length;
+      this.armIdle();
+      if (size + c.length > cap) {
+        if (ok) {
+          this.fail(new Failure(tooLarge(this.x.spec, this.shown, head.status, `the body is larger than the limit of ${cap} bytes`), false));
+          return;
+        }
+        chunks.push(c.subarray(0, cap - size));
+        size = cap;
+        this.done({ ...head, body: Buffer.concat(chunks, size), truncated: true });
+        this.req.destroy();
+        return;
+      }
+      chunks.push(c);
+      size += c.length;
+    });
+    res.on('end', () => {
+      if (!res.complete) return; // 'close'/'error' report the truncation
+      this.done({ ...head, body: Buffer.concat(chunks, size), truncated: false });
+    });
+    res.on('error', (err) => this.failed(err));
+    res.on('close', () => {
+      if (!this.settled && !res.complete) this.failed(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    });
+  }
+
+  private failed(err: Error): void {
+    if (this.settled) return;
+    const written = this.socket ? this.socket.bytesWritten - this.socketBytesAtStart : 0;
+    this.fail(classify(this.x.spec, this.timedOut ?? err, this.phase, this.status, this.shown, written));
+  }
+
+  private timeout(kind: TimeoutSignal['kind'], ms: number): void {
+    this.timedOut ??= new TimeoutSignal(kind, ms);
+    this.req.destroy(this.timedOut);
+  }
+
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.timeout('idle', this.x.t.readMs), this.x.t.readMs);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.totalTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+  }
+
+  private done(res: HttpResponse): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.clearTimers();
+    this.x.resolve(res);
+  }
+
+  private fail(f: Failure): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.clearTimers();
+    this.req.destroy();
+    this.x.reject(f);
   }
 }
 
