@@ -21,11 +21,11 @@ import {
 } from '../crypto/keyfile.js';
 import { decodePemBlocks, encodePem, type PemBlock } from '../crypto/pem.js';
 import { KeyStoreError, isKeyStoreError, shortId } from './errors.js';
-import type { FileKeyStore, Logger } from './filestore.js';
+import type { FileKeyStore } from './filestore.js';
 import { DEFAULT_IMPORT_ROLE, isKeyId, roleHasGun, validateGun, validateRole } from './names.js';
 import type { PassphraseRetriever } from './passphrase.js';
 import { keyIdOf } from './signer.js';
-import type { KeyRecord } from './types.js';
+import type { KeyRecord, Logger } from './types.js';
 
 export interface ImportSource {
   /** Shown in messages (the file name). */

@@ -35,7 +35,6 @@ import { verifySignature } from '../crypto/signature.js';
 import { PublicKey } from '../tuf/keys.js';
 import type { Signer } from '../tuf/sign.js';
 import { KeyStoreError, isKeyStoreError, shortId } from './errors.js';
-import type { Logger } from './filestore.js';
 import { validateKeyId, validateRole } from './names.js';
 import type { Env, PromptIO } from './passphrase.js';
 import {
@@ -66,7 +65,7 @@ import { PIV_SLOT_NAMES, SLOT_ORDER, TOKEN_SLOTS, keyObjectTemplates, tokenCerti
 import { loadPkcs11Module, onExit, type Pkcs11Factory } from './pkcs11-loader.js';
 import { PinRetriever, pinLockedError, type PinKind } from './pkcs11-pin.js';
 import { checkUse, keyIdOf } from './signer.js';
-import type { AddKeyOptions, KeyRecord, KeySigner, KeyStore, SignerOptions } from './types.js';
+import type { AddKeyOptions, KeyRecord, KeySigner, KeyStore, Logger, SignerOptions } from './types.js';
 
 /** The touch notice notary prints before a YubiKey signs. */
 const TOUCH_NOTICE = 'Please touch the attached Yubikey to perform signing.';
