@@ -129,11 +129,6 @@ interface CachedToken {
 
 const tokenCache = new Map<string, CachedToken>();
 
-/** Forget every cached bearer token (tests; long-running callers after a logout). */
-export function clearTokenCache(): void {
-  tokenCache.clear();
-}
-
 const MIN_TOKEN_LIFETIME_S = 60; // docker's minimum
 const TOKEN_EXPIRY_SLACK_MS = 5_000;
 const MAX_TOKEN_RESPONSE = 1024 * 1024;
