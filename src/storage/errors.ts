@@ -1,6 +1,7 @@
 // Typed errors of the storage layer (design principle 4): a stable code, the path or GUN the
 // failure is about, a hint saying what the user can do, and the underlying cause.
 
+import { DtrustError } from '../errors.js';
 import { errnoCode } from '../fs/errno.js';
 
 export type StorageErrorCode =
@@ -40,19 +41,13 @@ export interface StorageErrorFields {
   hint?: string;
 }
 
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
+export class StorageError extends DtrustError<StorageErrorCode, StorageErrorFields> {
   readonly path: string | undefined;
-  readonly hint: string | undefined;
-  readonly fields: StorageErrorFields;
 
   constructor(code: StorageErrorCode, message: string, fields: StorageErrorFields = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, message, fields, cause);
     this.name = 'StorageError';
-    this.code = code;
     this.path = fields.path;
-    this.hint = fields.hint;
-    this.fields = fields;
   }
 
   get gun(): string | undefined {
