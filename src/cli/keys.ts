@@ -123,8 +123,7 @@ export function requireToken(token: TokenAccess): void {
   if (!e) return;
   throw new KeyStoreError(e.code, `no root key was created: ${e.message}`, {
     hint: `${e.hint ? e.hint + '; ' : ''}to keep the new root key on disk instead, run with --pkcs11-module none`,
-    cause: e,
-  });
+  }, e);
 }
 
 export interface RepoKeyAccess extends KeyAccess {

@@ -17,12 +17,11 @@ export function ioError(what: string, path: string, e: unknown): KeyStoreError {
   if (code === 'EACCES' || code === 'EPERM') {
     return new KeyStoreError('PERMISSION_DENIED', `cannot ${what} ${path}: permission denied`, {
       path,
-      cause: e,
       hint: `check the owner and mode of ${path} (it should belong to you, mode 0600 for files and 0700 for directories)`,
-    });
+    }, e);
   }
   const text = (e as Error | null)?.message ?? String(e);
-  return new KeyStoreError('IO_ERROR', `cannot ${what} ${path}: ${text}`, { path, cause: e });
+  return new KeyStoreError('IO_ERROR', `cannot ${what} ${path}: ${text}`, { path }, e);
 }
 
 /** Refuses to write through a symbolic link (SEC-F3). */

@@ -120,5 +120,5 @@ export function fromKeyFileError(e: unknown, path: string, keyId: string): unkno
       : code === 'UNSUPPORTED_KEY'
         ? 'dtrust and notary sign with ECDSA (P-256, P-384, P-521), RSA (2048 bits or more) and Ed25519 keys'
         : undefined;
-  return new KeyStoreError(code, `${path} (key ${shortId(keyId)}): ${e.message}`, { path, keyId, cause: e, ...(hint ? { hint } : {}) });
+  return new KeyStoreError(code, `${path} (key ${shortId(keyId)}): ${e.message}`, { path, keyId, ...(hint ? { hint } : {}) }, e);
 }

@@ -35,8 +35,7 @@ async function defaultFactory(): Promise<Pkcs11Api> {
   } catch (e) {
     throw new KeyStoreError('TOKEN_UNAVAILABLE', `PKCS#11 support is not installed: the optional package pkcs11js could not be loaded (${firstLine(e)})`, {
       hint: 'reinstall dtrust where npm can build native addons (python3, make and a C++ compiler), or run with --pkcs11-module none to use file keys only',
-      cause: e,
-    });
+    }, e);
   }
   const Ctor = mod.PKCS11 ?? mod.default?.PKCS11;
   if (typeof Ctor !== 'function') {
@@ -74,8 +73,7 @@ export async function loadPkcs11Module(path: string, factory: Pkcs11Factory = de
     throw new KeyStoreError('TOKEN_UNAVAILABLE', `cannot load the PKCS#11 module ${path}: ${firstLine(e)}`, {
       path,
       hint: 'the file is not a PKCS#11 library for this machine; check --pkcs11-module / DTRUST_PKCS11_MODULE / pkcs11.module',
-      cause: e,
-    });
+    }, e);
   }
   try {
     api.C_Initialize();
@@ -84,8 +82,7 @@ export async function loadPkcs11Module(path: string, factory: Pkcs11Factory = de
       throw new KeyStoreError('TOKEN_UNAVAILABLE', `the PKCS#11 module ${path} failed to start: ${ckrName(e)}`, {
         path,
         hint: 'check the driver\'s own configuration (SoftHSM2: the file SOFTHSM2_CONF names and its token directory)',
-        cause: e,
-      });
+      }, e);
     }
   }
   loaded.set(path, api);

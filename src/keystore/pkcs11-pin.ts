@@ -88,8 +88,7 @@ export function pinLockedError(token: Pick<PinTarget, 'label' | 'yubikey'>, caus
     hint: token.yubikey
       ? 'unblock it with the PUK (ykman piv access unblock-pin); no key was changed'
       : "unblock it with the token's SO PIN (e.g. pkcs11-tool --init-pin --login --login-type so); no key was changed",
-    cause,
-  });
+  }, cause);
 }
 
 function wrongPin(kind: PinKind, token: PinTarget, message: string, variable: string | undefined): KeyStoreError {

@@ -155,7 +155,7 @@ export class Pkcs11KeyStore implements KeyStore {
     try {
       slots = api.C_GetSlotList(true);
     } catch (e) {
-      throw new KeyStoreError('TOKEN_UNAVAILABLE', `the PKCS#11 module ${opts.module} cannot list its slots: ${ckrName(e)}`, { cause: e });
+      throw new KeyStoreError('TOKEN_UNAVAILABLE', `the PKCS#11 module ${opts.module} cannot list its slots: ${ckrName(e)}`, {}, e);
     }
     const seen: string[] = [];
     let chosen: { slot: P11Handle; info: P11TokenInfo } | undefined;
@@ -185,7 +185,7 @@ export class Pkcs11KeyStore implements KeyStore {
     try {
       session = api.C_OpenSession(chosen.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
     } catch (e) {
-      throw new KeyStoreError('TOKEN_UNAVAILABLE', `cannot open a session with token "${chosen.info.label.trim()}": ${ckrName(e)}`, { cause: e });
+      throw new KeyStoreError('TOKEN_UNAVAILABLE', `cannot open a session with token "${chosen.info.label.trim()}": ${ckrName(e)}`, {}, e);
     }
     const store = new Pkcs11KeyStore(api, chosen.slot, session, chosen.info, opts);
     onExit(() => store.closeNow());
@@ -220,17 +220,15 @@ export class Pkcs11KeyStore implements KeyStore {
     if (code !== undefined && REMOVED_CODES.has(code)) {
       return new KeyStoreError('TOKEN_REMOVED', `the token "${this.label}" was removed or stopped answering while ${what} (${ckrName(e)})`, {
         hint: 'plug the token back in and run the command again; keys are only deleted after a replacement is safe',
-        cause: e,
-      });
+      }, e);
     }
     if (code === CKR.PIN_LOCKED) return pinLockedError(this, e);
     if (code === CKR.FUNCTION_CANCELED || code === CKR.FUNCTION_REJECTED) {
       return new KeyStoreError('TOKEN_ERROR', `the token "${this.label}" refused ${what} (${ckrName(e)})`, {
         hint: this.touch ? 'touch the token when it blinks, within its timeout, and run the command again' : 'confirm the operation on the token and run the command again',
-        cause: e,
-      });
+      }, e);
     }
-    return new KeyStoreError('TOKEN_ERROR', `the token "${this.label}" failed while ${what}: ${ckrName(e)}`, { cause: e });
+    return new KeyStoreError('TOKEN_ERROR', `the token "${this.label}" failed while ${what}: ${ckrName(e)}`, {}, e);
   }
 
   private call<T>(what: string, f: () => T): T {
@@ -521,8 +519,7 @@ export class Pkcs11KeyStore implements KeyStore {
       throw new KeyStoreError('BACKUP_FAILED', `Failed to backup private key to: ${backup.name}: ${(e as Error).message}; the key was removed from the token again`, {
         keyId: id,
         hint: isKeyStoreError(e) && e.hint ? e.hint : 'fix the problem with the trust directory and run the command again',
-        cause: e,
-      });
+      }, e);
     }
     this.notice(`Root key ${id} was generated on ${where}; an encrypted backup copy is in ${backup.name}: keep it offline, it is the only way back if the token is lost.`);
     return { ...record };

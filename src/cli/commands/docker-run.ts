@@ -138,8 +138,7 @@ function dockerPassphraseError(e: unknown): unknown {
     ...(e.keyId !== undefined ? { keyId: e.keyId } : {}),
     ...(e.role !== undefined ? { role: e.role } : {}),
     hint: e.hint?.split(v).join(docker),
-    cause: e,
-  });
+  }, e);
 }
 
 /** Same error class semantics for the renderer: code and hint kept, message prefixed (docker's errors.Wrap). */
@@ -873,7 +872,7 @@ export async function keyLoad(ctx: Ctx, args: string[]): Promise<void> {
     });
   } catch (e) {
     if (isKeyStoreError(e, 'WRONG_PASSPHRASE')) {
-      throw wrap(new KeyStoreError('WRONG_PASSPHRASE', `cannot load key from provided file ${file}: could not decrypt key`, { ...(e.variable ? { variable: e.variable } : {}), hint: e.hint, cause: e }), `error importing key from ${file}`);
+      throw wrap(new KeyStoreError('WRONG_PASSPHRASE', `cannot load key from provided file ${file}: could not decrypt key`, { ...(e.variable ? { variable: e.variable } : {}), hint: e.hint }, e), `error importing key from ${file}`);
     }
     throw wrap(e, `error importing key from ${file}`);
   }
