@@ -14,6 +14,7 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { DtrustError, type ErrorFields } from '../errors.js';
 
 export interface Digests {
   length: number;
@@ -22,14 +23,9 @@ export interface Digests {
 }
 
 /** PAYLOAD_SPOOL: the spool could not be made, written or read back; PAYLOAD_CHANGED: the input file changed while it was verified. */
-export class PayloadError extends Error {
-  constructor(
-    readonly code: 'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED',
-    message: string,
-    readonly hint: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+export class PayloadError extends DtrustError<'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED'> {
+  constructor(code: 'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED', message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'PayloadError';
   }
 }
@@ -39,8 +35,8 @@ function spoolError(e: unknown): PayloadError {
   return new PayloadError(
     'PAYLOAD_SPOOL',
     `cannot spool the content to ${tmpdir()}: ${code ?? (e as Error).message}`,
-    'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it',
-    { cause: e },
+    { hint: 'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it' },
+    e,
   );
 }
 
@@ -52,7 +48,7 @@ function othersCanWrite(st: BigIntStats): boolean {
 }
 
 function changed(message: string): PayloadError {
-  return new PayloadError('PAYLOAD_CHANGED', message, 'do not change the input while it is verified, and run the command again');
+  return new PayloadError('PAYLOAD_CHANGED', message, { hint: 'do not change the input while it is verified, and run the command again' });
 }
 
 function sameFile(a: BigIntStats, b: BigIntStats): boolean {

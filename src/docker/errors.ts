@@ -1,6 +1,8 @@
 // Errors of the docker trust layer (design principle 4): a stable code, docker's message, and a
 // hint saying what to do next.
 
+import { DtrustError, type ErrorFields } from '../errors.js';
+
 export type DockerErrorCode =
   /** The image reference does not parse (docker's `invalid reference format`, ...). */
   | 'INVALID_REFERENCE'
@@ -27,14 +29,9 @@ export type DockerErrorCode =
   /** The repository has no signer of that name. */
   | 'NO_SUCH_SIGNER';
 
-export class DockerError extends Error {
-  constructor(
-    readonly code: DockerErrorCode,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class DockerError extends DtrustError<DockerErrorCode> {
+  constructor(code: DockerErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'DockerError';
   }
 }

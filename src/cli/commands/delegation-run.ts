@@ -74,7 +74,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   }
   const [gun, role, ...files] = args as [string, string, ...string[]];
   if (!isDelegationName(role)) {
-    throw new CliError('INVALID_ROLE', `failed to create delegation: tuf: invalid role ${role}. invalid delegation role name`, 'delegation roles are named targets/<name>, e.g. targets/releases, using a-z, 0-9, -, _ and /');
+    throw new CliError('INVALID_ROLE', `failed to create delegation: tuf: invalid role ${role}. invalid delegation role name`, { hint: 'delegation roles are named targets/<name>, e.g. targets/releases, using a-z, 0-9, -, _ and /' });
   }
   const s = await openSession(ctx, gun);
   const keys: PublicKey[] = [];
@@ -83,7 +83,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
     try {
       text = await readFile(resolve(ctx.app.cwd, f), 'utf8');
     } catch {
-      throw new CliError('KEY_FILE', `file for public key does not exist: ${f}`, 'pass the path of the collaborator\'s certificate (cert.pem) or public key');
+      throw new CliError('KEY_FILE', `file for public key does not exist: ${f}`, { hint: 'pass the path of the collaborator\'s certificate (cert.pem) or public key' });
     }
     keys.push(delegationKeyFromPem(text, f, ctx.app.now));
   }
@@ -146,14 +146,14 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
     throw new UsageError('must specify the Global Unique Name and the role of the delegation along with optional keyIDs and/or a list of paths to remove');
   }
   const [gun, role, ...keyIds] = args as [string, string, ...string[]];
-  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, 'delegation roles are named targets/<name>');
+  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, { hint: 'delegation roles are named targets/<name>' });
   const s = await openSession(ctx, gun);
   const removePaths = Array.isArray(o.paths) ? (o.paths as string[]) : [];
   const out = ctx.app.output;
   if (keyIds.length === 0 && removePaths.length === 0 && !o.allPaths) {
     out.out('\nAre you sure you want to remove all data for this delegation? (yes/no)\n');
     if (o.yes) out.out('Confirmed `yes` from flag\n');
-    else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', 'pass -y to confirm without a question');
+    else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', { hint: 'pass -y to confirm without a question' });
     await stage(s, { action: 'delete', data: null, role });
     out.out(`\nForced removal (including all keys and paths) of delegation role ${role} to repository "${s.gun}" staged for next publish.\n\n`);
   } else {
@@ -196,7 +196,7 @@ export async function purge(ctx: Ctx, args: string[]): Promise<void> {
 export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length < 3) throw new UsageError('must specify the Global Unique Name, the delegation role and the file to co-sign');
   const [gun, role, file] = args as [string, string, string];
-  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, 'delegation roles are named targets/<name>');
+  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, { hint: 'delegation roles are named targets/<name>' });
   const o = opts(ctx);
   const s = await openSession(ctx, gun);
   const path = resolve(ctx.app.cwd, file);
@@ -204,13 +204,13 @@ export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   const env = parseEnvelope(bytes, role);
   const meta = parseTargets(env.signed, role);
   if (!signingBytes(toJson(meta)).equals(env.canonical)) {
-    throw new CliError('COSIGN', `${file} does not hold ${role} in the form dtrust and notary write, so signatures over it would not match`, 'ask the first signer for the file dtrust saved');
+    throw new CliError('COSIGN', `${file} does not hold ${role} in the form dtrust and notary write, so signatures over it would not match`, { hint: 'ask the first signer for the file dtrust saved' });
   }
   const { builder } = await refresh(s);
   const parent = role.slice(0, role.lastIndexOf('/'));
   const parentFile = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
   const decl = parentFile?.meta.delegations.roles.find((r) => r.name === role);
-  if (!parentFile || !decl) throw new CliError('COSIGN', `${role} is not a delegation of ${s.gun}`, `list them with: dtrust delegation list ${s.gun}`);
+  if (!parentFile || !decl) throw new CliError('COSIGN', `${role} is not a delegation of ${s.gun}`, { hint: `list them with: dtrust delegation list ${s.gun}` });
   const keys = await keyAccess(ctx);
   const existing = env.signatures.filter((sig) => (decl.keyids ?? []).includes(sig.keyid));
   const signers = [];
@@ -233,7 +233,7 @@ export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
       await publishPrepared(s, new Map([[role, bytes]]));
       return;
     }
-    throw new CliError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, `import your ${role} key first: dtrust key import <key.pem> -r ${role}`);
+    throw new CliError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, { hint: `import your ${role} key first: dtrust key import <key.pem> -r ${role}` });
   }
   const signed = await signMetadata(meta, signers, existing);
   const valid = validSignatures(signed.bytes);

@@ -146,7 +146,7 @@ function wrap(e: unknown, prefix: string): unknown {
   const inner = dockerPassphraseError(e);
   if (inner instanceof UsageError) return inner;
   const { message, hint, code } = describeError(inner);
-  return new CliError(code ?? 'ERROR', `${prefix}: ${message}`, hint, { cause: inner });
+  return new CliError(code ?? 'ERROR', `${prefix}: ${message}`, { hint }, inner);
 }
 
 interface DockerRepo {
@@ -332,7 +332,7 @@ function validateName(kind: 'signer' | 'key', name: string): void {
     throw new DockerError(
       'INVALID_NAME',
       `${kind} name "${name}" must start with lowercase alphanumeric characters and can include "-" or "_" after the first character`,
-      `use a name such as alice, ci-bot or release_2`,
+      { hint: `use a name such as alice, ci-bot or release_2` },
     );
   }
 }
@@ -357,12 +357,12 @@ function pinnedTarget(o: Opts): SignTarget | undefined {
   const size = typeof o.size === 'string' ? o.size : undefined;
   if (digest === undefined && size === undefined) return undefined;
   if (digest === undefined || size === undefined) {
-    throw new DockerError('USAGE', '--digest and --size go together', 'pass both: --digest sha256:<64 hex> --size <manifest bytes>, or neither to read them from the registry');
+    throw new DockerError('USAGE', '--digest and --size go together', { hint: 'pass both: --digest sha256:<64 hex> --size <manifest bytes>, or neither to read them from the registry' });
   }
   const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
-  if (!m) throw new DockerError('USAGE', `invalid --digest ${JSON.stringify(digest)}: expected sha256:<64 lowercase hex characters>`, 'docker inspect, docker push and skopeo inspect print the manifest digest in this form');
+  if (!m) throw new DockerError('USAGE', `invalid --digest ${JSON.stringify(digest)}: expected sha256:<64 lowercase hex characters>`, { hint: 'docker inspect, docker push and skopeo inspect print the manifest digest in this form' });
   if (!/^\d+$/.test(size) || Number(size) < 1 || !Number.isSafeInteger(Number(size))) {
-    throw new DockerError('USAGE', `invalid --size ${JSON.stringify(size)}: expected the manifest's size in bytes`, 'the size of the manifest (not of the image): skopeo inspect --raw docker://IMAGE:TAG | wc -c');
+    throw new DockerError('USAGE', `invalid --size ${JSON.stringify(size)}: expected the manifest's size in bytes`, { hint: 'the size of the manifest (not of the image): skopeo inspect --raw docker://IMAGE:TAG | wc -c' });
   }
   return { sha256: Buffer.from(m[1]!, 'hex'), size: Number(size), source: '--digest' };
 }
@@ -396,13 +396,13 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
     throw new DockerError(
       'USAGE',
       '--local signs an image in the local Docker engine, which dtrust does not use',
-      `push the image first (docker push, skopeo copy, ...), then run: dtrust sign ${image} (it signs the manifest the registry holds)`,
+      { hint: `push the image first (docker push, skopeo copy, ...), then run: dtrust sign ${image} (it signs the manifest the registry holds)` },
     );
   }
   const ref = parseImageReference(image);
   if (ref.tag === undefined) {
-    if (ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', 'sign a tag: IMAGE:TAG');
-    throw new DockerError('TAG_REQUIRED', `no tag specified for ${image}`, `name the tag to sign: ${image}:<tag>`);
+    if (ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', { hint: 'sign a tag: IMAGE:TAG' });
+    throw new DockerError('TAG_REQUIRED', `no tag specified for ${image}`, { hint: `name the tag to sign: ${image}:<tag>` });
   }
   const tag = ref.tag;
   const pinned = pinnedTarget(o);
@@ -501,7 +501,7 @@ async function trustInfo(ctx: Ctx, arg: string): Promise<InspectData> {
     }
   } catch (e) {
     const { message, hint } = describeError(e);
-    throw new DockerError('NOT_SIGNED', `no signatures or cannot access ${arg}`, `${message}${hint ? `; ${hint}` : ''}`, { cause: e });
+    throw new DockerError('NOT_SIGNED', `no signatures or cannot access ${arg}`, { hint: `${message}${hint ? `; ${hint}` : ''}` }, e);
   }
   const rows = releasedSignatures(targetsByName(builder, ref.tag));
   const admin = adminKeys(builder);
@@ -530,7 +530,7 @@ export async function inspect(ctx: Ctx, args: string[]): Promise<void> {
   }
   out.out(inspectJson(ok));
   if (errors.length > 0) {
-    throw new CliError('INSPECT', errors.map((e) => e.message).join('\n'), errors.map((e) => e.hint).filter((h) => h !== undefined).join('\n  hint: ') || undefined);
+    throw new CliError('INSPECT', errors.map((e) => e.message).join('\n'), { hint: errors.map((e) => e.hint).filter((h) => h !== undefined).join('\n  hint: ') || undefined });
   }
 }
 
@@ -543,12 +543,12 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
   const image = args[0]!;
   const ref = parseImageReference(image);
   const out = ctx.app.output;
-  if (ref.tag === undefined && ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', 'revoke a tag (IMAGE:TAG), or every tag (IMAGE)');
+  if (ref.tag === undefined && ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', { hint: 'revoke a tag (IMAGE:TAG), or every tag (IMAGE)' });
   if (ref.tag === undefined && !o.yes) {
     out.out(`Confirm you would like to delete all signature data for ${image}? [y/N] `);
     const answer = await new TerminalPrompt().readLine();
     if (answer === null) out.out('\n');
-    if (!yesAnswer(answer)) throw new DockerError('CANCELLED', 'trust revoke has been cancelled', 'pass -y to revoke every signed tag without the question');
+    if (!yesAnswer(answer)) throw new DockerError('CANCELLED', 'trust revoke has been cancelled', { hint: 'pass -y to revoke every signed tag without the question' });
   }
   const keys = await dockerKeys(ctx);
   requirePassphrase(ctx, keys, 'repository', 'needed to revoke');
@@ -562,11 +562,11 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
         let names: string[];
         if (ref.tag !== undefined) {
           const e = builder.lookup(ref.tag, [RELEASES_ROLE]) ?? builder.lookup(ref.tag, ['targets']);
-          if (!e) throw new DockerError('NOT_SIGNED', `No valid trust data for ${ref.tag}`, `see what is signed with: dtrust inspect --pretty ${image.slice(0, image.length - ref.tag.length - 1)}`);
+          if (!e) throw new DockerError('NOT_SIGNED', `No valid trust data for ${ref.tag}`, { hint: `see what is signed with: dtrust inspect --pretty ${image.slice(0, image.length - ref.tag.length - 1)}` });
           names = [ref.tag];
         } else {
           names = builder.listTargets([RELEASES_ROLE, 'targets']).map((e) => e.name);
-          if (names.length === 0) throw new DockerError('NOT_SIGNED', 'no signed tags to remove', `see what is signed with: dtrust inspect --pretty ${image}`);
+          if (names.length === 0) throw new DockerError('NOT_SIGNED', 'no signed tags to remove', { hint: `see what is signed with: dtrust inspect --pretty ${image}` });
         }
         const changes: StagedChange[] = [];
         for (const name of names) {
@@ -588,7 +588,7 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
             throw new DockerError(
               'NO_SIGNABLE_ROLE',
               `${name} is signed only in ${[...new Set(where)].join(', ')}, and this machine holds no key of ${where.length === 1 ? 'that role' : 'those roles'}`,
-              'revoke it where a key of those roles is, or load one: dtrust key load <key.pem> --name <signer>',
+              { hint: 'revoke it where a key of those roles is, or load one: dtrust key load <key.pem> --name <signer>' },
             );
           }
           changes.push(...targetChanges(holding, name, Buffer.alloc(0), 0, 'delete'));
@@ -618,14 +618,14 @@ async function ingestPublicKeys(ctx: Ctx, files: readonly string[]): Promise<Pub
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-      throw new DockerError('KEY_FILE', `unable to read public key from file: open ${f}: ${why}`, "pass the signer's public key file, e.g. the NAME.pub that dtrust key generate NAME wrote");
+      throw new DockerError('KEY_FILE', `unable to read public key from file: open ${f}: ${why}`, { hint: "pass the signer's public key file, e.g. the NAME.pub that dtrust key generate NAME wrote" });
     }
     const text = bytes.subarray(0, MAX_PUBLIC_KEY_FILE).toString('latin1');
     try {
       out.push(delegationKeyFromPem(text, f, ctx.app.now));
     } catch (e) {
       const { message, hint } = describeError(e);
-      throw new DockerError('KEY_FILE', `could not parse public key from file: ${f}: ${message.replace(/^unable to parse valid public key certificate from PEM file \S+: /, '')}`, hint ?? 'pass a PEM file with a PUBLIC KEY or CERTIFICATE block');
+      throw new DockerError('KEY_FILE', `could not parse public key from file: ${f}: ${message.replace(/^unable to parse valid public key certificate from PEM file \S+: /, '')}`, { hint: hint ?? 'pass a PEM file with a PUBLIC KEY or CERTIFICATE block' });
     }
   }
   return out;
@@ -645,9 +645,9 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
   requireArgs(ctx, args, 2);
   const [name, ...repos] = args as [string, ...string[]];
   validateName('signer', name);
-  if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword, use a different signer name', 'targets/releases holds the keys of every signer; name the signer after a person or a machine');
+  if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword, use a different signer name', { hint: 'targets/releases holds the keys of every signer; name the signer after a person or a machine' });
   const files = Array.isArray(opts(ctx).key) ? (opts(ctx).key as string[]) : [];
-  if (files.length === 0) throw new DockerError('USAGE', 'path to a public key must be provided using the `--key` flag', `e.g. dtrust signer add --key ${name}.pub ${name} ${repos[0]}`);
+  if (files.length === 0) throw new DockerError('USAGE', 'path to a public key must be provided using the `--key` flag', { hint: `e.g. dtrust signer add --key ${name}.pub ${name} ${repos[0]}` });
   const pubKeys = await ingestPublicKeys(ctx, files);
   const keys = await dockerKeys(ctx);
   requirePassphrase(ctx, keys, 'repository', 'needed to add a signer (the repository key signs the delegation)');
@@ -664,7 +664,7 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
       failed.push(repo);
     }
   }
-  if (failed.length > 0) throw new DockerError('PARTIAL', `failed to add signer to: ${failed.join(', ')}`, 'the reason for each repository is printed above');
+  if (failed.length > 0) throw new DockerError('PARTIAL', `failed to add signer to: ${failed.join(', ')}`, { hint: 'the reason for each repository is printed above' });
 }
 
 async function addSignerToRepo(ctx: Ctx, keys: DockerKeys, name: string, repo: string, pubKeys: PublicKey[]): Promise<void> {
@@ -704,7 +704,7 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
   for (const repo of repos) {
     out.out(`Removing signer "${name}" from ${repo}...\n`);
     try {
-      if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword and cannot be removed', 'name a signer listed by: dtrust inspect --pretty ' + repo);
+      if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword and cannot be removed', { hint: 'name a signer listed by: dtrust inspect --pretty ' + repo });
       keys ??= await dockerKeys(ctx);
       requirePassphrase(ctx, keys, 'repository', 'needed to remove a signer (the repository key signs the delegation)');
       await removeSingleSigner(ctx, keys, name, repo, force);
@@ -714,7 +714,7 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
       failed.push(repo);
     }
   }
-  if (failed.length > 0) throw new DockerError('PARTIAL', `error removing signer from: ${failed.join(', ')}`, 'the reason for each repository is printed above');
+  if (failed.length > 0) throw new DockerError('PARTIAL', `error removing signer from: ${failed.join(', ')}`, { hint: 'the reason for each repository is printed above' });
 }
 
 async function removeSingleSigner(ctx: Ctx, keys: DockerKeys, name: string, repo: string, force: boolean): Promise<void> {
@@ -736,7 +736,7 @@ async function removeSingleSigner(ctx: Ctx, keys: DockerKeys, name: string, repo
       const signer = delegations.find((r) => r.name === role);
       if (!signer) {
         const names = delegations.filter((r) => r.name !== RELEASES_ROLE).map((r) => r.name.slice('targets/'.length));
-        throw new DockerError('NO_SUCH_SIGNER', `no signer ${name} for repository ${repo}`, names.length > 0 ? `its signers are: ${names.join(', ')}` : 'the repository has no signers');
+        throw new DockerError('NO_SUCH_SIGNER', `no signer ${name} for repository ${repo}`, { hint: names.length > 0 ? `its signers are: ${names.join(', ')}` : 'the repository has no signers' });
       }
       const releases = delegations.find((r) => r.name === RELEASES_ROLE);
       if (releases && !force && isLastSignerForReleases(builder, releases.threshold, signer.keyIds)) {
@@ -799,11 +799,11 @@ async function dockerKeyGenerate(ctx: Ctx, name: string, o: { dir?: string } = {
   try {
     await stat(dir);
   } catch {
-    throw new DockerError('FILE', `public key path does not exist: "${dirShown}"`, 'create the directory first, or leave out --dir to write to the working directory');
+    throw new DockerError('FILE', `public key path does not exist: "${dirShown}"`, { hint: 'create the directory first, or leave out --dir to write to the working directory' });
   }
   const pubShown = join(dirShown, `${name}.pub`);
   const pubPath = join(dir, `${name}.pub`);
-  if (await exists(pubPath)) throw new DockerError('FILE', `public key file already exists: "${pubShown}"`, 'choose another name, or move the old file away');
+  if (await exists(pubPath)) throw new DockerError('FILE', `public key file already exists: "${pubShown}"`, { hint: 'choose another name, or move the old file away' });
   const out = ctx.app.output;
   out.out(`Generating key for ${name}...\n`);
   let publicKey: PublicKey;
@@ -817,7 +817,7 @@ async function dockerKeyGenerate(ctx: Ctx, name: string, o: { dir?: string } = {
   try {
     await writeFile(pubPath, pem, { mode: 0o600, flag: 'wx' });
   } catch (e) {
-    throw new DockerError('FILE', `failed to write public key to ${pubShown}: ${(e as Error).message}`, 'the private key is in the trust directory already; write its public key with: dtrust key export');
+    throw new DockerError('FILE', `failed to write public key to ${pubShown}: ${(e as Error).message}`, { hint: 'the private key is in the trust directory already; write its public key with: dtrust key export' });
   }
   out.out(`Successfully generated and loaded private key. Corresponding public key available: ${pubShown}\n`);
 }
@@ -848,18 +848,18 @@ export async function keyLoad(ctx: Ctx, args: string[]): Promise<void> {
     st = await stat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: stat ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, 'pass the path of a private key file (PEM)');
+    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: stat ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, { hint: 'pass the path of a private key file (PEM)' });
   }
   if ((st.mode & 0o077) !== 0) {
-    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: private key file ${file} must not be readable or writable by others`, `run: chmod 600 ${file}`);
+    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: private key file ${file} must not be readable or writable by others`, { hint: `run: chmod 600 ${file}` });
   }
-  if (st.size > MAX_PRIVATE_KEY_FILE) throw new DockerError('KEY_FILE', `refusing to load key from ${file}: it is larger than 1 MiB`, 'pass a PEM private key file');
+  if (st.size > MAX_PRIVATE_KEY_FILE) throw new DockerError('KEY_FILE', `refusing to load key from ${file}: it is larger than 1 MiB`, { hint: 'pass a PEM private key file' });
   const text = (await readFile(path)).toString('latin1');
   if (!decodePemBlocks(text).some(isPrivateKeyBlock)) {
     throw new DockerError(
       'KEY_FILE',
       `error importing key from ${file}: provided file ${file} is not a supported private key - to add a signer's public key use dtrust signer add`,
-      'key load takes a private key (BEGIN PRIVATE KEY, ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)',
+      { hint: 'key load takes a private key (BEGIN PRIVATE KEY, ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)' },
     );
   }
   const keys = await dockerKeys(ctx);
@@ -878,7 +878,7 @@ export async function keyLoad(ctx: Ctx, args: string[]): Promise<void> {
   }
   if (result.imported.length === 0 && result.unchanged.length === 0) {
     const why = result.rejected.map((r) => r.reason).join('; ');
-    throw new DockerError('KEY_FILE', `error importing key from ${file}: ${why}`, 'key load takes an ECDSA, RSA or Ed25519 private key in PEM form');
+    throw new DockerError('KEY_FILE', `error importing key from ${file}: ${why}`, { hint: 'key load takes an ECDSA, RSA or Ed25519 private key in PEM form' });
   }
   out.out(`Successfully imported key from ${file}\n`);
 }

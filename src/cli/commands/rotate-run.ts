@@ -30,13 +30,13 @@ export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
     }
   }
   if (!['root', 'targets', 'snapshot', 'timestamp'].includes(role)) {
-    throw new CliError('INVALID_ROLE', `notary does not currently permit rotating the ${role} key`, 'delegation keys change with: dtrust delegation add / delegation remove');
+    throw new CliError('INVALID_ROLE', `notary does not currently permit rotating the ${role} key`, { hint: 'delegation keys change with: dtrust delegation add / delegation remove' });
   }
   if (o.serverManaged && (role === 'root' || role === 'targets')) {
-    throw new CliError('INVALID_ROLE', `notary does not permit the server managing the ${role} key`, `rotate it without -r: dtrust key rotate ${gun} ${role}`);
+    throw new CliError('INVALID_ROLE', `notary does not permit the server managing the ${role} key`, { hint: `rotate it without -r: dtrust key rotate ${gun} ${role}` });
   }
   if (role === 'timestamp' && !o.serverManaged) {
-    throw new CliError('INVALID_ROLE', 'notary does not permit the client managing the timestamp key', `the server holds it: dtrust key rotate ${gun} timestamp -r`);
+    throw new CliError('INVALID_ROLE', 'notary does not permit the client managing the timestamp key', { hint: `the server holds it: dtrust key rotate ${gun} timestamp -r` });
   }
   const s = await openSession(ctx, gun);
   await locked(s, async () => {
@@ -63,7 +63,7 @@ export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
       }
       const threshold = before.roles.get(role)?.threshold ?? 1;
       if (newKeys.length < threshold) {
-        throw new CliError('THRESHOLD', `the ${role} role needs ${threshold} keys, and the rotation gives it ${newKeys.length}`, 'pass enough keys with -k');
+        throw new CliError('THRESHOLD', `the ${role} role needs ${threshold} keys, and the rotation gives it ${newKeys.length}`, { hint: 'pass enough keys with -k' });
       }
       out.err(
         `Rotating the ${role} key of ${gun}: ${oldIds.join(', ') || '(none)'} -> ${newKeys.map((k) => k.canonicalId).join(', ')}` +
@@ -96,8 +96,8 @@ export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
         throw new CliError(
           'UNKNOWN_OUTCOME',
           `the connection dropped after the ${role} key rotation was sent; the server may or may not have applied it`,
-          `both keys are kept (old: ${oldIds.join(', ') || 'none'}; new: ${newIds.join(', ')}); run the rotation again: dtrust key rotate ${gun} ${role}${o.serverManaged ? ' -r' : ''} (it re-reads the server state); afterwards remove the key it no longer uses with: dtrust key remove <id>`,
-          { cause: e },
+          { hint: `both keys are kept (old: ${oldIds.join(', ') || 'none'}; new: ${newIds.join(', ')}); run the rotation again: dtrust key rotate ${gun} ${role}${o.serverManaged ? ' -r' : ''} (it re-reads the server state); afterwards remove the key it no longer uses with: dtrust key remove <id>` },
+          e,
         );
       }
       created.length = 0;
