@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { DockerKeys, DockerRepo } from '../docker/repository.js';
 import { DOCKER_ALIASES } from '../docker/passphrases.js';
 import { credentialServer, defaultTrustServer, isLoopbackHost, registryEndpoints, type ImageReference } from '../docker/reference.js';
-import type { CredentialProvider, Credentials } from '../remote/auth.js';
+import type { CredentialProvider, Credentials } from '../remote/credentials.js';
 import { certsDirectory, DOCKER_CERTS_D } from '../remote/certsdir.js';
 import { dockerConfigCredentials, dockerConfigDir } from '../remote/credentials.js';
 import { RemoteError } from '../remote/errors.js';

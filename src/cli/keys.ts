@@ -165,8 +165,7 @@ export function requireToken(token: TokenAccess): void {
   if (!e) return;
   throw new KeyStoreError(e.code, `no root key was created: ${e.message}`, {
     hint: `${e.hint ? e.hint + '; ' : ''}to keep the new root key on disk instead, run with --pkcs11-module none`,
-    cause: e,
-  });
+  }, e);
 }
 
 /** The workflows' view of the key stores. */
@@ -222,10 +221,10 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
         throw new CliError('KEY_FILE', `Error reading input ${role} key file: ${(e as Error).message}`);
       }
       const block = decodePemBlocks(text).find(isPrivateKeyBlock);
-      if (!block) throw new CliError('KEY_FILE', `no private key found in ${path}`, 'pass a PEM private key file');
+      if (!block) throw new CliError('KEY_FILE', `no private key found in ${path}`, { hint: 'pass a PEM private key file' });
       const encrypted = block.type === 'ENCRYPTED PRIVATE KEY' || block.headers.has('DEK-Info');
       if (role === 'root' && !encrypted) {
-        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', 'encrypt the key first: dtrust key import it, then dtrust key export it');
+        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', { hint: 'encrypt the key first: dtrust key import it, then dtrust key export it' });
       }
       const key = encrypted
         ? await keys.passphrases.unlock({ keyId: '', alias: role, keyName: '' }, (pass) => decodeKeyBlock(block, pass))

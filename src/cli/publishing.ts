@@ -56,17 +56,16 @@ async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<v
 
 function explainPublishError(e: unknown, gun: string): unknown {
   if (e instanceof RemoteError && e.code === 'REJECTED' && e.serverError?.code === 'VERSION') {
-    return new CliError('VERSION', 'the server has newer metadata than this publish was based on', `run: dtrust publish ${gun} again (your staged changes are kept)`);
+    return new CliError('VERSION', 'the server has newer metadata than this publish was based on', { hint: `run: dtrust publish ${gun} again (your staged changes are kept)` });
   }
   if (e instanceof RemoteError && e.code === 'REJECTED' && e.serverError?.detailMissing === 'snapshot') {
     return new CliError(
       'NO_SNAPSHOT_KEY',
       e.message,
-      `this machine does not hold the snapshot key of ${gun} and the server does not either; the repository owner can let the server manage it: dtrust key rotate ${gun} snapshot -r`,
-    );
+      { hint: `this machine does not hold the snapshot key of ${gun} and the server does not either; the repository owner can let the server manage it: dtrust key rotate ${gun} snapshot -r` },);
   }
   if (e instanceof RemoteError && e.code === 'UNKNOWN_OUTCOME') {
-    return new CliError('UNKNOWN_OUTCOME', 'the connection dropped after the upload was sent; it may or may not have been published', `run: dtrust publish ${gun} again (your staged changes are kept)`);
+    return new CliError('UNKNOWN_OUTCOME', 'the connection dropped after the upload was sent; it may or may not have been published', { hint: `run: dtrust publish ${gun} again (your staged changes are kept)` });
   }
   return e;
 }

@@ -42,12 +42,12 @@ export async function cosignRole(opts: CosignOptions): Promise<Cosigned> {
   const env = parseEnvelope(bytes, role);
   const meta = parseTargets(env.signed, role);
   if (!signingBytes(toJson(meta)).equals(env.canonical)) {
-    throw new ClientError('COSIGN', `${opts.shown} does not hold ${role} in the form dtrust and notary write, so signatures over it would not match`, 'ask the first signer for the file dtrust saved');
+    throw new ClientError('COSIGN', `${opts.shown} does not hold ${role} in the form dtrust and notary write, so signatures over it would not match`, { hint: 'ask the first signer for the file dtrust saved' });
   }
   const builder = await opts.refresh();
   const parentFile = builder.targetsRoles.get(parentOf(role));
   const decl = parentFile?.meta.delegations.roles.find((r) => r.name === role);
-  if (!parentFile || !decl) throw new ClientError('COSIGN', `${role} is not a delegation of ${gun}`, `list them with: dtrust delegation list ${gun}`);
+  if (!parentFile || !decl) throw new ClientError('COSIGN', `${role} is not a delegation of ${gun}`, { hint: `list them with: dtrust delegation list ${gun}` });
   const keys = await opts.keys();
   const existing = env.signatures.filter((sig) => (decl.keyids ?? []).includes(sig.keyid));
   const signers = [];
@@ -67,7 +67,7 @@ export async function cosignRole(opts: CosignOptions): Promise<Cosigned> {
   if (signers.length === 0) {
     // Already signed here (e.g. `cosign` without --publish, then the printed `--publish` command).
     if (opts.publish && validSignatures(bytes) >= decl.threshold) return { signedHere: false, bytes };
-    throw new ClientError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, `import your ${role} key first: dtrust key import <key.pem> -r ${role}`);
+    throw new ClientError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, { hint: `import your ${role} key first: dtrust key import <key.pem> -r ${role}` });
   }
   const signed = await signMetadata(meta, signers, existing);
   const valid = validSignatures(signed.bytes);

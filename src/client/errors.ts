@@ -2,6 +2,8 @@
 // saying what to do next. Errors of the layers below pass through as they are; describeError
 // reads any of them (the renderer in cli/, and the docker verbs that wrap them).
 
+import { DtrustError, type ErrorFields } from '../errors.js';
+
 export type ClientErrorCode =
   /** A key rotation would give a role fewer keys than its threshold. */
   | 'THRESHOLD'
@@ -10,14 +12,9 @@ export type ClientErrorCode =
   /** A role file that cannot be co-signed here. */
   | 'COSIGN';
 
-export class ClientError extends Error {
-  constructor(
-    readonly code: ClientErrorCode,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class ClientError extends DtrustError<ClientErrorCode> {
+  constructor(code: ClientErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'ClientError';
   }
 }
@@ -28,11 +25,10 @@ interface Described {
   code?: string;
 }
 
-/** Message, hint and code of any error thrown by a layer (each carries `code` and a `hint`). */
+/** Message, hint and code of an error: a DtrustError's, or the message (and errno code) of any other. */
 export function describeError(e: unknown): Described {
+  if (e instanceof DtrustError) return { message: e.message, hint: e.hint, code: e.code };
   if (!(e instanceof Error)) return { message: String(e) };
-  const any = e as Error & { code?: unknown; hint?: unknown; fields?: { hint?: unknown } };
-  const hint = typeof any.hint === 'string' ? any.hint : typeof any.fields?.hint === 'string' ? any.fields.hint : undefined;
-  const code = typeof any.code === 'string' ? any.code : undefined;
-  return { message: e.message, hint, code };
+  const code = (e as { code?: unknown }).code;
+  return { message: e.message, hint: undefined, code: typeof code === 'string' ? code : undefined };
 }

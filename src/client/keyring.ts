@@ -45,7 +45,7 @@ export async function generateKey(o: { files: KeyStore; rootToken: () => Promise
     }
     return await target.add(generatePrivateKey(o.algorithm), { role: o.role });
   } catch (e) {
-    if (e instanceof KeyStoreError) throw new KeyStoreError(e.code, `Failed to create a new ${o.role} key: ${e.message}`, { hint: e.hint, cause: e });
+    if (e instanceof KeyStoreError) throw new KeyStoreError(e.code, `Failed to create a new ${o.role} key: ${e.message}`, { hint: e.hint }, e);
     throw e;
   }
 }
@@ -95,7 +95,7 @@ export async function importKeyTexts(o: {
       await token.add(fromKeyObject(signer.privateKeyObject!), { role: 'root' });
     } catch (e) {
       if (!(e instanceof KeyStoreError)) throw e;
-      throw new KeyStoreError(e.code, `root key ${r.id} was imported to ${o.files.name} but not to ${token.name}: ${e.message}`, { hint: e.hint, cause: e });
+      throw new KeyStoreError(e.code, `root key ${r.id} was imported to ${o.files.name} but not to ${token.name}: ${e.message}`, { hint: e.hint }, e);
     }
   }
   return result;

@@ -57,7 +57,7 @@ export async function rotateKey(opts: RotateOptions): Promise<void> {
     const newKeys = await newRoleKeys(opts, created);
     const threshold = before.roles.get(role)?.threshold ?? 1;
     if (newKeys.length < threshold) {
-      throw new ClientError('THRESHOLD', `the ${role} role needs ${threshold} keys, and the rotation gives it ${newKeys.length}`, 'pass enough keys with -k');
+      throw new ClientError('THRESHOLD', `the ${role} role needs ${threshold} keys, and the rotation gives it ${newKeys.length}`, { hint: 'pass enough keys with -k' });
     }
     const newIds = newKeys.map((k) => k.canonicalId);
     opts.onPlan({
@@ -89,9 +89,8 @@ export async function rotateKey(opts: RotateOptions): Promise<void> {
       throw new ClientError(
         'UNKNOWN_OUTCOME',
         `the connection dropped after the ${role} key rotation was sent; the server may or may not have applied it`,
-        `both keys are kept (old: ${oldIds.join(', ') || 'none'}; new: ${newIds.join(', ')}); run the rotation again: dtrust key rotate ${opts.gun} ${role}${opts.serverManaged ? ' -r' : ''} (it re-reads the server state); afterwards remove the key it no longer uses with: dtrust key remove <id>`,
-        { cause: e },
-      );
+        { hint: `both keys are kept (old: ${oldIds.join(', ') || 'none'}; new: ${newIds.join(', ')}); run the rotation again: dtrust key rotate ${opts.gun} ${role}${opts.serverManaged ? ' -r' : ''} (it re-reads the server state); afterwards remove the key it no longer uses with: dtrust key remove <id>` },
+        e,);
     }
     created.length = 0;
     if (role !== 'root') {

@@ -20,7 +20,7 @@ import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isJsonObject, parseJson, type Json, type JsonObject } from '../tuf/json.js';
 import { ConfigError } from './errors.js';
-import { errnoCode, goFileError } from './gofile.js';
+import { errnoCode, goFileError } from '../fs/errno.js';
 import { goJsonSyntaxError } from './gojson.js';
 
 export interface GlobalFlags {

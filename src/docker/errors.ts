@@ -1,6 +1,7 @@
 // Errors of the docker trust layer (design principle 4): a stable code, docker's message, and a
 // hint saying what to do next.
 
+import { DtrustError, type ErrorFields } from '../errors.js';
 import { describeError } from '../client/errors.js';
 import { dockerPassphraseError } from './passphrases.js';
 
@@ -32,14 +33,9 @@ export type DockerErrorCode =
   /** A step of a verb failed (docker's errors.Wrap): the message is prefixed, the error is the cause. */
   | 'WRAPPED';
 
-export class DockerError extends Error {
-  constructor(
-    readonly code: DockerErrorCode,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class DockerError extends DtrustError<DockerErrorCode> {
+  constructor(code: DockerErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'DockerError';
   }
 }
@@ -55,5 +51,5 @@ export function isDockerError(e: unknown, code?: DockerErrorCode): e is DockerEr
 export function wrapError(e: unknown, prefix: string): DockerError {
   const inner = dockerPassphraseError(e);
   const { message, hint } = describeError(inner);
-  return new DockerError('WRAPPED', `${prefix}: ${message}`, hint, { cause: inner });
+  return new DockerError('WRAPPED', `${prefix}: ${message}`, { hint: hint }, inner);
 }

@@ -29,7 +29,7 @@ export async function trustInfo(d: DockerRepo): Promise<InspectData> {
     }
   } catch (e) {
     const { message, hint } = describeError(e);
-    throw new DockerError('NOT_SIGNED', `no signatures or cannot access ${d.ref.original}`, `${message}${hint ? `; ${hint}` : ''}`, { cause: e });
+    throw new DockerError('NOT_SIGNED', `no signatures or cannot access ${d.ref.original}`, { hint: `${message}${hint ? `; ${hint}` : ''}` }, e);
   }
   const rows = releasedSignatures(targetsByName(builder, d.ref.tag));
   const admin = adminKeys(builder);

@@ -43,6 +43,5 @@ export function dockerPassphraseError(e: unknown): unknown {
     ...(e.keyId !== undefined ? { keyId: e.keyId } : {}),
     ...(e.role !== undefined ? { role: e.role } : {}),
     hint: e.hint?.split(v).join(docker),
-    cause: e,
-  });
+  }, e);
 }

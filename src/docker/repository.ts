@@ -11,7 +11,7 @@ import type { FileKeyStore } from '../keystore/filestore.js';
 import type { PassphraseRetriever } from '../keystore/passphrase.js';
 import type { KeyService } from '../keystore/service.js';
 import type { KeyRecord } from '../keystore/types.js';
-import type { CredentialProvider } from '../remote/auth.js';
+import type { CredentialProvider } from '../remote/credentials.js';
 import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { RegistryClient } from '../remote/registry.js';

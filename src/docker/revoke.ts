@@ -32,11 +32,11 @@ function signedTags(d: DockerRepo, builder: TrustedCollectionBuilder): string[] 
   const { tag, original: image } = d.ref;
   if (tag !== undefined) {
     const e = builder.lookup(tag, [RELEASES_ROLE]) ?? builder.lookup(tag, ['targets']);
-    if (!e) throw new DockerError('NOT_SIGNED', `No valid trust data for ${tag}`, `see what is signed with: dtrust inspect --pretty ${image.slice(0, image.length - tag.length - 1)}`);
+    if (!e) throw new DockerError('NOT_SIGNED', `No valid trust data for ${tag}`, { hint: `see what is signed with: dtrust inspect --pretty ${image.slice(0, image.length - tag.length - 1)}` });
     return [tag];
   }
   const names = builder.listTargets([RELEASES_ROLE, 'targets']).map((e) => e.name);
-  if (names.length === 0) throw new DockerError('NOT_SIGNED', 'no signed tags to remove', `see what is signed with: dtrust inspect --pretty ${image}`);
+  if (names.length === 0) throw new DockerError('NOT_SIGNED', 'no signed tags to remove', { hint: `see what is signed with: dtrust inspect --pretty ${image}` });
   return names;
 }
 
@@ -60,8 +60,7 @@ function rolesHolding(d: DockerRepo, keys: DockerKeys, builder: TrustedCollectio
     throw new DockerError(
       'NO_SIGNABLE_ROLE',
       `${name} is signed only in ${[...new Set(where)].join(', ')}, and this machine holds no key of ${where.length === 1 ? 'that role' : 'those roles'}`,
-      'revoke it where a key of those roles is, or load one: dtrust key load <key.pem> --name <signer>',
-    );
+      { hint: 'revoke it where a key of those roles is, or load one: dtrust key load <key.pem> --name <signer>' },);
   }
   return holding;
 }

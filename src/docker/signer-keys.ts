@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { isPrivateKeyBlock } from '../crypto/keyfile.js';
 import { decodePemBlocks, encodePem } from '../crypto/pem.js';
 import { KeyStoreError, isKeyStoreError } from '../keystore/errors.js';
-import type { Logger } from '../keystore/filestore.js';
+import type { Logger } from '../keystore/types.js';
 import { importKeys } from '../keystore/importexport.js';
 import type { PublicKey } from '../tuf/keys.js';
 import { DockerError, wrapError } from './errors.js';
@@ -33,11 +33,11 @@ export async function generateSignerKey(o: GenerateOptions): Promise<string> {
   try {
     await stat(dir);
   } catch {
-    throw new DockerError('FILE', `public key path does not exist: "${dirShown}"`, 'create the directory first, or leave out --dir to write to the working directory');
+    throw new DockerError('FILE', `public key path does not exist: "${dirShown}"`, { hint: 'create the directory first, or leave out --dir to write to the working directory' });
   }
   const pubShown = join(dirShown, `${name}.pub`);
   const pubPath = join(dir, `${name}.pub`);
-  if (await exists(pubPath)) throw new DockerError('FILE', `public key file already exists: "${pubShown}"`, 'choose another name, or move the old file away');
+  if (await exists(pubPath)) throw new DockerError('FILE', `public key file already exists: "${pubShown}"`, { hint: 'choose another name, or move the old file away' });
   o.onGenerating();
   let publicKey: PublicKey;
   try {
@@ -50,7 +50,7 @@ export async function generateSignerKey(o: GenerateOptions): Promise<string> {
   try {
     await writeFile(pubPath, pem, { mode: 0o600, flag: 'wx' });
   } catch (e) {
-    throw new DockerError('FILE', `failed to write public key to ${pubShown}: ${(e as Error).message}`, 'the private key is in the trust directory already; write its public key with: dtrust key export');
+    throw new DockerError('FILE', `failed to write public key to ${pubShown}: ${(e as Error).message}`, { hint: 'the private key is in the trust directory already; write its public key with: dtrust key export' });
   }
   return pubShown;
 }
@@ -87,13 +87,13 @@ export async function loadSignerKey(o: LoadOptions): Promise<void> {
     result = await importKeys(keys.files, [{ name: file, text }], { role: o.name === '' ? 'signer' : o.name, passphrases: keys.passphrases, log: o.log });
   } catch (e) {
     if (isKeyStoreError(e, 'WRONG_PASSPHRASE')) {
-      throw wrapError(new KeyStoreError('WRONG_PASSPHRASE', `cannot load key from provided file ${file}: could not decrypt key`, { ...(e.variable ? { variable: e.variable } : {}), hint: e.hint, cause: e }), `error importing key from ${file}`);
+      throw wrapError(new KeyStoreError('WRONG_PASSPHRASE', `cannot load key from provided file ${file}: could not decrypt key`, { ...(e.variable ? { variable: e.variable } : {}), hint: e.hint }, e), `error importing key from ${file}`);
     }
     throw wrapError(e, `error importing key from ${file}`);
   }
   if (result.imported.length === 0 && result.unchanged.length === 0) {
     const why = result.rejected.map((r) => r.reason).join('; ');
-    throw new DockerError('KEY_FILE', `error importing key from ${file}: ${why}`, 'key load takes an ECDSA, RSA or Ed25519 private key in PEM form');
+    throw new DockerError('KEY_FILE', `error importing key from ${file}: ${why}`, { hint: 'key load takes an ECDSA, RSA or Ed25519 private key in PEM form' });
   }
 }
 
@@ -103,19 +103,18 @@ async function readPrivateKeyFile(path: string, file: string): Promise<string> {
     st = await stat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: stat ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, 'pass the path of a private key file (PEM)');
+    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: stat ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, { hint: 'pass the path of a private key file (PEM)' });
   }
   if ((st.mode & 0o077) !== 0) {
-    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: private key file ${file} must not be readable or writable by others`, `run: chmod 600 ${file}`);
+    throw new DockerError('KEY_FILE', `refusing to load key from ${file}: private key file ${file} must not be readable or writable by others`, { hint: `run: chmod 600 ${file}` });
   }
-  if (st.size > MAX_PRIVATE_KEY_FILE) throw new DockerError('KEY_FILE', `refusing to load key from ${file}: it is larger than 1 MiB`, 'pass a PEM private key file');
+  if (st.size > MAX_PRIVATE_KEY_FILE) throw new DockerError('KEY_FILE', `refusing to load key from ${file}: it is larger than 1 MiB`, { hint: 'pass a PEM private key file' });
   const text = (await readFile(path)).toString('latin1');
   if (!decodePemBlocks(text).some(isPrivateKeyBlock)) {
     throw new DockerError(
       'KEY_FILE',
       `error importing key from ${file}: provided file ${file} is not a supported private key - to add a signer's public key use dtrust signer add`,
-      'key load takes a private key (BEGIN PRIVATE KEY, ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)',
-    );
+      { hint: 'key load takes a private key (BEGIN PRIVATE KEY, ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)' },);
   }
   return text;
 }

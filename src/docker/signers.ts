@@ -29,14 +29,14 @@ export async function readSignerKeys(cwd: string, now: number, files: readonly s
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
-      throw new DockerError('KEY_FILE', `unable to read public key from file: open ${f}: ${why}`, "pass the signer's public key file, e.g. the NAME.pub that dtrust key generate NAME wrote");
+      throw new DockerError('KEY_FILE', `unable to read public key from file: open ${f}: ${why}`, { hint: "pass the signer's public key file, e.g. the NAME.pub that dtrust key generate NAME wrote" });
     }
     const text = bytes.subarray(0, MAX_PUBLIC_KEY_FILE).toString('latin1');
     try {
       out.push(delegationKeyFromPem(text, f, now));
     } catch (e) {
       const { message, hint } = describeError(e);
-      throw new DockerError('KEY_FILE', `could not parse public key from file: ${f}: ${message.replace(/^unable to parse valid public key certificate from PEM file \S+: /, '')}`, hint ?? 'pass a PEM file with a PUBLIC KEY or CERTIFICATE block');
+      throw new DockerError('KEY_FILE', `could not parse public key from file: ${f}: ${message.replace(/^unable to parse valid public key certificate from PEM file \S+: /, '')}`, { hint: hint ?? 'pass a PEM file with a PUBLIC KEY or CERTIFICATE block' });
     }
   }
   return out;
@@ -97,7 +97,7 @@ export async function removeSigner(d: DockerRepo, keys: DockerKeys, name: string
       const signer = delegations.find((r) => r.name === role);
       if (!signer) {
         const names = delegations.filter((r) => r.name !== RELEASES_ROLE).map((r) => r.name.slice('targets/'.length));
-        throw new DockerError('NO_SUCH_SIGNER', `no signer ${name} for repository ${repo}`, names.length > 0 ? `its signers are: ${names.join(', ')}` : 'the repository has no signers');
+        throw new DockerError('NO_SUCH_SIGNER', `no signer ${name} for repository ${repo}`, { hint: names.length > 0 ? `its signers are: ${names.join(', ')}` : 'the repository has no signers' });
       }
       const releases = delegations.find((r) => r.name === RELEASES_ROLE);
       if (releases && !opts.force && isLastSignerForReleases(builder, releases.threshold, signer.keyIds) && !(await opts.confirm())) return false;

@@ -167,7 +167,7 @@ function noSignableRole(
       `load the private key of one of these signers (dtrust key load <key.pem> --name <signer>), ` +
       `or create your own key (dtrust trust key generate <yourname>) and ask the repository owner, who holds the targets key, to run: dtrust signer add --key <yourname>.pub <yourname> ${repo}`;
   }
-  return new DockerError('NO_SIGNABLE_ROLE', message, hint);
+  return new DockerError('NO_SIGNABLE_ROLE', message, { hint });
 }
 
 /** True when one of the repository (targets) keys is held here. */

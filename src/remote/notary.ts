@@ -11,12 +11,13 @@ import { parseJson } from '../tuf/json.js';
 import { parsePublicKey } from '../tuf/keys.js';
 import { ROOT_MAX } from '../tuf/limits.js';
 import { AuthSession, parseChallenges } from './auth.js';
-import type { Challenge, CredentialProvider, Scope } from './auth.js';
-import { defaultCredentials } from './credentials.js';
+import type { Challenge, Scope } from './auth.js';
+import { defaultCredentials, type CredentialProvider } from './credentials.js';
 import { MESSAGES, RemoteError, sanitize } from './errors.js';
 import type { ServerError } from './errors.js';
-import { HttpClient, loadTls } from './http.js';
-import type { HttpResponse, RetryPolicy, Timeouts, TlsFiles } from './http.js';
+import { HttpClient } from './http.js';
+import type { HttpResponse, RetryPolicy, Timeouts } from './http.js';
+import { loadTls, type TlsFiles } from './tls.js';
 import { escapeGun, escapeName, parseServerUrl } from './url.js';
 import type { ServerUrl } from './url.js';
 

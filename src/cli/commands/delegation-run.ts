@@ -52,7 +52,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   }
   const [gun, role, ...files] = args as [string, string, ...string[]];
   if (!isDelegationName(role)) {
-    throw new CliError('INVALID_ROLE', `failed to create delegation: tuf: invalid role ${role}. invalid delegation role name`, 'delegation roles are named targets/<name>, e.g. targets/releases, using a-z, 0-9, -, _ and /');
+    throw new CliError('INVALID_ROLE', `failed to create delegation: tuf: invalid role ${role}. invalid delegation role name`, { hint: 'delegation roles are named targets/<name>, e.g. targets/releases, using a-z, 0-9, -, _ and /' });
   }
   const s = await openSession(ctx, gun);
   const keys: PublicKey[] = [];
@@ -61,7 +61,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
     try {
       text = await readFile(resolve(ctx.app.cwd, f), 'utf8');
     } catch {
-      throw new CliError('KEY_FILE', `file for public key does not exist: ${f}`, 'pass the path of the collaborator\'s certificate (cert.pem) or public key');
+      throw new CliError('KEY_FILE', `file for public key does not exist: ${f}`, { hint: 'pass the path of the collaborator\'s certificate (cert.pem) or public key' });
     }
     keys.push(delegationKeyFromPem(text, f, ctx.app.now));
   }
@@ -99,14 +99,14 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
     throw new UsageError('must specify the Global Unique Name and the role of the delegation along with optional keyIDs and/or a list of paths to remove');
   }
   const [gun, role, ...keyIds] = args as [string, string, ...string[]];
-  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, 'delegation roles are named targets/<name>');
+  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, { hint: 'delegation roles are named targets/<name>' });
   const s = await openSession(ctx, gun);
   const removePaths = Array.isArray(o.paths) ? (o.paths as string[]) : [];
   const out = ctx.app.output;
   if (keyIds.length === 0 && removePaths.length === 0 && !o.allPaths) {
     out.out('\nAre you sure you want to remove all data for this delegation? (yes/no)\n');
     if (o.yes) out.out('Confirmed `yes` from flag\n');
-    else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', 'pass -y to confirm without a question');
+    else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', { hint: 'pass -y to confirm without a question' });
     await locked(s, () => stageDelegationDelete(s.changelist, role));
     out.out(`\nForced removal (including all keys and paths) of delegation role ${role} to repository "${s.gun}" staged for next publish.\n\n`);
   } else {
@@ -135,7 +135,7 @@ export async function purge(ctx: Ctx, args: string[]): Promise<void> {
 export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length < 3) throw new UsageError('must specify the Global Unique Name, the delegation role and the file to co-sign');
   const [gun, role, file] = args as [string, string, string];
-  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, 'delegation roles are named targets/<name>');
+  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, { hint: 'delegation roles are named targets/<name>' });
   const o = opts(ctx);
   const s = await openSession(ctx, gun);
   const path = resolve(ctx.app.cwd, file);

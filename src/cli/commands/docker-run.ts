@@ -50,8 +50,7 @@ function validateName(kind: 'signer' | 'key', name: string): void {
     throw new DockerError(
       'INVALID_NAME',
       `${kind} name "${name}" must start with lowercase alphanumeric characters and can include "-" or "_" after the first character`,
-      `use a name such as alice, ci-bot or release_2`,
-    );
+      { hint: `use a name such as alice, ci-bot or release_2` },);
   }
 }
 
@@ -69,12 +68,12 @@ function pinnedTarget(o: Opts): SignTarget | undefined {
   const size = typeof o.size === 'string' ? o.size : undefined;
   if (digest === undefined && size === undefined) return undefined;
   if (digest === undefined || size === undefined) {
-    throw new DockerError('USAGE', '--digest and --size go together', 'pass both: --digest sha256:<64 hex> --size <manifest bytes>, or neither to read them from the registry');
+    throw new DockerError('USAGE', '--digest and --size go together', { hint: 'pass both: --digest sha256:<64 hex> --size <manifest bytes>, or neither to read them from the registry' });
   }
   const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
-  if (!m) throw new DockerError('USAGE', `invalid --digest ${JSON.stringify(digest)}: expected sha256:<64 lowercase hex characters>`, 'docker inspect, docker push and skopeo inspect print the manifest digest in this form');
+  if (!m) throw new DockerError('USAGE', `invalid --digest ${JSON.stringify(digest)}: expected sha256:<64 lowercase hex characters>`, { hint: 'docker inspect, docker push and skopeo inspect print the manifest digest in this form' });
   if (!/^\d+$/.test(size) || Number(size) < 1 || !Number.isSafeInteger(Number(size))) {
-    throw new DockerError('USAGE', `invalid --size ${JSON.stringify(size)}: expected the manifest's size in bytes`, 'the size of the manifest (not of the image): skopeo inspect --raw docker://IMAGE:TAG | wc -c');
+    throw new DockerError('USAGE', `invalid --size ${JSON.stringify(size)}: expected the manifest's size in bytes`, { hint: 'the size of the manifest (not of the image): skopeo inspect --raw docker://IMAGE:TAG | wc -c' });
   }
   return { sha256: Buffer.from(m[1]!, 'hex'), size: Number(size), source: '--digest' };
 }
@@ -88,13 +87,12 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
     throw new DockerError(
       'USAGE',
       '--local signs an image in the local Docker engine, which dtrust does not use',
-      `push the image first (docker push, skopeo copy, ...), then run: dtrust sign ${image} (it signs the manifest the registry holds)`,
-    );
+      { hint: `push the image first (docker push, skopeo copy, ...), then run: dtrust sign ${image} (it signs the manifest the registry holds)` },);
   }
   const ref = parseImageReference(image);
   if (ref.tag === undefined) {
-    if (ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', 'sign a tag: IMAGE:TAG');
-    throw new DockerError('TAG_REQUIRED', `no tag specified for ${image}`, `name the tag to sign: ${image}:<tag>`);
+    if (ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', { hint: 'sign a tag: IMAGE:TAG' });
+    throw new DockerError('TAG_REQUIRED', `no tag specified for ${image}`, { hint: `name the tag to sign: ${image}:<tag>` });
   }
   const tag = ref.tag;
   const pinned = pinnedTarget(o);
@@ -141,7 +139,7 @@ export async function inspect(ctx: Ctx, args: string[]): Promise<void> {
   }
   out.out(inspectJson(ok));
   if (errors.length > 0) {
-    throw new CliError('INSPECT', errors.map((e) => e.message).join('\n'), errors.map((e) => e.hint).filter((h) => h !== undefined).join('\n  hint: ') || undefined);
+    throw new CliError('INSPECT', errors.map((e) => e.message).join('\n'), { hint: errors.map((e) => e.hint).filter((h) => h !== undefined).join('\n  hint: ') || undefined });
   }
 }
 
@@ -154,12 +152,12 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
   const image = args[0]!;
   const ref = parseImageReference(image);
   const out = ctx.app.output;
-  if (ref.tag === undefined && ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', 'revoke a tag (IMAGE:TAG), or every tag (IMAGE)');
+  if (ref.tag === undefined && ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', { hint: 'revoke a tag (IMAGE:TAG), or every tag (IMAGE)' });
   if (ref.tag === undefined && !o.yes) {
     out.out(`Confirm you would like to delete all signature data for ${image}? [y/N] `);
     const answer = await new TerminalPrompt().readLine();
     if (answer === null) out.out('\n');
-    if (!yesAnswer(answer)) throw new DockerError('CANCELLED', 'trust revoke has been cancelled', 'pass -y to revoke every signed tag without the question');
+    if (!yesAnswer(answer)) throw new DockerError('CANCELLED', 'trust revoke has been cancelled', { hint: 'pass -y to revoke every signed tag without the question' });
   }
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to revoke');
@@ -184,9 +182,9 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
   requireArgs(ctx, args, 2);
   const [name, ...repos] = args as [string, ...string[]];
   validateName('signer', name);
-  if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword, use a different signer name', 'targets/releases holds the keys of every signer; name the signer after a person or a machine');
+  if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword, use a different signer name', { hint: 'targets/releases holds the keys of every signer; name the signer after a person or a machine' });
   const files = Array.isArray(opts(ctx).key) ? (opts(ctx).key as string[]) : [];
-  if (files.length === 0) throw new DockerError('USAGE', 'path to a public key must be provided using the `--key` flag', `e.g. dtrust signer add --key ${name}.pub ${name} ${repos[0]}`);
+  if (files.length === 0) throw new DockerError('USAGE', 'path to a public key must be provided using the `--key` flag', { hint: `e.g. dtrust signer add --key ${name}.pub ${name} ${repos[0]}` });
   const pubKeys = await readSignerKeys(ctx.app.cwd, ctx.app.now, files);
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to add a signer (the repository key signs the delegation)');
@@ -206,7 +204,7 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
       failed.push(repo);
     }
   }
-  if (failed.length > 0) throw new DockerError('PARTIAL', `failed to add signer to: ${failed.join(', ')}`, 'the reason for each repository is printed above');
+  if (failed.length > 0) throw new DockerError('PARTIAL', `failed to add signer to: ${failed.join(', ')}`, { hint: 'the reason for each repository is printed above' });
 }
 
 export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
@@ -219,7 +217,7 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
   for (const repo of repos) {
     out.out(`Removing signer "${name}" from ${repo}...\n`);
     try {
-      if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword and cannot be removed', 'name a signer listed by: dtrust inspect --pretty ' + repo);
+      if (name === 'releases') throw new DockerError('INVALID_NAME', 'releases is a reserved keyword and cannot be removed', { hint: 'name a signer listed by: dtrust inspect --pretty ' + repo });
       keys ??= await dockerKeys(ctx);
       requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to remove a signer (the repository key signs the delegation)');
       const d = await openDockerRepo(ctx, parseImageReference(repo));
@@ -230,7 +228,7 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
       failed.push(repo);
     }
   }
-  if (failed.length > 0) throw new DockerError('PARTIAL', `error removing signer from: ${failed.join(', ')}`, 'the reason for each repository is printed above');
+  if (failed.length > 0) throw new DockerError('PARTIAL', `error removing signer from: ${failed.join(', ')}`, { hint: 'the reason for each repository is printed above' });
 }
 
 async function confirmLastSigner(ctx: Ctx, name: string, repo: string): Promise<boolean> {

@@ -177,7 +177,7 @@ async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<
   const algorithm = (algorithmArg ?? 'ecdsa').toLowerCase();
   if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
     const docker = ctx.app.program === 'dtrust' ? `; a docker signer key is made with: dtrust trust key generate NAME` : '';
-    throw new CliError('INVALID_ALGORITHM', 'Algorithm not allowed, possible values are: ECDSA, ED25519, RSA', `dtrust generates ecdsa (P-256, the default), ed25519 and rsa (3072-bit) keys${docker}`);
+    throw new CliError('INVALID_ALGORITHM', 'Algorithm not allowed, possible values are: ECDSA, ED25519, RSA', { hint: `dtrust generates ecdsa (P-256, the default), ed25519 and rsa (3072-bit) keys${docker}` });
   }
   const opts = ctx.cmd.opts() as { output?: string; role: string };
   const kr = await keyring();
@@ -186,8 +186,7 @@ async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<
     throw new CliError(
       'UNSUPPORTED_KEY',
       'ed25519 keys cannot be root keys',
-      'a root key is published inside an X.509 certificate, which notary and dtrust make only for ecdsa and rsa keys: use ecdsa',
-    );
+      { hint: 'a root key is published inside an X.509 certificate, which notary and dtrust make only for ecdsa and rsa keys: use ecdsa' },);
   }
   const alg = algorithm as (typeof ALGORITHMS)[number];
   if (opts.output === undefined || opts.output === '') {
@@ -218,7 +217,7 @@ async function generateToFiles(ctx: Ctx, alg: (typeof ALGORITHMS)[number], role:
   try {
     if (!(await fsp.stat(dir)).isDirectory()) throw new Error('not a directory');
   } catch {
-    throw new CliError('NO_DIRECTORY', `open ${prefix}-key.pem: no such file or directory`, `create the directory ${dir} first`);
+    throw new CliError('NO_DIRECTORY', `open ${prefix}-key.pem: no such file or directory`, { hint: `create the directory ${dir} first` });
   }
   for (const p of [privPath, pubPath]) {
     try {
@@ -226,7 +225,7 @@ async function generateToFiles(ctx: Ctx, alg: (typeof ALGORITHMS)[number], role:
     } catch {
       continue;
     }
-    throw new CliError('FILE_EXISTS', `${p} already exists`, 'dtrust does not overwrite key files: choose another --output prefix or move the file away');
+    throw new CliError('FILE_EXISTS', `${p} already exists`, { hint: 'dtrust does not overwrite key files: choose another --output prefix or move the file away' });
   }
   const id = await kr.generateKeyFiles({ algorithm: alg, role, privPath, pubPath, env: ctx.app.env, prompt: new TerminalPrompt() });
   ctx.app.output.out(`Generated new ${alg} ${role} key with keyID: ${id}\nPrivate key: ${privPath}\nPublic key: ${pubPath}\n`);
@@ -279,8 +278,7 @@ async function keyImport(ctx: Ctx, paths: string[]): Promise<void> {
     throw new CliError(
       'IMPORT_INCOMPLETE',
       `failed to import all keys: ${result.rejected.length} of ${total} key blocks could not be imported (${first.source}, block ${first.block}: ${first.reason})`,
-      result.imported.length > 0 ? `the other keys were imported: ${result.imported.map((r) => r.id.slice(0, 7)).join(', ')}` : undefined,
-    );
+      { hint: result.imported.length > 0 ? `the other keys were imported: ${result.imported.map((r) => r.id.slice(0, 7)).join(', ')}` : undefined },);
   }
 }
 
@@ -303,7 +301,7 @@ async function keyExport(ctx: Ctx): Promise<void> {
 
 async function keyRemove(ctx: Ctx, id: string): Promise<void> {
   await ctx.config();
-  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, 'a key ID is 64 hexadecimal characters, as `key list` shows');
+  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, { hint: 'a key ID is 64 hexadecimal characters, as `key list` shows' });
   const files = await (await keys()).openKeyFiles(ctx);
   const kr = await keyring();
   kr.validateKeyId(id);
@@ -319,7 +317,7 @@ async function keyRemove(ctx: Ctx, id: string): Promise<void> {
   }
   if (found.length === 0) {
     out.out('\n');
-    throw new CliError('KEY_NOT_FOUND', `No key with ID ${id} found`, 'run `key list` to see the keys of this trust directory');
+    throw new CliError('KEY_NOT_FOUND', `No key with ID ${id} found`, { hint: 'run `key list` to see the keys of this trust directory' });
   }
   let chosen = found[0]!;
   if (found.length > 1) {
@@ -358,12 +356,12 @@ async function keyRemove(ctx: Ctx, id: string): Promise<void> {
 
 async function keyPasswd(ctx: Ctx, id: string): Promise<void> {
   await ctx.config();
-  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, 'a key ID is 64 hexadecimal characters, as `key list` shows');
+  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, { hint: 'a key ID is 64 hexadecimal characters, as `key list` shows' });
   const files = await (await keys()).openKeyFiles(ctx);
   const kr = await keyring();
   kr.validateKeyId(id);
   if (!(await kr.changePassphrase({ files: files.store, id, env: ctx.app.env, prompt: files.prompt, variable: NEW_PASSPHRASE_VARIABLE }))) {
-    throw new CliError('KEY_NOT_FOUND', `could not retrieve local key for key ID provided: ${id}: no such key in ${files.store.name}`, 'run `key list` to see the keys of this trust directory');
+    throw new CliError('KEY_NOT_FOUND', `could not retrieve local key for key ID provided: ${id}: no such key in ${files.store.name}`, { hint: 'run `key list` to see the keys of this trust directory' });
   }
   ctx.app.output.out(`\nSuccessfully updated passphrase for key ID: ${id}\n`);
 }

@@ -57,7 +57,7 @@ async function readRootCert(path: string): Promise<Buffer> {
   }
   const block = decodePemBlocks(text)[0];
   if (!block || block.type !== 'CERTIFICATE') {
-    throw new CliError('ROOT_CERT', 'the provided file does not contain a valid PEM certificate', 'pass a PEM file that starts with -----BEGIN CERTIFICATE-----');
+    throw new CliError('ROOT_CERT', 'the provided file does not contain a valid PEM certificate', { hint: 'pass a PEM file that starts with -----BEGIN CERTIFICATE-----' });
   }
   return block.bytes;
 }

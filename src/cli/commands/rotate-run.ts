@@ -22,13 +22,13 @@ export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
     }
   }
   if (!isRotatable(role)) {
-    throw new CliError('INVALID_ROLE', `notary does not currently permit rotating the ${role} key`, 'delegation keys change with: dtrust delegation add / delegation remove');
+    throw new CliError('INVALID_ROLE', `notary does not currently permit rotating the ${role} key`, { hint: 'delegation keys change with: dtrust delegation add / delegation remove' });
   }
   if (o.serverManaged && (role === 'root' || role === 'targets')) {
-    throw new CliError('INVALID_ROLE', `notary does not permit the server managing the ${role} key`, `rotate it without -r: dtrust key rotate ${gun} ${role}`);
+    throw new CliError('INVALID_ROLE', `notary does not permit the server managing the ${role} key`, { hint: `rotate it without -r: dtrust key rotate ${gun} ${role}` });
   }
   if (role === 'timestamp' && !o.serverManaged) {
-    throw new CliError('INVALID_ROLE', 'notary does not permit the client managing the timestamp key', `the server holds it: dtrust key rotate ${gun} timestamp -r`);
+    throw new CliError('INVALID_ROLE', 'notary does not permit the client managing the timestamp key', { hint: `the server holds it: dtrust key rotate ${gun} timestamp -r` });
   }
   const s = await openSession(ctx, gun);
   await locked(s, async () => {
