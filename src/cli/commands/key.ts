@@ -31,6 +31,7 @@ export function keyGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'key') ?? group(program, 'key', 'Operates on keys.');
 }
 
+/** One piece on purpose: the `key` subcommands' declarations, in the order notary's help lists them. */
 export function registerKey(program: Command, app: App): void {
   const key = keyGroup(program);
 
