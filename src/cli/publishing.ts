@@ -6,7 +6,7 @@ import { publishStaged } from '../client/staged.js';
 import { RemoteError } from '../remote/errors.js';
 import { CliError } from './errors.js';
 import { keyAccess } from './keys.js';
-import { connect, locked, type Session } from './session.js';
+import { connect, locked, repoContext, type Session } from './session.js';
 
 /** `publish`, and co-signed role files (`prepared`) published with whatever is staged. */
 export async function pushChanges(s: Session, prepared?: Map<string, Buffer>): Promise<void> {
@@ -29,14 +29,8 @@ async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<v
       let r;
       try {
         r = await publishStaged({
-          gun: s.gun,
-          now: s.ctx.app.now,
-          cache: s.cache,
-          changelist: s.changelist,
-          remote,
+          ...repoContext(s, remote),
           keys,
-          pinning: s.cfg.trustPinning,
-          warn: (m) => out.log('warning', m),
           prepared,
           onCreated: (c) => out.log('warning', `repository ${s.gun} was new (not on the server, not initialized here): initialized it with root key ${c.rootKeyId}`),
         });

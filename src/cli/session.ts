@@ -9,6 +9,7 @@ import { MetadataCache } from '../storage/cache.js';
 import { Changelist } from '../storage/changelist.js';
 import { withGunLock } from '../storage/lock.js';
 import { validateGun } from '../storage/paths.js';
+import type { RepoContext } from '../client/publish.js';
 import type { Updated } from '../client/update.js';
 import type { Ctx } from './app.js';
 import { UsageError } from './errors.js';
@@ -60,6 +61,19 @@ function isLoopback(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The repository, its server and the warning line, as the write workflows take them. */
+export function repoContext(s: Session, remote: NotaryRemote): RepoContext {
+  return {
+    gun: s.gun,
+    now: s.ctx.app.now,
+    cache: s.cache,
+    changelist: s.changelist,
+    remote,
+    pinning: s.cfg.trustPinning,
+    warn: (m) => s.ctx.app.output.log('warning', m),
+  };
 }
 
 /**

@@ -23,6 +23,9 @@ import { createRepository, type InitResult } from './init.js';
 import { rootPin } from './pinning.js';
 import { update } from './update.js';
 
+/** What every write workflow of one GUN is given: the repository, its server and where to warn. */
+export type RepoContext = Pick<PublishOptions, 'gun' | 'now' | 'cache' | 'changelist' | 'remote' | 'pinning' | 'warn'>;
+
 export interface PublishOptions {
   gun: string;
   now: number;

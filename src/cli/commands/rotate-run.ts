@@ -7,7 +7,7 @@ import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
 import { keyAccess } from '../keys.js';
 import { isYes, TerminalPrompt } from '../prompt.js';
-import { connect, locked, openSession } from '../session.js';
+import { connect, locked, openSession, repoContext } from '../session.js';
 
 export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length < 2) throw new UsageError('Must specify a GUN and a key role to rotate');
@@ -36,14 +36,8 @@ export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
     const remote = await connect(s, '*');
     try {
       await rotateKey({
-        gun: s.gun,
-        now: ctx.app.now,
-        cache: s.cache,
-        changelist: s.changelist,
-        remote,
+        ...repoContext(s, remote),
         keys,
-        pinning: s.cfg.trustPinning,
-        warn: (m) => out.log('warning', m),
         role,
         serverManaged: o.serverManaged === true,
         keyFiles: (o.key ?? []).map((f) => resolve(ctx.app.cwd, f)),
