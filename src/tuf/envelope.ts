@@ -3,6 +3,7 @@
 // Go's encoding/json produces.
 
 import { canonicalBytes, canonicalString, fileFormString } from './canonical.js';
+import { TrustError, isTrustError } from './errors.js';
 import { Ctx, array, base64, get, object, str } from './guards.js';
 import { isJsonObject, parseJson, type Json, type JsonObject } from './json.js';
 import { scanCanonical, type MemberSink } from './scan.js';
@@ -64,10 +65,20 @@ export function parseEnvelope(bytes: Uint8Array, role: string, sink?: MemberSink
   const signed = object(get(o, 'signed'), ctx.at('signed'));
   return {
     signed,
-    canonical: canonicalBytes(signed, 'verify'),
+    canonical: verifyBytes(signed, role),
     signatures: parseSignatures(get(o, 'signatures'), role),
     indexed: false,
   };
+}
+
+/** The canonical bytes signatures cover; a value notary's encoder refuses (e.g. 1.5) names the role. */
+function verifyBytes(signed: JsonObject, role: string): Buffer {
+  try {
+    return canonicalBytes(signed, 'verify');
+  } catch (e) {
+    if (isTrustError(e)) throw new TrustError(e.code, `${role}: ${e.message}`, { ...e.fields, role }, e);
+    throw e;
+  }
 }
 
 function isPlainObject(v: unknown): v is JsonObject {
