@@ -350,6 +350,10 @@ export async function loadConfig(
     return c === undefined ? undefined : paths.abs(c, configDir, `remote_server.${key}`);
   };
   const tls: Config['tls'] = { skipVerify: values.bool(remote, 'skiptlsverify', 'remote_server.skipTLSVerify') };
+  if (tls.skipVerify) {
+    // On every run (SEC-N4): nothing else would remind the user that the server is not checked.
+    notices.push(`remote_server.skipTLSVerify is set${file ? ` in ${file.path}` : ''}: the trust server's TLS certificate is not verified, so anyone on the network path can pose as the server`);
+  }
   const caFile = tlsPath(flags.tlscacert, '--tlscacert', 'root_ca');
   const certFile = tlsPath(flags.tlscert, '--tlscert', 'tls_client_cert');
   const keyFile = tlsPath(flags.tlskey, '--tlskey', 'tls_client_key');
