@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, sign as nodeSign } from 'node:crypto';
 import { Simulator } from '../support/simulator.js';
 import { ecdsaKey, ed25519Key, rsaKey, type MemKey, type MemRepo } from '../support/memrepo.js';
+import { envelopeAround } from '../../src/tuf/envelope.js';
 import { PublicKey } from '../../src/tuf/keys.js';
 import { keyObjectSigner, signMetadata, type Signer } from '../../src/tuf/sign.js';
 import {
@@ -28,6 +29,7 @@ import {
 } from './harness.js';
 
 const T = { timeout: 120_000 };
+const THRESHOLD_TARGETS = /\* fatal: valid signatures did not meet threshold for targets: 0 of 1 required/;
 
 let sim: Simulator;
 before(async () => {
@@ -65,7 +67,105 @@ function derSigner(k: MemKey): Signer {
   return lyingSigner(k.priv, k.pub, { method: 'ecdsa', raw: (data) => nodeSign('sha256', data, { key: k.priv, dsaEncoding: 'der' }) });
 }
 
-const THRESHOLD_TARGETS = /\* fatal: valid signatures did not meet threshold for targets: 0 of 1 required/;
+/** Flips one base64 character of the last signature in a file. */
+function breakSignature(bytes: Buffer): Buffer {
+  const s = bytes.toString('utf8');
+  const at = s.lastIndexOf('"sig":"') + 12;
+  return Buffer.from(s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1), 'utf8');
+}
+
+describe('MV-01, MV-02, MV-04 signatures that do not count, in every role', () => {
+  const intruder = (): Signer => ecdsaKey().signer;
+  const rows: { name: string; attack: (c: Case) => Promise<void>; refused: RegExp }[] = [
+    {
+      name: 'MV-01 timestamp signed by a key the root does not list',
+      attack: async ({ repo }) => {
+        await release(repo, ['targets'], () => repo.addTarget('evil', 'x'));
+        repo.files.set('timestamp', (await signMetadata(repo.timestamp, [intruder()])).bytes);
+      },
+      refused: /\* fatal: valid signatures did not meet threshold for timestamp: 0 of 1 required/,
+    },
+    {
+      name: 'MV-01 snapshot signed by a key the root does not list',
+      attack: async ({ repo }) => {
+        await release(repo, ['targets'], () => repo.addTarget('evil', 'x'));
+        repo.files.set('snapshot', (await signMetadata(repo.snapshot, [intruder()])).bytes);
+        await signOnly(repo, ['timestamp']);
+      },
+      refused: /\* fatal: valid signatures did not meet threshold for snapshot: 0 of 1 required/,
+    },
+    {
+      name: 'MV-01 a new root signed by a key the trusted root does not list (and by nobody else)',
+      attack: async ({ repo }) => {
+        repo.rootSigners = [intruder()];
+        await release(repo, ['root', 'targets'], () => repo.addTarget('evil', 'x'));
+      },
+      refused: /\* fatal: could not rotate trust to a new trusted root: root version 2 is not signed by a threshold of the keys of trusted root version 1/,
+    },
+    {
+      name: 'MV-02 targets whose signature bytes are corrupted (right key ID)',
+      attack: async ({ repo }) => {
+        await release(repo, ['targets'], () => repo.addTarget('evil', 'x'));
+        repo.files.set('targets', breakSignature(repo.files.get('targets')!));
+        await signOnly(repo, ['snapshot', 'timestamp']);
+      },
+      refused: THRESHOLD_TARGETS,
+    },
+    {
+      name: 'MV-02 a new root whose signature bytes are corrupted (right key ID)',
+      attack: async ({ repo }) => {
+        repo.root.version++;
+        repo.addTarget('evil', 'x');
+        repo.targets.version++;
+        await signOnly(repo, ['root', 'targets']);
+        repo.files.set('root', breakSignature(repo.files.get('root')!));
+        repo.snapshot.version++;
+        repo.timestamp.version++;
+        await signOnly(repo, ['snapshot', 'timestamp']);
+      },
+      refused: /\* fatal: could not rotate trust to a new trusted root: root version 2 is not signed by a threshold of the keys of trusted root version 1/,
+    },
+    {
+      name: 'MV-04 threshold 2: one valid signature listed twice under the same key ID',
+      attack: async ({ repo }) => {
+        const k = repo.keys.targets[0]!;
+        const second = ecdsaKey();
+        repo.root.keys.set(second.pub.id, second.pub);
+        repo.root.roles.set('targets', { keyids: [k.pub.id, second.pub.id], threshold: 2 });
+        repo.root.version++;
+        repo.addTarget('evil', 'x');
+        repo.targets.version++;
+        await signOnly(repo, ['root']);
+        const once = (await signMetadata(repo.targets, [k.signer])).signatures[0]!;
+        repo.files.set('targets', envelopeAround(Buffer.from(signedText((await signMetadata(repo.targets, [k.signer])).bytes)), [once, once]));
+        repo.snapshot.version++;
+        repo.timestamp.version++;
+        await signOnly(repo, ['snapshot', 'timestamp']);
+      },
+      refused: /\* fatal: valid signatures did not meet threshold for targets: 1 of 2 required/,
+    },
+  ];
+  for (const row of rows) {
+    test(`${row.name}: refused, nothing cached or uploaded`, T, async () => {
+      const c = await trusted('mv01');
+      await row.attack(c);
+      await assertRefusedEverywhere(sim, c, row.refused);
+    });
+  }
+
+  test('MV-01 a delegation signed by a key its parent does not list: skipped with a warning, its targets hidden', T, async () => {
+    const c = await trusted('mv01');
+    const { repo } = c;
+    const d = repo.delegations.get('targets/releases')!;
+    d.keys = [{ ...ecdsaKey() }];
+    await release(repo, ['targets/releases'], () => repo.addTarget('rel/evil', 'x', 'targets/releases'));
+    const r = await run(c, ['list', c.gun]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^app\/v1\s/m);
+    assert.doesNotMatch(r.stdout, /rel\//, 'nothing from the skipped role');
+    assert.match(r.stderr, /skipping delegation targets\/releases: valid signatures did not meet threshold for targets\/releases: 0 of 1 required/);
+  });
+});
 
 describe('MV-06 signature method and key confusion', () => {
   const targetRows: { name: string; attack: (c: Case) => Promise<void> }[] = [
