@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Simulator, ok as okAnswer } from '../support/simulator.js';
 import { ecdsaKey, rootCertKey, type MemKey, type MemRepo } from '../support/memrepo.js';
+import { sha256Hex } from '../../src/crypto/hash.js';
 import { signMetadata } from '../../src/tuf/sign.js';
 import {
   assertRefusedEverywhere,
@@ -249,4 +250,155 @@ describe('MV-31 received versions beyond 2^53 - 1', () => {
     await signOnly(repo, ['snapshot', 'timestamp']);
     await assertRefusedEverywhere(sim, c, /\* fatal: targets( version)?: .*(integer|9007199254740992|beyond 2\^53)/);
   });
+});
+
+describe('MV-15 mix and match: every known hash and the length', () => {
+  const variants: { name: string; tamper: (fm: { length: number; hashes: Map<string, Buffer> }) => void; body?: (b: Buffer) => Buffer; refused: RegExp }[] = [
+    {
+      name: 'sha512 right, sha256 wrong',
+      tamper: (fm) => fm.hashes.get('sha256')!.writeUInt8(fm.hashes.get('sha256')![0]! ^ 1, 0),
+      refused: /\* fatal: targets: sha256 checksum did not match/,
+    },
+    {
+      name: 'sha256 right, sha512 wrong',
+      tamper: (fm) => fm.hashes.get('sha512')!.writeUInt8(fm.hashes.get('sha512')![0]! ^ 1, 0),
+      refused: /\* fatal: targets: sha512 checksum did not match/,
+    },
+    {
+      name: 'one extra byte after the pinned file (AddExtraSpace)',
+      tamper: () => undefined,
+      body: (b) => Buffer.concat([b, Buffer.from(' ')]),
+      refused: /the server sent more than dtrust accepts for targets\.[0-9a-f]{64} \(Content-Length \d+ is above the limit of \d+ bytes\)/,
+    },
+  ];
+  for (const v of variants) {
+    test(`targets with ${v.name}: refused`, T, async () => {
+      const c = await trusted('mv15');
+      const { repo } = c;
+      await release(repo, ['targets'], () => repo.addTarget('evil', 'x'));
+      v.tamper(repo.snapshot.meta.get('targets')!);
+      repo.files.set('snapshot', (await signMetadata(repo.snapshot, repo.keys.snapshot.map((k) => k.signer))).bytes);
+      await signOnly(repo, ['timestamp']);
+      const targets = repo.files.get('targets')!;
+      // The server answers any checksum name with these bytes.
+      sim.hook = hookOn((f, kind) => kind === 'checksum' && f!.startsWith('targets.'), (_q, res) => ({ ...res, status: 200, body: v.body ? v.body(targets) : targets }));
+      try {
+        await assertRefusedEverywhere(sim, c, v.refused);
+      } finally {
+        sim.hook = undefined;
+      }
+    });
+  }
+});
+
+describe('MV-18, MV-20 root rotation through the CLI', () => {
+  test('MV-18 root v2 with a new root key, signed only by the old key (its own threshold unmet): refused', T, async () => {
+    const c = await trusted('mv18');
+    const { repo, gun } = c;
+    const old = repo.keys.root[0]!;
+    const next = await rootCertKey(gun, Date.now() - 60_000);
+    repo.root.keys.set(next.pub.id, next.pub);
+    repo.root.roles.set('root', { keyids: [next.pub.id], threshold: 1 });
+    repo.rootSigners = [old.signer];
+    await release(repo, ['root', 'targets'], () => repo.addTarget('evil', 'x'));
+    await assertRefusedEverywhere(sim, c, /\* fatal: valid signatures did not meet threshold for root: 0 of 1 required/);
+  });
+
+  test('MV-20 an expired intermediate root (2.root.json) on the way to a valid version 3: accepted, version 3 cached', T, async () => {
+    const c = await trusted('mv20');
+    const { repo, gun } = c;
+    const expires = repo.root.expires;
+    let prev = repo.keys.root[0]!;
+    for (const expired of [true, false]) {
+      const next = await rootCertKey(gun, Date.now() - 60_000);
+      repo.root.keys.delete(prev.pub.id);
+      repo.root.keys.set(next.pub.id, next.pub);
+      repo.root.roles.set('root', { keyids: [next.pub.id], threshold: 1 });
+      repo.root.version++;
+      repo.root.expires = expired ? { ms: Date.now() - 86_400_000, nanos: 0, offsetMinutes: 0 } : expires;
+      repo.rootSigners = [prev.signer, next.signer];
+      repo.keys.root = [next];
+      await signOnly(repo, ['root']);
+      sim.setVersion(gun, 'root', repo.root.version, repo.files.get('root')!);
+      prev = next;
+    }
+    await release(repo, ['targets'], () => repo.addTarget('app/v3', 'three'));
+    await listOk(c, 'app/v1', 'app/v3');
+    const cached = await readFile(join(c.client.trustDir, 'tuf', c.gun, 'metadata', 'root.json'));
+    assert.ok(cached.equals(repo.files.get('root')!), 'root version 3 cached');
+  });
+});
+
+describe('MV-24 delegation role names a parent may not declare', () => {
+  const names: [string, string][] = [
+    ['root', 'root'],
+    ['an upper-case name', 'targets/A'],
+    ['an unclean name (trailing slash)', 'targets/a/'],
+    ['a name of 256 characters', `targets/${'a'.repeat(248)}`],
+    ['an empty segment', 'targets//a'],
+  ];
+  for (const [what, name] of names) {
+    test(`targets delegating to ${what}: targets is refused`, T, async () => {
+      const c = await trusted('mv24');
+      const { repo } = c;
+      const k = ecdsaKey();
+      await release(repo, ['targets'], () => {
+        repo.targets.delegations.keys.set(k.pub.id, k.pub);
+        repo.targets.delegations.roles.push({ name, keyids: [k.pub.id], threshold: 1, paths: [''] });
+      });
+      await assertRefusedEverywhere(sim, c, new RegExp(`\\* fatal: targets: ${JSON.stringify(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a valid delegation role name`));
+    });
+  }
+});
+
+describe('MV-26 one name in several roles: notary breadth-first order, deterministic', () => {
+  for (const order of [['targets/a', 'targets/b'], ['targets/b', 'targets/a']]) {
+    test(`targets delegates ${order.join(', ')}; the name is in targets/b, targets/a and targets/a/c: ${order[0]} wins, every time; -r follows its own order`, T, async () => {
+      const c = await newCase(sim, 'mv26', (repo) => {
+        for (const role of order) repo.delegate('targets', role, [ecdsaKey()], ['']);
+        repo.delegate('targets/a', 'targets/a/c', [ecdsaKey()], ['']);
+        for (const role of ['targets/a/c', 'targets/b', 'targets/a']) repo.addTarget('same', `content of ${role}`, role);
+      });
+      const digestOf = (role: string): string => sha256Hex(Buffer.from(`content of ${role}`));
+      for (let i = 0; i < 3; i++) {
+        const r = await listOk(c, 'same');
+        assert.match(r.stdout, new RegExp(`^same\\s+${digestOf(order[0]!)}\\s+\\d+\\s+${order[0]}\\s*$`, 'm'), r.stdout);
+        const l = await run(c, ['lookup', c.gun, 'same']);
+        assert.equal(l.stdout, `same sha256:${digestOf(order[0]!)} ${Buffer.byteLength(`content of ${order[0]}`)}\n`);
+      }
+      const restricted = await run(c, ['list', c.gun, '-r', 'targets/a/c,targets/b']);
+      assert.match(restricted.stdout, new RegExp(`^same\\s+${digestOf('targets/a/c')}\\s+\\d+\\s+targets/a/c\\s*$`, 'm'), restricted.stdout);
+    });
+  }
+});
+
+describe('MV-28 malformed files through the CLI: a typed error naming the role, never a crash', () => {
+  /** The timestamp (or snapshot) of the next release with its canonical text edited, signed by its key. */
+  const rows: { name: string; role?: 'timestamp' | 'snapshot'; edit?: (text: string) => string; file?: (text: string) => string; refused: RegExp }[] = [
+    { name: 'invalid JSON', file: (t) => `{"signed":${t.slice(0, 40)}`, refused: /\* fatal: timestamp: invalid JSON at byte \d+/ },
+    { name: '"signed" is not an object', file: () => '{"signed":[],"signatures":[]}', refused: /\* fatal: timestamp signed: expected an object, found an array/ },
+    { name: '"signatures" is an object', file: (t) => `{"signed":${t},"signatures":{}}`, refused: /\* fatal: timestamp signatures: expected an array, found an object/ },
+    { name: '_type Targets in the snapshot slot', role: 'snapshot', edit: (t) => replaceOnce(t, '"_type":"Snapshot"', '"_type":"Targets"'), refused: /\* fatal: snapshot: expected _type Snapshot, found "Targets"/ },
+    { name: 'no expires', edit: (t) => t.replace(/"expires":"[^"]*",/, ''), refused: /\* fatal: timestamp expires: expected a string, found nothing/ },
+    { name: 'version 0', edit: (t) => t.replace(/"version":\d+}$/, '"version":0}'), refused: /\* fatal: timestamp version: must be at least 1, found 0/ },
+    { name: 'version -1', edit: (t) => t.replace(/"version":\d+}$/, '"version":-1}'), refused: /\* fatal: timestamp version: must be at least 1, found -1/ },
+    { name: 'version 1.5', edit: (t) => t.replace(/"version":\d+}$/, '"version":1.5}'), refused: /\* fatal: timestamp: json: unsupported value: 1\.5/ },
+    { name: 'version "2" (a string)', edit: (t) => t.replace(/"version":\d+}$/, '"version":"2"}'), refused: /\* fatal: timestamp version: expected an integer, found string "2"/ },
+    { name: 'version 2^53 + 1', edit: (t) => t.replace(/"version":\d+}$/, '"version":9007199254740993}'), refused: /\* fatal: timestamp( version)?: .*(integer|2\^53)/ },
+    { name: 'a duplicate key', edit: (t) => t.replace(/("version":\d+)}$/, '$1,"version":2}'), refused: /\* fatal: timestamp: .*duplicate/i },
+    { name: 'a case variant "Version"', edit: (t) => t.replace(/("version":\d+)}$/, '"Version":9,$1}'), refused: /\* fatal: timestamp Version: field name differs from "version" only in case/ },
+  ];
+  for (const row of rows) {
+    test(`${row.role ?? 'timestamp'} with ${row.name}: refused`, T, async () => {
+      const c = await trusted('mv28');
+      const { repo } = c;
+      await release(repo, ['targets'], () => repo.addTarget('evil', 'x'));
+      const role = row.role ?? 'timestamp';
+      const text = signedText(repo.files.get(role)!);
+      const keys = (role === 'timestamp' ? repo.keys.timestamp : repo.keys.snapshot).map((k) => k.signer);
+      repo.files.set(role, row.file ? Buffer.from(row.file(text)) : await signText(row.edit!(text), keys));
+      if (role === 'snapshot') await signOnly(repo, ['timestamp']);
+      await assertRefusedEverywhere(sim, c, row.refused, { publish: row.name === 'invalid JSON' });
+    });
+  }
 });
