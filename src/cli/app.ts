@@ -4,7 +4,8 @@
 
 import type { Command } from 'commander';
 import type { Config, GlobalFlags, TrustDirDefault } from '../config/config.js';
-import { UsageError, describeError, isExpected } from './errors.js';
+import { describeError } from '../client/errors.js';
+import { UsageError, isExpected } from './errors.js';
 import type { Output } from './output.js';
 
 export type Program = 'dtrust' | 'notary';

@@ -1,6 +1,7 @@
-// Per-command wiring of the layers for one GUN: cache, changelist, lock, server connection and
-// keys. This is the one place where concrete implementations meet (with main.ts). The server
-// code loads when a command connects: staging commands never initialise it.
+// Per-command wiring of the layers for one GUN: cache, changelist, lock and server connection.
+// Concrete implementations meet here and beside it: keys.ts (key stores), docker-session.ts (an
+// image's repository for the docker verbs), main.ts (the App). The server code loads when a
+// command connects: staging commands never initialise it.
 
 import type { Config } from '../config/config.js';
 import type { NotaryRemote, RemoteOptions } from '../remote/notary.js';

@@ -70,5 +70,5 @@ function splitFields(text: string, bad: (why: string) => Error): string[] {
 
 /** An error about one line; nothing of the list was staged. */
 export function lineError(source: string, line: number, why: string, hint?: string): CliError {
-  return new CliError('BAD_LIST_LINE', `line ${line} of ${source}: ${why}`, hint ?? `nothing was staged; fix line ${line} and run the command again`);
+  return new CliError('BAD_LIST_LINE', `line ${line} of ${source}: ${why}`, { hint: hint ?? `nothing was staged; fix line ${line} and run the command again` });
 }

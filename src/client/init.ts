@@ -4,7 +4,6 @@
 // Unlike notary, it refuses a GUN that already exists on the server (cli.md §12 #18), and a root
 // certificate the GUN's trust pin refuses (notary finds out at the first publish).
 
-import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import { goPemCertificates, inspectCertificate } from '../crypto/x509.js';
@@ -193,12 +192,7 @@ export function firstTargets(now: number): Targets {
 }
 
 async function refuseExisting(remote: NotaryRemote, gun: string): Promise<void> {
-  try {
-    await remote.getMeta('root', 2 * 1024 * 1024);
-  } catch (e) {
-    if (e instanceof RemoteError && e.code === 'NOT_FOUND') return;
-    throw e;
-  }
+  if (!(await remote.exists())) return;
   throw new TrustError('METADATA_INVALID', `repository ${gun} already exists on ${remote.host}`, {
     gun,
     hint: `to use it: dtrust list ${gun}; to replace it: dtrust delete ${gun} --remote, then init again`,

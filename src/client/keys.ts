@@ -1,4 +1,5 @@
-// What the workflows need from key stores: which keys are at hand, and Signers for them.
+// What the workflows need from key stores: which keys are at hand, and Signers for them
+// (cli/keys.ts opens the stores and implements these).
 
 import type { PublicKey } from '../tuf/keys.js';
 import type { Signer } from '../tuf/sign.js';
@@ -29,4 +30,17 @@ export interface KeyAccess {
   rootKeyIds(): string[];
   /** A self-signed root certificate (DER) for the root key `canonicalId`, notary's profile. */
   rootCertificate(canonicalId: string, commonName: string, notBefore: Date, notAfter: Date): Promise<Buffer>;
+}
+
+/** A repository owner's workflows (init, key rotation) also import, remove and read keys. */
+export interface RepoKeyAccess extends KeyAccess {
+  /**
+   * Imports the first private key of a PEM file for `role` (decrypted with that role's
+   * passphrase) and returns its ID. Root keys must come encrypted, as notary requires.
+   */
+  importKeyFile(path: string, role: string, gun: string): Promise<string>;
+  /** Removes a key from the stores (a rotated-away key, or a new key of a failed rotation). */
+  remove(id: string): Promise<void>;
+  /** The plain public key of a stored private key. */
+  publicKey(id: string): Promise<PublicKey>;
 }

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { DtrustError, type ErrorFields } from '../errors.js';
 
 export interface Digests {
   length: number;
@@ -23,14 +24,9 @@ export interface Digests {
 }
 
 /** PAYLOAD_SPOOL: the spool could not be made, written or read back; PAYLOAD_CHANGED: the input file changed while it was verified. */
-export class PayloadError extends Error {
-  constructor(
-    readonly code: 'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED',
-    message: string,
-    readonly hint: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+export class PayloadError extends DtrustError<'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED'> {
+  constructor(code: 'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED', message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'PayloadError';
   }
 }
@@ -40,8 +36,8 @@ function spoolError(e: unknown): PayloadError {
   return new PayloadError(
     'PAYLOAD_SPOOL',
     `cannot spool the content to ${tmpdir()}: ${code ?? (e as Error).message}`,
-    'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it',
-    { cause: e },
+    { hint: 'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it' },
+    e,
   );
 }
 
@@ -53,7 +49,7 @@ function othersCanWrite(st: BigIntStats): boolean {
 }
 
 function changed(message: string): PayloadError {
-  return new PayloadError('PAYLOAD_CHANGED', message, 'do not change the input while it is verified, and run the command again');
+  return new PayloadError('PAYLOAD_CHANGED', message, { hint: 'do not change the input while it is verified, and run the command again' });
 }
 
 function sameFile(a: BigIntStats, b: BigIntStats): boolean {

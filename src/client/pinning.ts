@@ -3,7 +3,7 @@
 // file does not stop reads of repositories whose root is already cached.
 
 import { open } from 'node:fs/promises';
-import { goFileError } from '../config/gofile.js';
+import { goFileError } from '../fs/errno.js';
 import { TrustError } from '../tuf/errors.js';
 import { pinRule, type RootPin, type TrustPinning } from '../tuf/rootcerts.js';
 

@@ -11,9 +11,10 @@ import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import { StorageError, isUnwritable } from '../storage/errors.js';
-import { DEFAULT_LIMITS, TrustedCollectionBuilder, type Limits } from '../tuf/builder.js';
+import { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { signedVersion } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
+import { CACHED_MAX, DEFAULT_LIMITS, MiB, type Limits } from '../tuf/limits.js';
 import type { FileMeta } from '../tuf/metadata.js';
 import type { RootPin, TrustPinning } from '../tuf/rootcerts.js';
 import { rootPin } from './pinning.js';
@@ -61,7 +62,7 @@ class Run {
   cached(role: string, max: number): Promise<Buffer | undefined> {
     let p = this.reads.get(role);
     if (!p) {
-      p = this.opts.cache.read(role, MAX_CACHED);
+      p = this.opts.cache.read(role, CACHED_MAX);
       this.reads.set(role, p);
     }
     return p.then((b) => (b && b.length <= max && !this.damaged.has(role) ? b : undefined));
@@ -73,7 +74,7 @@ class Run {
    * the other files still bound it (docs/commands/list.md, "The cache"). A damaged root is an
    * error: the trust anchor is never replaced behind the user's back.
    */
-  async floor(role: string, max = MAX_CACHED): Promise<number | undefined> {
+  async floor(role: string, max = CACHED_MAX): Promise<number | undefined> {
     const bytes = await this.cached(role, max);
     if (!bytes) return undefined;
     try {
@@ -88,12 +89,11 @@ class Run {
   }
 }
 
-const MAX_CACHED = 100 * 1024 * 1024;
 /**
  * Cap of `snapshot.json` fetched before its length is known (no cached snapshot): beyond it the
  * snapshot is fetched again by checksum, with the signed length as cap.
  */
-const EARLY_SNAPSHOT_MAX = 16 * 1024 * 1024;
+const EARLY_SNAPSHOT_MAX = 16 * MiB;
 
 /** Downloads started before the ping's verdict and before the root is trusted. */
 interface Early {
@@ -110,7 +110,7 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
   const cachedRoot = await run.cached('root', limits.rootMax);
   const rootFetch = cachedRoot ? undefined : background(fetchOrNotFound(remote, 'root', limits.rootMax, opts.gun));
   const early: Early = { timestamp: background(remote.getMeta('timestamp', limits.timestampMax)) };
-  if (!(await run.cached('snapshot', MAX_CACHED))) early.snapshot = background(remote.getMeta('snapshot', EARLY_SNAPSHOT_MAX));
+  if (!(await run.cached('snapshot', CACHED_MAX))) early.snapshot = background(remote.getMeta('snapshot', EARLY_SNAPSHOT_MAX));
   try {
     await remote.reachable();
   } catch (e) {
@@ -148,7 +148,6 @@ export async function refreshTimestamp(opts: UpdateOptions): Promise<void> {
   if (!root || !opts.remote) return;
   const b = await newBuilder(run, limits);
   fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
-  b.checkRootFresh();
   b.updateTimestamp(await opts.remote.getMeta('timestamp', limits.timestampMax));
   b.updateSnapshot(await cachedOrFetch(run, b, 'snapshot', b.expectedSnapshot()));
   const files = new Map<string, Uint8Array>([['snapshot', b.snapshot!.bytes], ['timestamp', b.timestamp!.bytes]]);
@@ -176,7 +175,10 @@ async function attempt(
   if (source === 'cache') fromCache(opts, 'root', () => b.loadRoot(rootBytes, source));
   else b.loadRoot(rootBytes, source);
   if (newRoot && !newRoot.equals(rootBytes)) await rotateRoot(b, remote, newRoot, limits);
-  b.checkRootFresh();
+  // Here, not in updateTimestamp: an expired root must fail this attempt (update() then fetches a
+  // newer root) before the timestamp is awaited, even when it cannot be had, and without the
+  // cached-timestamp warning.
+  b.finishRoot();
 
   try {
     b.updateTimestamp(await (early?.timestamp ?? remote.getMeta('timestamp', limits.timestampMax)));
@@ -210,7 +212,7 @@ function matches(bytes: Buffer, expected: FileMeta): boolean {
 async function newBuilder(run: Run, limits: Limits): Promise<TrustedCollectionBuilder> {
   const opts = run.opts;
   const floors = new Map<string, number>();
-  for (const [role, max] of [['root', limits.rootMax], ['timestamp', limits.timestampMax], ['snapshot', MAX_CACHED], ['targets', MAX_CACHED]] as const) {
+  for (const [role, max] of [['root', limits.rootMax], ['timestamp', limits.timestampMax], ['snapshot', CACHED_MAX], ['targets', CACHED_MAX]] as const) {
     const v = await run.floor(role, max);
     if (v !== undefined) floors.set(role, v);
   }
@@ -245,7 +247,7 @@ async function rotateRoot(b: TrustedCollectionBuilder, remote: NotaryRemote, new
 
 async function cachedOrFetch(run: Run, b: TrustedCollectionBuilder, role: string, expected: FileMeta): Promise<Buffer> {
   // Read whatever size is cached: a cached delegation larger than the new entry is still the floor.
-  const cached = await run.cached(role, MAX_CACHED);
+  const cached = await run.cached(role, CACHED_MAX);
   const want = expected.hashes.get('sha256');
   if (cached && cached.length <= expected.length && want && sha256(cached).equals(want)) {
     run.fromCache.add(role);
@@ -305,14 +307,9 @@ class Downloads {
 
 /** Delegations verified parents first in notary's order; a role only counts when its parent delegates to it. */
 async function loadDelegations(run: Run, b: TrustedCollectionBuilder, files: Downloads): Promise<void> {
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const child of b.childrenOf(parent)) {
-      const p = files.get(child.name);
-      if (!p) continue;
-      if (b.updateDelegation(child.name, await p)) queue.push(child.name);
-    }
+  for (const role of b.delegationsToLoad()) {
+    const p = files.get(role);
+    if (p) b.updateDelegation(role, await p);
   }
   for (const w of b.warnings.splice(0)) run.opts.warn(w);
 }
@@ -326,7 +323,6 @@ async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<Trust
   opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
   const b = new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, limits });
   fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
-  b.checkRootFresh();
   fromCache(opts, 'timestamp', () => b.updateTimestamp(ts));
   const need = async (role: string, meta: FileMeta | undefined): Promise<Buffer> => {
     const bytes = meta ? await opts.cache.read(role, meta.length) : undefined;
@@ -337,13 +333,10 @@ async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<Trust
   fromCache(opts, 'snapshot', () => b.updateSnapshot(snapshot));
   const targets = await need('targets', b.expectedMeta('targets'));
   fromCache(opts, 'targets', () => b.updateTargets(targets));
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    for (const child of b.childrenOf(queue.shift()!)) {
-      const meta = b.expectedMeta(child.name);
-      const bytes = meta ? await opts.cache.read(child.name, meta.length) : undefined;
-      if (bytes && fromCache(opts, child.name, () => b.updateDelegation(child.name, bytes))) queue.push(child.name);
-    }
+  for (const role of b.delegationsToLoad()) {
+    const meta = b.expectedMeta(role);
+    const bytes = meta ? await opts.cache.read(role, meta.length) : undefined;
+    if (bytes) fromCache(opts, role, () => b.updateDelegation(role, bytes));
   }
   for (const w of b.warnings.splice(0)) opts.warn(w);
   return b;
@@ -409,8 +402,7 @@ async function persist(run: Run, b: TrustedCollectionBuilder, rootChanged: boole
   if (rootChanged && b.root) files.set('root', b.root.bytes);
   if (b.timestamp) files.set('timestamp', b.timestamp.bytes);
   if (b.snapshot) files.set('snapshot', b.snapshot.bytes);
-  if (b.targets) files.set('targets', b.targets.bytes);
-  for (const [role, f] of b.delegations) files.set(role, f.bytes);
+  for (const [role, f] of b.targetsRoles) files.set(role, f.bytes);
   for (const role of run.fromCache) files.delete(role);
   const ts = files.get('timestamp');
   const cachedTs = await run.cached('timestamp', Infinity);

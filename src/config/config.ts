@@ -20,7 +20,7 @@ import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isJsonObject, parseJson, type Json, type JsonObject } from '../tuf/json.js';
 import { ConfigError } from './errors.js';
-import { errnoCode, goFileError } from './gofile.js';
+import { errnoCode, goFileError } from '../fs/errno.js';
 import { goJsonSyntaxError } from './gojson.js';
 
 export interface GlobalFlags {
@@ -305,103 +305,16 @@ export async function loadConfig(
   const configDir = file ? dirname(file.path) : cwd;
   const values = new Values(file);
 
-  // Trust directory.
-  let trustDir: string;
-  let trustDirFrom: Config['trustDirFrom'];
-  const dFlag = nonEmpty(flags.trustDir);
-  const dConfig = values.string(file?.root, 'trust_dir', 'trust_dir');
-  if (dFlag !== undefined) {
-    trustDir = paths.abs(dFlag, cwd, '-d/--trustDir');
-    trustDirFrom = 'flag';
-  } else if (dConfig !== undefined) {
-    trustDir = paths.abs(dConfig, configDir, 'trust_dir');
-    trustDirFrom = 'config';
-  } else {
-    trustDir = defaultTrustDir;
-    trustDirFrom = 'default';
-  }
-
-  // Server.
+  const { trustDir, trustDirFrom } = trustDirectory(flags, values, file, paths, cwd, configDir, defaultTrustDir);
   const remote = values.section('remote_server');
-  let serverUrl: string;
-  let serverUrlFrom: Config['serverUrlFrom'];
-  const sFlag = nonEmpty(flags.server);
-  const sConfig = values.string(remote, 'url', 'remote_server.url');
-  const sEnv = program === 'dtrust' ? nonEmpty(env['DOCKER_CONTENT_TRUST_SERVER']) : undefined;
-  if (sFlag !== undefined) {
-    serverUrl = sFlag;
-    serverUrlFrom = 'flag';
-  } else if (sConfig !== undefined) {
-    serverUrl = sConfig;
-    serverUrlFrom = 'config';
-  } else if (sEnv !== undefined) {
-    serverUrl = sEnv;
-    serverUrlFrom = 'env';
-  } else {
-    serverUrl = DEFAULT_SERVER_URL;
-    serverUrlFrom = 'default';
-  }
-
-  // TLS files.
-  const tlsPath = (flag: string | undefined, flagName: string, key: string): string | undefined => {
-    const f = nonEmpty(flag);
-    if (f !== undefined) return paths.abs(f, cwd, flagName);
-    const c = values.string(remote, key, `remote_server.${key}`);
-    return c === undefined ? undefined : paths.abs(c, configDir, `remote_server.${key}`);
-  };
-  const tls: Config['tls'] = { skipVerify: values.bool(remote, 'skiptlsverify', 'remote_server.skipTLSVerify') };
+  const { serverUrl, serverUrlFrom } = serverUrlOf(flags, env, program, values, remote);
+  const tls = tlsFiles(flags, values, remote, paths, cwd, configDir);
   if (tls.skipVerify) {
     // On every run (SEC-N4): nothing else would remind the user that the server is not checked.
     notices.push(`remote_server.skipTLSVerify is set${file ? ` in ${file.path}` : ''}: the trust server's TLS certificate is not verified, so anyone on the network path can pose as the server`);
   }
-  const caFile = tlsPath(flags.tlscacert, '--tlscacert', 'root_ca');
-  const certFile = tlsPath(flags.tlscert, '--tlscert', 'tls_client_cert');
-  const keyFile = tlsPath(flags.tlskey, '--tlskey', 'tls_client_key');
-  if (caFile !== undefined) tls.caFile = caFile;
-  if (certFile !== undefined) tls.certFile = certFile;
-  if (keyFile !== undefined) tls.keyFile = keyFile;
-
-  // Trust pinning.
-  const pinning = values.section('trust_pinning');
-  const certs: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-  const ca: Record<string, string> = Object.create(null) as Record<string, string>;
-  const certsRaw = pinning?.get('certs');
-  if (certsRaw !== undefined && certsRaw !== null) {
-    const invalid = (): never => {
-      throw new ConfigError('CONFIG_INVALID_VALUE', 'invalid format for trust_pinning.certs', {
-        ...(file ? { path: file.path } : {}),
-        key: 'trust_pinning.certs',
-        hint: `trust_pinning.certs maps each GUN (or "prefix*") to a list of certificate IDs, e.g. {"example.com/app": ["<64 hex>"]}; fix it in ${file?.path}`,
-      });
-    };
-    if (!isJsonObject(certsRaw)) invalid();
-    for (const [gun, ids] of Object.entries(certsRaw as JsonObject)) {
-      if (!Array.isArray(ids) || !ids.every((x): x is string => typeof x === 'string')) invalid();
-      certs[gun] = [...(ids as string[])];
-    }
-  }
-  const caRaw = pinning?.get('ca');
-  if (caRaw !== undefined && caRaw !== null) {
-    const invalid = (): never => {
-      throw new ConfigError('CONFIG_INVALID_VALUE', 'invalid format for trust_pinning.ca', {
-        ...(file ? { path: file.path } : {}),
-        key: 'trust_pinning.ca',
-        hint: `trust_pinning.ca maps each GUN prefix to the path of a CA bundle, e.g. {"example.com/": "ca.pem"}; fix it in ${file?.path}`,
-      });
-    };
-    if (!isJsonObject(caRaw)) invalid();
-    for (const [prefix, p] of Object.entries(caRaw as JsonObject)) {
-      if (typeof p !== 'string' || p === '') invalid();
-      ca[prefix] = paths.abs(p as string, configDir, `trust_pinning.ca["${prefix}"]`);
-    }
-  }
-  const disableTofu = values.bool(pinning, 'disable_tofu', 'trust_pinning.disable_tofu');
-
-  // PKCS#11 library for root keys on a token (dtrust; notary only searches fixed paths).
-  const pkcs11Section = values.section('pkcs11');
-  const pkcs11Raw = values.string(pkcs11Section, 'module', 'pkcs11.module') ?? values.string(file?.root, 'pkcs11_module', 'pkcs11_module');
-  const pkcs11Module =
-    pkcs11Raw === undefined ? undefined : /^(none|off)$/i.test(pkcs11Raw.trim()) ? 'none' : paths.abs(pkcs11Raw, configDir, 'pkcs11.module');
+  const trustPinning = trustPinningOf(values, file, paths, configDir);
+  const pkcs11Module = pkcs11ModuleOf(values, file, paths, configDir);
 
   // Keys kept in the other program's default directory.
   if (trustDirFrom === 'default') {
@@ -424,11 +337,101 @@ export async function loadConfig(
     serverUrl,
     serverUrlFrom,
     tls,
-    trustPinning: { certs, ca, disableTofu },
+    trustPinning,
     logLevel: flags.debug ? 'debug' : flags.verbose ? 'info' : 'warning',
     notices,
   };
   if (file) config.configFile = file.path;
   if (pkcs11Module !== undefined) config.pkcs11Module = pkcs11Module;
   return config;
+}
+
+type ConfigFile = ReturnType<typeof readConfigFile>;
+type Section = ReturnType<Values['section']>;
+
+/** -d, then trust_dir (relative to the config file), then the program's default. */
+function trustDirectory(
+  flags: GlobalFlags,
+  values: Values,
+  file: ConfigFile,
+  paths: PathResolver,
+  cwd: string,
+  configDir: string,
+  defaultTrustDir: string,
+): Pick<Config, 'trustDir' | 'trustDirFrom'> {
+  const dFlag = nonEmpty(flags.trustDir);
+  if (dFlag !== undefined) return { trustDir: paths.abs(dFlag, cwd, '-d/--trustDir'), trustDirFrom: 'flag' };
+  const dConfig = values.string(file?.root, 'trust_dir', 'trust_dir');
+  if (dConfig !== undefined) return { trustDir: paths.abs(dConfig, configDir, 'trust_dir'), trustDirFrom: 'config' };
+  return { trustDir: defaultTrustDir, trustDirFrom: 'default' };
+}
+
+/** -s, then remote_server.url, then (as dtrust) DOCKER_CONTENT_TRUST_SERVER, then notary's default. */
+function serverUrlOf(flags: GlobalFlags, env: Env, program: 'dtrust' | 'notary', values: Values, remote: Section): Pick<Config, 'serverUrl' | 'serverUrlFrom'> {
+  const sFlag = nonEmpty(flags.server);
+  if (sFlag !== undefined) return { serverUrl: sFlag, serverUrlFrom: 'flag' };
+  const sConfig = values.string(remote, 'url', 'remote_server.url');
+  if (sConfig !== undefined) return { serverUrl: sConfig, serverUrlFrom: 'config' };
+  const sEnv = program === 'dtrust' ? nonEmpty(env['DOCKER_CONTENT_TRUST_SERVER']) : undefined;
+  if (sEnv !== undefined) return { serverUrl: sEnv, serverUrlFrom: 'env' };
+  return { serverUrl: DEFAULT_SERVER_URL, serverUrlFrom: 'default' };
+}
+
+/** The TLS files: each flag (relative to the working directory) over its remote_server key (relative to the config file). */
+function tlsFiles(flags: GlobalFlags, values: Values, remote: Section, paths: PathResolver, cwd: string, configDir: string): Config['tls'] {
+  const tlsPath = (flag: string | undefined, flagName: string, key: string): string | undefined => {
+    const f = nonEmpty(flag);
+    if (f !== undefined) return paths.abs(f, cwd, flagName);
+    const c = values.string(remote, key, `remote_server.${key}`);
+    return c === undefined ? undefined : paths.abs(c, configDir, `remote_server.${key}`);
+  };
+  const tls: Config['tls'] = { skipVerify: values.bool(remote, 'skiptlsverify', 'remote_server.skipTLSVerify') };
+  const caFile = tlsPath(flags.tlscacert, '--tlscacert', 'root_ca');
+  const certFile = tlsPath(flags.tlscert, '--tlscert', 'tls_client_cert');
+  const keyFile = tlsPath(flags.tlskey, '--tlskey', 'tls_client_key');
+  if (caFile !== undefined) tls.caFile = caFile;
+  if (certFile !== undefined) tls.certFile = certFile;
+  if (keyFile !== undefined) tls.keyFile = keyFile;
+  return tls;
+}
+
+/** trust_pinning: certs (GUN or prefix* to certificate IDs), ca (GUN prefix to a CA file), disable_tofu. */
+function trustPinningOf(values: Values, file: ConfigFile, paths: PathResolver, configDir: string): Config['trustPinning'] {
+  const pinning = values.section('trust_pinning');
+  const certs: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  const ca: Record<string, string> = Object.create(null) as Record<string, string>;
+  const invalid = (key: 'certs' | 'ca', example: string): never => {
+    throw new ConfigError('CONFIG_INVALID_VALUE', `invalid format for trust_pinning.${key}`, {
+      ...(file ? { path: file.path } : {}),
+      key: `trust_pinning.${key}`,
+      hint: `${example}; fix it in ${file?.path}`,
+    });
+  };
+  const certsRaw = pinning?.get('certs');
+  if (certsRaw !== undefined && certsRaw !== null) {
+    const bad = (): never => invalid('certs', 'trust_pinning.certs maps each GUN (or "prefix*") to a list of certificate IDs, e.g. {"example.com/app": ["<64 hex>"]}');
+    if (!isJsonObject(certsRaw)) bad();
+    for (const [gun, ids] of Object.entries(certsRaw as JsonObject)) {
+      if (!Array.isArray(ids) || !ids.every((x): x is string => typeof x === 'string')) bad();
+      certs[gun] = [...(ids as string[])];
+    }
+  }
+  const caRaw = pinning?.get('ca');
+  if (caRaw !== undefined && caRaw !== null) {
+    const bad = (): never => invalid('ca', 'trust_pinning.ca maps each GUN prefix to the path of a CA bundle, e.g. {"example.com/": "ca.pem"}');
+    if (!isJsonObject(caRaw)) bad();
+    for (const [prefix, p] of Object.entries(caRaw as JsonObject)) {
+      if (typeof p !== 'string' || p === '') bad();
+      ca[prefix] = paths.abs(p as string, configDir, `trust_pinning.ca["${prefix}"]`);
+    }
+  }
+  return { certs, ca, disableTofu: values.bool(pinning, 'disable_tofu', 'trust_pinning.disable_tofu') };
+}
+
+/** The PKCS#11 library for root keys on a token (dtrust; notary only searches fixed paths). */
+function pkcs11ModuleOf(values: Values, file: ConfigFile, paths: PathResolver, configDir: string): string | undefined {
+  const section = values.section('pkcs11');
+  const raw = values.string(section, 'module', 'pkcs11.module') ?? values.string(file?.root, 'pkcs11_module', 'pkcs11_module');
+  if (raw === undefined) return undefined;
+  return /^(none|off)$/i.test(raw.trim()) ? 'none' : paths.abs(raw, configDir, 'pkcs11.module');
 }

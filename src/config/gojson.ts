@@ -73,7 +73,10 @@ function isHex(c: number): boolean {
   return isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
 
-/** undefined when `b` is valid JSON for Go; otherwise Go's message and where. */
+/**
+ * undefined when `b` is valid JSON for Go; otherwise Go's message and where. One piece on purpose:
+ * a single-pass scanner whose states share the position and the stack, as Go's scanner does.
+ */
 export function goJsonSyntaxError(b: Uint8Array): GoJsonSyntaxError | undefined {
   const stack: Ctx[] = [];
   let i = 0;

@@ -78,14 +78,14 @@ export function inspectCertificate(der: Buffer): CertInfo {
     return inspect(der);
   } catch (e) {
     if (e instanceof CryptoError) throw e;
-    throw new CryptoError('BAD_CERTIFICATE', `cannot parse the certificate: ${(e as Error).message}`, e);
+    throw new CryptoError('BAD_CERTIFICATE', `cannot parse the certificate: ${(e as Error).message}`, {}, e);
   }
 }
 
 function inspect(der: Buffer): CertInfo {
   const cert = readSingle(der, Tag.SEQUENCE);
   const [tbs, sigAlg, sig, ...extra] = children(der, cert);
-  if (!tbs || !sigAlg || !sig || extra.length > 0) throw new DerError('certificate is not a 3-element SEQUENCE', cert.start);
+  if (!tbs || !sigAlg || !sig || extra.length > 0) throw new DerError('BAD_DER', 'certificate is not a 3-element SEQUENCE', { offset: cert.start });
   expectTag(tbs, Tag.SEQUENCE, 'tbsCertificate');
   expectTag(sigAlg, Tag.SEQUENCE, 'signatureAlgorithm');
   expectTag(sig, Tag.BIT_STRING, 'signature');
@@ -94,7 +94,7 @@ function inspect(der: Buffer): CertInfo {
   let i = 0;
   const next = (what: string): Tlv => {
     const f = fields[i++];
-    if (!f) throw new DerError(`tbsCertificate has no ${what}`, tbs.end);
+    if (!f) throw new DerError('BAD_DER', `tbsCertificate has no ${what}`, { offset: tbs.end });
     return f;
   };
   let version = 1;
@@ -121,13 +121,13 @@ function inspect(der: Buffer): CertInfo {
   }
 
   const [nb, na, ...moreTimes] = children(der, validity);
-  if (!nb || !na || moreTimes.length > 0) throw new DerError('validity is not two times', validity.start);
+  if (!nb || !na || moreTimes.length > 0) throw new DerError('BAD_DER', 'validity is not two times', { offset: validity.start });
   const notBefore = decodeTime(nb.tag, contentOf(der, nb), nb.start);
   const notAfter = decodeTime(na.tag, contentOf(der, na), na.start);
 
   const algFields = children(der, sigAlg);
   const algOid = algFields[0];
-  if (!algOid) throw new DerError('empty AlgorithmIdentifier', sigAlg.start);
+  if (!algOid) throw new DerError('BAD_DER', 'empty AlgorithmIdentifier', { offset: sigAlg.start });
   expectTag(algOid, Tag.OID, 'signature algorithm');
   const signatureAlgorithmOid = decodeOid(contentOf(der, algOid), algOid.start);
 
@@ -138,7 +138,7 @@ function inspect(der: Buffer): CertInfo {
   try {
     x = new X509Certificate(der);
   } catch (e) {
-    throw new CryptoError('BAD_CERTIFICATE', `cannot parse the certificate: ${(e as Error).message}`, e);
+    throw new CryptoError('BAD_CERTIFICATE', `cannot parse the certificate: ${(e as Error).message}`, {}, e);
   }
   const publicKey = x.publicKey;
   const rsaModulusBits = publicKey.asymmetricKeyType === 'rsa' ? (publicKey.asymmetricKeyDetails?.modulusLength ?? null) : null;
@@ -167,7 +167,7 @@ function subjectCommonName(der: Buffer, subject: Tlv): string | null {
     for (const atv of children(der, rdn)) {
       expectTag(atv, Tag.SEQUENCE, 'AttributeTypeAndValue');
       const [type, value, ...rest] = children(der, atv);
-      if (!type || !value || rest.length > 0) throw new DerError('invalid AttributeTypeAndValue', atv.start);
+      if (!type || !value || rest.length > 0) throw new DerError('BAD_DER', 'invalid AttributeTypeAndValue', { offset: atv.start });
       expectTag(type, Tag.OID, 'attribute type');
       // Go decodes every attribute value as a string and rejects the name otherwise.
       const s = decodeDirectoryString(value.tag, contentOf(der, value), value.start);
@@ -201,16 +201,16 @@ function decodeDirectoryString(tag: number, c: Buffer, offset: number): string {
     case Tag.T61_STRING:
       return c.toString('utf8');
     case Tag.PRINTABLE_STRING:
-      if (!c.every(isPrintableByte)) throw new DerError('invalid PrintableString', offset);
+      if (!c.every(isPrintableByte)) throw new DerError('BAD_DER', 'invalid PrintableString', { offset });
       return c.toString('latin1');
     case Tag.UTF8_STRING:
       try {
         return utf8Strict.decode(c);
       } catch {
-        throw new DerError('invalid UTF8String', offset);
+        throw new DerError('BAD_DER', 'invalid UTF8String', { offset });
       }
     case Tag.BMP_STRING: {
-      if (c.length % 2 !== 0) throw new DerError('invalid BMPString', offset);
+      if (c.length % 2 !== 0) throw new DerError('BAD_DER', 'invalid BMPString', { offset });
       let b = c;
       if (b.length >= 2 && b[b.length - 1] === 0 && b[b.length - 2] === 0) b = b.subarray(0, b.length - 2);
       let s = '';
@@ -218,13 +218,13 @@ function decodeDirectoryString(tag: number, c: Buffer, offset: number): string {
       return s.replace(/\p{Surrogate}/gu, '\uFFFD');
     }
     case Tag.IA5_STRING:
-      if (!c.every((b) => b < 0x80)) throw new DerError('invalid IA5String', offset);
+      if (!c.every((b) => b < 0x80)) throw new DerError('BAD_DER', 'invalid IA5String', { offset });
       return c.toString('latin1');
     case Tag.NUMERIC_STRING:
-      if (!c.every((b) => (b >= 0x30 && b <= 0x39) || b === 0x20)) throw new DerError('invalid NumericString', offset);
+      if (!c.every((b) => (b >= 0x30 && b <= 0x39) || b === 0x20)) throw new DerError('BAD_DER', 'invalid NumericString', { offset });
       return c.toString('latin1');
     default:
-      throw new DerError(`unsupported string type 0x${tag.toString(16)}`, offset);
+      throw new DerError('BAD_DER', `unsupported string type 0x${tag.toString(16)}`, { offset });
   }
 }
 
@@ -247,7 +247,7 @@ const NO_EXTENSIONS: Extensions = {
 /** What notary and Go's chain building read from the extensions. */
 function readExtensions(der: Buffer, extsTagged: Tlv): Extensions {
   const [exts, ...rest] = children(der, extsTagged);
-  if (!exts || rest.length > 0) throw new DerError('invalid extensions', extsTagged.start);
+  if (!exts || rest.length > 0) throw new DerError('BAD_DER', 'invalid extensions', { offset: extsTagged.start });
   expectTag(exts, Tag.SEQUENCE, 'extensions');
   const out: Extensions = { ...NO_EXTENSIONS, extKeyUsage: [] };
   const seen = new Set<string>();
@@ -255,7 +255,7 @@ function readExtensions(der: Buffer, extsTagged: Tlv): Extensions {
     expectTag(ext, Tag.SEQUENCE, 'extension');
     const parts = children(der, ext);
     const oidT = parts[0];
-    if (!oidT) throw new DerError('empty extension', ext.start);
+    if (!oidT) throw new DerError('BAD_DER', 'empty extension', { offset: ext.start });
     expectTag(oidT, Tag.OID, 'extension id');
     const oid = decodeOid(contentOf(der, oidT), oidT.start);
     if (seen.has(oid)) throw new CryptoError('BAD_CERTIFICATE', `certificate contains duplicate extension ${oid}`);
@@ -267,7 +267,7 @@ function readExtensions(der: Buffer, extsTagged: Tlv): Extensions {
       k++;
     }
     const value = parts[k];
-    if (!value || parts.length !== k + 1) throw new DerError('invalid extension', ext.start);
+    if (!value || parts.length !== k + 1) throw new DerError('BAD_DER', 'invalid extension', { offset: ext.start });
     expectTag(value, Tag.OCTET_STRING, 'extension value');
     if (critical && !HANDLED_EXTENSIONS.has(oid)) out.unhandledCritical = true;
     const inner = contentOf(der, value);

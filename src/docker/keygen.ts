@@ -35,7 +35,7 @@ export function keyGenerateVerb(line: KeyGenerateLine): KeyGenerateVerb {
     throw new DockerError(
       'USAGE',
       'key generate: --dir is for a docker signer key, -o and -r for a notary key; they do not go together',
-      'a signer key: dtrust trust key generate NAME [--dir DIR]; a notary key: dtrust key generate [ecdsa|ed25519|rsa] [-r ROLE] [-o PREFIX]',
+      { hint: 'a signer key: dtrust trust key generate NAME [--dir DIR]; a notary key: dtrust key generate [ecdsa|ed25519|rsa] [-r ROLE] [-o PREFIX]' },
     );
   }
   if (line.dockerFlags) return 'docker';
@@ -45,6 +45,6 @@ export function keyGenerateVerb(line: KeyGenerateLine): KeyGenerateVerb {
   throw new DockerError(
     'USAGE',
     `key generate: "${arg}" is neither a key algorithm (ecdsa, ed25519, rsa) nor a signer name (lowercase letters, digits, - and _)`,
-    'a notary key: dtrust key generate [ecdsa|ed25519|rsa] [-r ROLE]; a docker signer key: dtrust trust key generate NAME',
+    { hint: 'a notary key: dtrust key generate [ecdsa|ed25519|rsa] [-r ROLE]; a docker signer key: dtrust trust key generate NAME' },
   );
 }

@@ -9,7 +9,8 @@
 // Directories above the trust dir are not checked (/ and /tmp belong to root, /tmp is sticky).
 
 import { statSync, type Stats } from 'node:fs';
-import { errnoCode, ioError } from './atomic.js';
+import { errnoCode } from '../fs/errno.js';
+import { ioError } from './atomic.js';
 import { KeyStoreError } from './errors.js';
 
 export interface KeyDirVerdict {

@@ -11,7 +11,6 @@
 // The environment is a parameter: this layer never reads process.env.
 
 import { KeyStoreError, shortId } from './errors.js';
-import { BASE_ROLES } from './names.js';
 
 /** The terminal side of prompting; implemented by cli/prompt.ts. */
 export interface PromptIO {
@@ -294,9 +293,4 @@ function eof(req: PassphraseRequest): KeyStoreError {
     keyId: req.keyId,
     role: req.alias,
   });
-}
-
-/** True for `root`, `targets`, `snapshot` and `timestamp`. */
-export function isBaseRole(role: string): boolean {
-  return BASE_ROLES.includes(role);
 }

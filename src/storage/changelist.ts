@@ -15,7 +15,7 @@
 //    of staging;
 //  - remove() deletes only the files it is given, by name (notary clears the directory);
 //  - files that cannot be read or parsed are reported as corrupt, never skipped or deleted;
-//  - temp files of an interrupted write (see atomic.ts) are skipped by list(). notary would try to
+//  - temp files of an interrupted write (see fs/atomic.ts) are skipped by list(). notary would try to
 //    read such a leftover and warn; the next dtrust write into the directory removes it.
 //
 // Durability: change files are not flushed to disk (fsync), as notary does not flush them either.
@@ -32,8 +32,10 @@ import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomUuid } from '../crypto/random.js';
 import { isJsonObject, parseJson, type Json } from '../tuf/json.js';
-import { FILE_MODE, ensurePrivateDir, fsyncDir, isTempName, readFileBounded, removeFile, sweepStaleTemps, tempNameFor } from './atomic.js';
-import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
+import { FILE_MODE, isTempName, sweepStaleTemps, tempNameFor } from '../fs/atomic.js';
+import { errnoCode } from '../fs/errno.js';
+import { ensurePrivateDir, fsyncDir, readFileBounded, removeFile } from './atomic.js';
+import { StorageError, errnoHint, errnoText } from './errors.js';
 import { changelistDir, gunRelative } from './paths.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete';
@@ -319,7 +321,7 @@ export class Changelist {
     for (const c of changes) assertChange(c);
     await ensurePrivateDir(this.trustDir, `${gunRelative(this.gun)}/changelist`);
     const present = this.entries().map((d) => d.name);
-    await sweepStaleTemps(this.dir, present);
+    sweepStaleTemps(this.dir, present);
     let floor = -1n;
     for (const name of present) {
       const m = STAMP_RE.exec(name);
@@ -366,7 +368,7 @@ export class Changelist {
   async clear(): Promise<void> {
     const { changes, corrupt } = await this.list();
     await this.remove([...changes.map((c) => c.file), ...corrupt.map((c) => c.file)]);
-    await sweepStaleTemps(this.dir);
+    sweepStaleTemps(this.dir);
   }
 }
 

@@ -1,6 +1,9 @@
 // Typed errors of the storage layer (design principle 4): a stable code, the path or GUN the
 // failure is about, a hint saying what the user can do, and the underlying cause.
 
+import { DtrustError } from '../errors.js';
+import { errnoCode } from '../fs/errno.js';
+
 export type StorageErrorCode =
   /** A GUN that cannot be used as a path (SEC-F4). */
   | 'INVALID_GUN'
@@ -38,19 +41,13 @@ export interface StorageErrorFields {
   hint?: string;
 }
 
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
+export class StorageError extends DtrustError<StorageErrorCode, StorageErrorFields> {
   readonly path: string | undefined;
-  readonly hint: string | undefined;
-  readonly fields: StorageErrorFields;
 
   constructor(code: StorageErrorCode, message: string, fields: StorageErrorFields = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, message, fields, cause);
     this.name = 'StorageError';
-    this.code = code;
     this.path = fields.path;
-    this.hint = fields.hint;
-    this.fields = fields;
   }
 
   get gun(): string | undefined {
@@ -61,11 +58,6 @@ export class StorageError extends Error {
 export function isStorageError(e: unknown, code?: StorageErrorCode): e is StorageError {
   return e instanceof StorageError && (code === undefined || e.code === code);
 }
-
-import { errnoCode } from '../keystore/atomic.js';
-
-/** The errno code of a Node system error, if any. */
-export { errnoCode };
 
 const UNWRITABLE = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
 

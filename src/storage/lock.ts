@@ -19,9 +19,10 @@ import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomHex } from '../crypto/random.js';
-import { ensurePrivateDir, readFileBounded, tempNameFor } from './atomic.js';
-import { hostName, pidAlive } from '../keystore/atomic.js';
-import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
+import { hostName, pidAlive, tempNameFor } from '../fs/atomic.js';
+import { errnoCode } from '../fs/errno.js';
+import { ensurePrivateDir, readFileBounded } from './atomic.js';
+import { StorageError, errnoHint, errnoText } from './errors.js';
 import { gunDir, gunRelative } from './paths.js';
 
 export const LOCK_FILE_NAME = '.dtrust.lock';

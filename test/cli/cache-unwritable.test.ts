@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useNotaryServer } from '../rig/server.js';
-import { DTRUST_BIN, DtrustClient, NOTARY_BIN, baseEnv, runProcess, type RunResult } from '../rig/notary.js';
+import { DTRUST_BIN, DtrustClient, NOTARY_BIN, baseEnv, dtrustForOtherUsers, runProcess, type RunResult } from '../rig/notary.js';
 import { makeTempDir } from '../rig/tmp.js';
 import { treeHash } from '../keystore/helpers.js';
 import { FAST_KDF, ok, tableRows } from './repo-helpers.js';
@@ -148,7 +148,9 @@ describe('a trust directory that cannot be written', () => {
     const meta = join(trust, 'tuf', gun, 'metadata');
     chmodSync(meta, 0o500);
     const before = treeHash(trust);
-    const r = await runProcess('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, DTRUST_BIN, '-s', server().url, '-d', trust, 'list', gun], {
+    // A copy of dtrust nobody can reach: the checkout may live under a private directory.
+    const bin = await dtrustForOtherUsers();
+    const r = await runProcess('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, '-s', server().url, '-d', trust, 'list', gun], {
       env: { ...baseEnv(outer), HOME: outer },
       cwd: outer,
     });

@@ -78,7 +78,7 @@ export async function witness(ctx: Ctx, args: string[]): Promise<void> {
   const s = await openSession(ctx, gun);
   for (const role of roles) {
     if (role !== 'targets' && !isDelegationName(role)) {
-      throw new CliError('INVALID_ROLE', `cannot witness ${JSON.stringify(role)}: only targets and delegation roles (targets/...) can be witnessed`, 'root, snapshot and timestamp are re-signed by key rotation, not by witnessing');
+      throw new CliError('INVALID_ROLE', `cannot witness ${JSON.stringify(role)}: only targets and delegation roles (targets/...) can be witnessed`, { hint: 'root, snapshot and timestamp are re-signed by key rotation, not by witnessing' });
     }
   }
   await locked(s, () => s.changelist.addAll(roles.map((role) => ({ action: 'update', scope: role, type: 'witness', path: '', data: null }))));
@@ -205,21 +205,21 @@ function addhashMessage(target: string, meta: FileMeta, gun: string): string {
 }
 
 async function publishAfter(s: Session): Promise<void> {
-  await (await import('./repo-run.js')).autoPublish(s);
+  await (await import('../publishing.js')).autoPublish(s);
 }
 
 function checkName(target: string, source?: string, line?: number): void {
   if (!/[\u0000-\u001f]/.test(target)) return;
   const why = `target name ${JSON.stringify(target)} contains a control character, which notary cannot publish`;
   if (source !== undefined && line !== undefined) throw lineError(source, line, why);
-  throw new CliError('INVALID_TARGET', why, 'rename the target without control characters');
+  throw new CliError('INVALID_TARGET', why, { hint: 'rename the target without control characters' });
 }
 
 function rolesOf(o: Opts): string[] {
   const roles = Array.isArray(o.roles) ? (o.roles as string[]).filter((r) => r !== '') : [];
   if (roles.length === 0) return ['targets'];
   for (const r of roles) {
-    if (r !== 'targets' && !isDelegationName(r)) throw new CliError('INVALID_ROLE', `tuf: invalid role ${r}. cannot add targets to this role`, 'roles are "targets" or delegations such as "targets/releases"');
+    if (r !== 'targets' && !isDelegationName(r)) throw new CliError('INVALID_ROLE', `tuf: invalid role ${r}. cannot add targets to this role`, { hint: 'roles are "targets" or delegations such as "targets/releases"' });
   }
   return roles;
 }
@@ -270,7 +270,7 @@ function hashMeta(size: string, h256: string | undefined, h512: string | undefin
 /** Go's strconv.ParseInt(s, 0, 64): base prefixes and underscores. */
 function parseGoInt(s: string): number {
   const bad = (): never => {
-    throw new CliError('INVALID_SIZE', `strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`, 'the byte size is a whole number, e.g. 1024 or 0x400');
+    throw new CliError('INVALID_SIZE', `strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`, { hint: 'the byte size is a whole number, e.g. 1024 or 0x400' });
   };
   const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(s);
   if (!m) return bad();
@@ -290,7 +290,7 @@ function parseGoInt(s: string): number {
 
 /** notary's getTargetHashes: the length (in bytes of the argument) first, then the hex digits. */
 function parseHex(hex: string, bytes: number, alg: string): Buffer {
-  if (Buffer.byteLength(hex, 'utf8') !== bytes * 2) throw new CliError('INVALID_HASH', `invalid ${alg} hex contents provided`, `a ${alg} digest is ${bytes * 2} hex characters`);
+  if (Buffer.byteLength(hex, 'utf8') !== bytes * 2) throw new CliError('INVALID_HASH', `invalid ${alg} hex contents provided`, { hint: `a ${alg} digest is ${bytes * 2} hex characters` });
   const raw = Buffer.from(hex, 'utf8');
   const bad = raw.findIndex((b) => !((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)));
   if (bad >= 0) {
@@ -298,7 +298,7 @@ function parseHex(hex: string, bytes: number, alg: string): Buffer {
     const b = raw[bad]!;
     const printable = (b >= 0x20 && b < 0x7f) || (b >= 0xa1 && b !== 0xad);
     const shown = `U+${b.toString(16).toUpperCase().padStart(4, '0')}${printable ? ` '${String.fromCharCode(b)}'` : ''}`;
-    throw new CliError('INVALID_HASH', `encoding/hex: invalid byte: ${shown}`, `--${alg} takes the hex digest`);
+    throw new CliError('INVALID_HASH', `encoding/hex: invalid byte: ${shown}`, { hint: `--${alg} takes the hex digest` });
   }
   return Buffer.from(hex, 'hex');
 }

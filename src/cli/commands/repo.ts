@@ -26,6 +26,7 @@ const run = () => import('./repo-run.js');
 const stage = () => import('./repo-stage.js');
 const read = () => import('./repo-read.js');
 
+/** One piece on purpose: the repository commands' declarations, in the order notary's help lists them. */
 export function registerRepo(program: Command, app: App, word?: string): void {
   // With the command word known, only its command is declared.
   const command = (name: string): Command | undefined => (word === undefined || word === name ? program.command(name) : undefined);
