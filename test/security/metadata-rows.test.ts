@@ -1,10 +1,12 @@
 // Security matrix rows on the shape of the metadata a server sends, through the CLI against the
-// simulator: MV-16 (a timestamp without its snapshot entry, a snapshot without its root or targets
-// entry, targets changed under the snapshot's pin), MV-21 (a same-version root with other keys,
+// simulator: MV-15 (one known hash wrong, one byte more than pinned), MV-16 (a timestamp without
+// its snapshot entry, a snapshot without its root or targets entry, targets changed under the
+// snapshot's pin), MV-18, MV-19, MV-20 (root chains), MV-21 (a same-version root with other keys,
 // signed by the trusted root: refused, stricter than notary), MV-22 (the bound on the root walk:
-// a root claiming version 2^40; a chain one longer than the bound; a chain at the bound), MV-30
-// (unsigned fields added to the envelope: read, never re-uploaded) and the received-version half
-// of MV-31 (a version above 2^53 - 1 is malformed).
+// a root claiming version 2^40; a chain one longer than the bound; a chain at the bound), MV-24
+// (delegation names a parent may not declare), MV-26 (the breadth-first winner), MV-28
+// (malformed files), MV-30 (unsigned fields added to the envelope: read, never re-uploaded) and
+// the received-version half of MV-31 (a version above 2^53 - 1 is malformed).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -291,7 +293,7 @@ describe('MV-15 mix and match: every known hash and the length', () => {
   }
 });
 
-describe('MV-18, MV-20 root rotation through the CLI', () => {
+describe('MV-18, MV-19, MV-20 root rotation through the CLI', () => {
   test('MV-18 root v2 with a new root key, signed only by the old key (its own threshold unmet): refused', T, async () => {
     const c = await trusted('mv18');
     const { repo, gun } = c;
@@ -302,6 +304,27 @@ describe('MV-18, MV-20 root rotation through the CLI', () => {
     repo.rootSigners = [old.signer];
     await release(repo, ['root', 'targets'], () => repo.addTarget('evil', 'x'));
     await assertRefusedEverywhere(sim, c, /\* fatal: valid signatures did not meet threshold for root: 0 of 1 required/);
+  });
+
+  test('MV-19 2.root.json not signed by root v1, 3.root.json signed by its keys and served as the latest: refused, v2 never trusted or cached', T, async () => {
+    const c = await trusted('mv19');
+    const { repo, gun } = c;
+    const v1Root = repo.files.get('root')!;
+    const intruder = await rootCertKey(gun, Date.now() - 60_000);
+    // Version 2: the intruder's key, signed only by it (root v1's key did not sign).
+    repo.root.keys.delete(repo.keys.root[0]!.pub.id);
+    repo.root.keys.set(intruder.pub.id, intruder.pub);
+    repo.root.roles.set('root', { keyids: [intruder.pub.id], threshold: 1 });
+    repo.root.version = 2;
+    repo.rootSigners = [intruder.signer];
+    await signOnly(repo, ['root']);
+    sim.setVersion(gun, 'root', 2, repo.files.get('root')!);
+    // Version 3: signed by version 2's key, served as root.json.
+    await release(repo, ['root', 'targets'], () => repo.addTarget('evil', 'x'));
+    sim.setVersion(gun, 'root', 3, repo.files.get('root')!);
+    await assertRefusedEverywhere(sim, c, /\* fatal: could not rotate trust to a new trusted root: root version 2 is not signed by a threshold of the keys of trusted root version 1/);
+    const cached = await readFile(join(c.client.trustDir, 'tuf', gun, 'metadata', 'root.json'));
+    assert.ok(cached.equals(v1Root), 'root version 1 still cached');
   });
 
   test('MV-20 an expired intermediate root (2.root.json) on the way to a valid version 3: accepted, version 3 cached', T, async () => {

@@ -1,4 +1,5 @@
-// Security matrix MV-06 (signature method/key confusion), MV-07 (a key listed under an ID that
+// Security matrix MV-01, MV-02, MV-04 (signatures that do not count, in every role), MV-06
+// (signature method/key confusion), MV-07 (a key listed under an ID that
 // is not its content ID) and MV-08 (invalid thresholds in every role), through the CLI against
 // the simulator. The client first trusts the repository with one online `list`; then the server
 // serves exactly one hostile file (with every file above it re-signed by the owner, so that the
