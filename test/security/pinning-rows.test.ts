@@ -1,7 +1,9 @@
 // Security matrix MV-23 on the read path, through the CLI against the simulator: a served root
 // whose root certificate the real notary-server never gets from either client (one that is itself
 // a CA) and one issued by another CA, read by a client whose config pins a CA for the GUN's
-// prefix (trust_pinning.ca), and the CA root certificate again without any pin (TOFU). Each is
+// prefix (trust_pinning.ca), and the CA root certificate again without any pin (TOFU); then
+// disable_tofu without a pin, a certs pin naming another ID, a CN other than the GUN and an
+// expired root certificate. Each is
 // refused on first contact with notary's message (a CA certificate is no leaf, whatever the pin),
 // and nothing is cached; a leaf the pinned CA
 // issued is accepted, so the refusals are the pin's doing. The init and publish side runs against
@@ -15,7 +17,7 @@ import { join } from 'node:path';
 import { makeTempDir } from '../rig/tmp.js';
 import { Simulator } from '../support/simulator.js';
 import { CA_EXT, issue, makeCa, type Issued, type Made } from '../support/openssl-ca.js';
-import type { MemKey, MemRepo } from '../support/memrepo.js';
+import { rootCertKey, type MemKey, type MemRepo } from '../support/memrepo.js';
 import { PublicKey } from '../../src/tuf/keys.js';
 import { keyObjectSigner } from '../../src/tuf/sign.js';
 import { newCase, run, type Case } from './harness.js';
@@ -47,10 +49,13 @@ after(() => sim.close());
 function useRootCert(repo: MemRepo, cert: Issued): void {
   const priv = createPrivateKey(readFileSync(cert.key));
   const pub = new PublicKey('ecdsa-x509', readFileSync(cert.cert));
-  const key: MemKey = { priv, pub, signer: keyObjectSigner(priv, pub) };
+  useRootKey(repo, { priv, pub, signer: keyObjectSigner(priv, pub) });
+}
+
+function useRootKey(repo: MemRepo, key: MemKey): void {
   for (const old of repo.keys.root) repo.root.keys.delete(old.pub.id);
-  repo.root.keys.set(pub.id, pub);
-  repo.root.roles.set('root', { keyids: [pub.id], threshold: 1 });
+  repo.root.keys.set(key.pub.id, key.pub);
+  repo.root.roles.set('root', { keyids: [key.pub.id], threshold: 1 });
   repo.rootSigners = [key.signer];
   repo.keys.root = [key];
 }
@@ -60,6 +65,18 @@ let n = 0;
 function served(issuer: Made, ext?: string): Promise<Case> {
   const name = `root-${++n}`;
   return newCase(sim, 'mv23', (repo) => useRootCert(repo, issue(dir, name, { cn: repo.gun, issuer, ...(ext ? { ext } : {}) })));
+}
+
+/** A repository whose self-signed root certificate rootCertKey makes with `opts`. */
+function servedSelfSigned(opts: Parameters<typeof rootCertKey>[2]): Promise<Case> {
+  return newCase(sim, 'mv23', async (repo) => useRootKey(repo, await rootCertKey(repo.gun, Date.now(), opts)));
+}
+
+/** A config file (beside the CA file) with this trust_pinning section. */
+function configWith(name: string, pinning: object): string {
+  const path = join(dir, 'conf', `${name}.json`);
+  writeFileSync(path, JSON.stringify({ trust_pinning: pinning }));
+  return path;
 }
 
 async function cachedMetadata(c: Case): Promise<string[]> {
@@ -94,5 +111,22 @@ describe('MV-23 CA trust pinning on the read path', () => {
 
   test('a root certificate that is itself a CA, without any pin (TOFU): refused as notary, nothing cached', T, async () => {
     await refused(await served(pinned, CA_EXT), [], NO_LEAF);
+  });
+
+  test('disable_tofu and no pin for the GUN: refused on first contact, nothing cached', T, async () => {
+    await refused(await servedSelfSigned({}), ['-c', configWith('no-tofu', { disable_tofu: true })], 'could not validate the path to a trusted root: invalid trust pinning specified');
+  });
+
+  test('a certs pin naming another certificate ID: refused, nothing cached', T, async () => {
+    const c = await servedSelfSigned({});
+    await refused(c, ['-c', configWith('certs', { certs: { [c.gun]: ['a'.repeat(64)] } })], NO_MATCH);
+  });
+
+  test('a root certificate whose CN is not the GUN (TOFU): refused, nothing cached', T, async () => {
+    await refused(await servedSelfSigned({ cn: 'example.com/someone-else' }), [], NO_LEAF);
+  });
+
+  test('an expired root certificate (TOFU): refused, nothing cached', T, async () => {
+    await refused(await servedSelfSigned({ notBefore: Date.now() - 10 * 86_400_000, days: 1 }), [], NO_LEAF);
   });
 });
