@@ -1,4 +1,5 @@
-// Security matrix CC-05 (init killed with SIGKILL at many moments), CC-01 (adds racing a
+// Security matrix CC-05 (init killed with SIGKILL at many moments), CC-06 (key rotate killed
+// between key creation and publish), CC-01 (adds racing a
 // publish), CC-02 (two publishes from one trust directory), two trust directories publishing at
 // once, and NF-10 / CC-04 (a 500 and a cut connection after the POST reached the server), through
 // the CLI against the REAL notary-server behind a fault proxy. After every fault: each key file
@@ -196,6 +197,62 @@ describe('crashes and races against the real notary-server', () => {
       // The server holds a valid repository a fresh reader trusts.
       const notary = await NotaryClient.create({ serverUrl: server().url });
       await notary.runOk(['list', gun]);
+    }
+    if (process.env['DTRUST_SHOW_KILLS']) console.log(seen.join('\n'));
+  });
+
+  test('CC-06: key rotate killed between key creation and publish: the repository stays publishable, a re-run rotates, no key of the server\'s root is lost', T, async () => {
+    type Point = { label: string; role: string; args: string[]; newKey?: true; post?: 'dropped' | 'answered' };
+    const points: Point[] = [
+      { label: 'targets: as the new key file appears', role: 'targets', args: [], newKey: true },
+      { label: 'targets: as the POST arrives (never reaches the server)', role: 'targets', args: [], post: 'dropped' },
+      { label: 'root: as the new key file appears', role: 'root', args: ['-y'], newKey: true },
+      { label: 'root: right after the POST answer', role: 'root', args: ['-y'], post: 'answered' },
+      { label: 'snapshot -r: right after the first POST answer', role: 'snapshot', args: ['-r'], post: 'answered' },
+    ];
+    const seen: string[] = [];
+    for (const [i, point] of points.entries()) {
+      const gun = `example.com/security/rotate-kill-${i}`;
+      const { c, file } = await newRepo(gun);
+      const keyDir = join(c.trustDir, 'private');
+      const keysBefore = new Set(readdirSync(keyDir));
+      const run = start(c, ['key', 'rotate', gun, point.role, ...point.args]);
+      const kill = (): boolean => run.child.kill('SIGKILL');
+      let watcher: NodeJS.Timeout | undefined;
+      if (point.newKey) {
+        watcher = setInterval(() => {
+          if (readdirSync(keyDir).some((n) => !keysBefore.has(n))) kill();
+        }, 2);
+      }
+      if (point.post) {
+        const post = point.post;
+        proxy.hook = async (req, forward): Promise<SimResponse> => {
+          if (req.method !== 'POST') return forward();
+          proxy.hook = undefined;
+          if (post === 'answered') {
+            const res = await forward();
+            setImmediate(kill);
+            return res;
+          }
+          kill();
+          await req.clientGone;
+          return { status: 502, headers: {}, body: Buffer.alloc(0) };
+        };
+      }
+      const e = await run.exited;
+      proxy.hook = undefined;
+      if (watcher) clearInterval(watcher);
+      assert.ok(e.signal === 'SIGKILL' || e.code === 0, `${point.label}: killed or finished\n${e.out}`);
+      seen.push(`${point.label}: ${e.signal ?? `exit ${e.code}`}`);
+      await checkKeys(c.trustDir);
+
+      // Whatever the server took, this trust directory still holds the keys to publish with.
+      await ok(c, ['add', gun, 'after-crash', file, '-p']);
+      await ok(c, ['key', 'rotate', gun, point.role, ...point.args]);
+      await ok(c, ['add', gun, 'after-rotation', file, '-p']);
+      await checkKeys(c.trustDir);
+      assert.deepEqual(temps(c.trustDir), [], `${point.label}: no temp files after the re-run`);
+      await assertOnServerOnce(gun, ['after-crash', 'after-rotation']);
     }
     if (process.env['DTRUST_SHOW_KILLS']) console.log(seen.join('\n'));
   });
