@@ -1,11 +1,11 @@
 // Security matrix MV-01, MV-02, MV-04 (signatures that do not count, in every role), MV-06
-// (signature method/key confusion), MV-07 (a key listed under an ID that
-// is not its content ID) and MV-08 (invalid thresholds in every role), through the CLI against
-// the simulator. The client first trusts the repository with one online `list`; then the server
-// serves exactly one hostile file (with every file above it re-signed by the owner, so that the
-// confusion is the only fault). Base roles: refused with the exact message, nothing cached,
-// nothing uploaded by a publish, the staged change kept. Delegations: skipped with a warning
-// naming the role, none of its targets shown (SEC-V1, SEC-V2, SEC-V9).
+// (signature method/key confusion), MV-07 (a key listed under an ID that is not its content ID)
+// and MV-08 (invalid thresholds in every role), through the CLI against the simulator. The
+// client first trusts the repository with one online `list`; then the server serves exactly one
+// hostile file (with every file above it re-signed by the owner, so that the confusion is the
+// only fault). Base roles: refused with the exact message, nothing cached, nothing uploaded by a
+// publish, the staged change kept. Delegations: skipped with a warning naming the role, none of
+// its targets shown (SEC-V1, SEC-V2, SEC-V9).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, sign as nodeSign } from 'node:crypto';
