@@ -14,6 +14,7 @@ import { dockerConfigCredentials, dockerConfigDir } from '../remote/credentials.
 import { RemoteError } from '../remote/errors.js';
 import { NotaryRemote } from '../remote/notary.js';
 import { RegistryClient } from '../remote/registry.js';
+import { redactUrl } from '../remote/url.js';
 import type { Ctx } from './app.js';
 import { keyAccessOver, openKeyService } from './keys.js';
 import { locked, openSession, type Session } from './session.js';
@@ -93,7 +94,7 @@ async function connectNotary(s: Session, d: DockerRepo, scope: 'pull' | 'push,pu
     if (e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT')) {
       throw new RemoteError(e.code, `error contacting notary server: ${e.message}`, {
         url: e.url,
-        hint: `the trust server is ${d.serverUrl} (from ${d.serverFrom}); set DOCKER_CONTENT_TRUST_SERVER to your notary server's URL`,
+        hint: `the trust server is ${redactUrl(d.serverUrl)} (from ${d.serverFrom}); set DOCKER_CONTENT_TRUST_SERVER to your notary server's URL`,
       }, e);
     }
     throw e;

@@ -58,6 +58,10 @@ function explainPublishError(e: unknown, gun: string): unknown {
       e.message,
       { hint: `this machine does not hold the snapshot key of ${gun} and the server does not either; the repository owner can let the server manage it: dtrust key rotate ${gun} snapshot -r` },);
   }
+  if (e instanceof RemoteError && e.code === 'SERVER_ERROR' && e.resource === 'POST metadata endpoint' && (e.status ?? 0) >= 500) {
+    // A proxy or the server may fail after the upload took effect (NF-10): as for a cut connection.
+    return new CliError('UNKNOWN_OUTCOME', e.message, { hint: `the upload may or may not have been published: run: dtrust publish ${gun} again (your staged changes are kept)` });
+  }
   if (e instanceof RemoteError && e.code === 'UNKNOWN_OUTCOME') {
     return new CliError('UNKNOWN_OUTCOME', 'the connection dropped after the upload was sent; it may or may not have been published', { hint: `run: dtrust publish ${gun} again (your staged changes are kept)` });
   }

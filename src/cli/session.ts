@@ -82,7 +82,14 @@ export function repoContext(s: Session, remote: NotaryRemote): RepoContext {
  */
 export async function refresh(s: Session): Promise<Updated> {
   const log = s.ctx.app.output;
-  const [{ NotaryRemote }, { RemoteError }, { update }] = await Promise.all([import('../remote/notary.js'), import('../remote/errors.js'), import('../client/update.js')]);
+  const [{ NotaryRemote }, { RemoteError }, { redactUrl }, { update }] = await Promise.all([
+    import('../remote/notary.js'),
+    import('../remote/errors.js'),
+    import('../remote/url.js'),
+    import('../client/update.js'),
+  ]);
+  // Never the user:password@ part of -s or remote_server.url (CLI-09).
+  const shown = redactUrl(s.cfg.serverUrl);
   const remote = await NotaryRemote.open(remoteOptions(s, 'pull'));
   try {
     return await update({
@@ -92,9 +99,9 @@ export async function refresh(s: Session): Promise<Updated> {
       remote,
       // As notary: a server that cannot be reached (or does not answer the ping) means offline mode for reads.
       unreachable: (e) => {
-        log.log('error', `could not reach ${s.cfg.serverUrl}: ${e.message}`);
+        log.log('error', `could not reach ${shown}: ${e.message}`);
         log.log('info', 'continuing in offline mode');
-        return new RemoteError('OFFLINE', 'client is offline', { url: s.cfg.serverUrl, hint: `check that ${s.cfg.serverUrl} is reachable, or pass the server with -s` });
+        return new RemoteError('OFFLINE', 'client is offline', { url: shown, hint: `check that ${shown} is reachable, or pass the server with -s` });
       },
       pinning: s.cfg.trustPinning,
       warn: (m) => log.log('warning', m),

@@ -5,6 +5,7 @@
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import type { Changelist, StagedChange } from '../storage/changelist.js';
+import { isUnwritable } from '../storage/errors.js';
 import { parseEnvelope } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
@@ -203,7 +204,13 @@ async function upload(opts: PublishOptions, files: Map<string, Buffer>, applied:
     await staged.then((s) => s.discard(), () => undefined);
     throw e;
   }
-  await (await staged).commit();
+  try {
+    await (await staged).commit();
+  } catch (e) {
+    // Published and cleared: a cache the disk cannot take is a warning, as for reads (KS-03).
+    if (!isUnwritable(e)) throw e;
+    opts.warn(`the cache of ${opts.gun} could not be updated (${e.message}); the changes were published, and the next read fetches them`);
+  }
 }
 
 /**

@@ -314,18 +314,49 @@ async function loadDelegations(run: Run, b: TrustedCollectionBuilder, files: Dow
   for (const w of b.warnings.splice(0)) run.opts.warn(w);
 }
 
-/** Offline: the verified cache only, and only when a timestamp was cached (as notary). */
+/** How often an offline read starts over when another process replaced cached files under it. */
+const CACHE_READ_ATTEMPTS = 5;
+
+/**
+ * Offline: the verified cache only, and only when a timestamp was cached (as notary). Another
+ * dtrust may be updating this cache at the same moment: each file is replaced atomically, but a
+ * read that spans the update can pair a new snapshot with an old targets file (CC-03). A failure
+ * is therefore final only when the files read are still the files on disk; otherwise the read
+ * starts over.
+ */
 async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<TrustedCollectionBuilder> {
   const offline = opts.offlineCause ?? new RemoteError('OFFLINE', 'client is offline', { url: '' });
-  const root = await opts.cache.read('root', limits.rootMax);
-  const ts = await opts.cache.read('timestamp', limits.timestampMax);
-  if (!root || !ts) throw offline;
+  if (!(await opts.cache.read('root', limits.rootMax)) || !(await opts.cache.read('timestamp', limits.timestampMax))) throw offline;
   opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+  for (let attempt = 1; ; attempt++) {
+    const read = new Map<string, { max: number; bytes: Buffer | undefined }>();
+    const cached = async (role: string, max: number): Promise<Buffer | undefined> => {
+      const bytes = await opts.cache.read(role, max);
+      read.set(role, { max, bytes });
+      return bytes;
+    };
+    try {
+      return await loadCached(opts, limits, offline, cached);
+    } catch (e) {
+      if (attempt >= CACHE_READ_ATTEMPTS || !(await changedOnDisk(opts, read))) throw e;
+    }
+  }
+}
+
+async function loadCached(
+  opts: UpdateOptions,
+  limits: Limits,
+  offline: Error,
+  cached: (role: string, max: number) => Promise<Buffer | undefined>,
+): Promise<TrustedCollectionBuilder> {
+  const root = await cached('root', limits.rootMax);
+  const ts = await cached('timestamp', limits.timestampMax);
+  if (!root || !ts) throw offline;
   const b = new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, limits });
   fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
   fromCache(opts, 'timestamp', () => b.updateTimestamp(ts));
   const need = async (role: string, meta: FileMeta | undefined): Promise<Buffer> => {
-    const bytes = meta ? await opts.cache.read(role, meta.length) : undefined;
+    const bytes = meta ? await cached(role, meta.length) : undefined;
     if (!bytes) throw offline;
     return bytes;
   };
@@ -335,11 +366,20 @@ async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<Trust
   fromCache(opts, 'targets', () => b.updateTargets(targets));
   for (const role of b.delegationsToLoad()) {
     const meta = b.expectedMeta(role);
-    const bytes = meta ? await opts.cache.read(role, meta.length) : undefined;
+    const bytes = meta ? await cached(role, meta.length) : undefined;
     if (bytes) fromCache(opts, role, () => b.updateDelegation(role, bytes));
   }
   for (const w of b.warnings.splice(0)) opts.warn(w);
   return b;
+}
+
+/** Whether any file read is no longer what is on disk (another process replaced it). */
+async function changedOnDisk(opts: UpdateOptions, read: ReadonlyMap<string, { max: number; bytes: Buffer | undefined }>): Promise<boolean> {
+  for (const [role, { max, bytes }] of read) {
+    const now = await opts.cache.read(role, max);
+    if (bytes === undefined ? now !== undefined : now === undefined || !now.equals(bytes)) return true;
+  }
+  return false;
 }
 
 /**

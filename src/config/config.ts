@@ -309,6 +309,10 @@ export async function loadConfig(
   const remote = values.section('remote_server');
   const { serverUrl, serverUrlFrom } = serverUrlOf(flags, env, program, values, remote);
   const tls = tlsFiles(flags, values, remote, paths, cwd, configDir);
+  if (tls.skipVerify) {
+    // On every run (SEC-N4): nothing else would remind the user that the server is not checked.
+    notices.push(`remote_server.skipTLSVerify is set${file ? ` in ${file.path}` : ''}: the trust server's TLS certificate is not verified, so anyone on the network path can pose as the server`);
+  }
   const trustPinning = trustPinningOf(values, file, paths, configDir);
   const pkcs11Module = pkcs11ModuleOf(values, file, paths, configDir);
 

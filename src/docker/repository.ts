@@ -15,6 +15,7 @@ import type { CredentialProvider } from '../remote/credentials.js';
 import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { RegistryClient } from '../remote/registry.js';
+import { redactUrl } from '../remote/url.js';
 import type { MetadataCache } from '../storage/cache.js';
 import type { Changelist, StagedChange } from '../storage/changelist.js';
 import type { TrustedCollectionBuilder } from '../tuf/builder.js';
@@ -70,7 +71,7 @@ export async function refreshRepo(d: DockerRepo, remote: NotaryRemote | null, of
   } catch (e) {
     if (e instanceof RemoteError && e.code === 'NOT_FOUND') {
       const repo = d.ref.original.replace(/[:@][^/]*$/, '');
-      throw new RemoteError('NOT_FOUND', `remote trust data does not exist for ${d.gun} on ${d.serverUrl}`, {
+      throw new RemoteError('NOT_FOUND', `remote trust data does not exist for ${d.gun} on ${redactUrl(d.serverUrl)}`, {
         url: e.url,
         hint: `nothing was signed for it yet: sign a tag (dtrust sign ${repo}:<tag>) or add a signer (dtrust signer add --key <name>.pub <name> ${repo}); the trust server comes from ${d.serverFrom}`,
       }, e);

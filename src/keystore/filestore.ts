@@ -87,6 +87,7 @@ export class FileKeyStore implements KeyStore {
   private readonly unlocking = new Map<string, Promise<void>>();
   private insecure: string | undefined;
   private warnedFiles = new Set<string>();
+  private readonly warnedPlain = new Set<string>();
 
   private constructor(private readonly opts: FileKeyStoreOptions) {
     this.privateDir = join(opts.trustDir, PRIVATE_DIR);
@@ -214,7 +215,28 @@ export class FileKeyStore implements KeyStore {
         keyId: entry.id,
       });
     }
-    return { entry, text, blocks, block, record: this.recordFor(entry, block) };
+    const record = this.recordFor(entry, block);
+    this.warnIfPlain(entry, block, record);
+    return { entry, text, blocks, block, record };
+  }
+
+  /**
+   * notary and dtrust never write a key unencrypted, so a plain key in private/ was put there by
+   * hand or by someone else: it is never used (or listed) without saying so, once per file.
+   */
+  private warnIfPlain(entry: KeyFileEntry, block: PemBlock, record: KeyRecord): void {
+    let plain: boolean;
+    try {
+      plain = keyBlockEncryption(block).scheme === 'none';
+    } catch {
+      return; // a malformed block is reported where it is decrypted
+    }
+    if (!plain || this.warnedPlain.has(entry.path)) return;
+    this.warnedPlain.add(entry.path);
+    this.log(
+      'warning',
+      `the key file ${entry.path} is not encrypted: anyone who can read it can sign as its ${record.role || 'unknown'} key; if you did not put it there, remove it, else encrypt it with: dtrust key passwd ${record.id}`,
+    );
   }
 
   async list(): Promise<KeyRecord[]> {

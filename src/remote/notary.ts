@@ -372,9 +372,14 @@ export function statusError(res: HttpResponse, resource: string): RemoteError {
     });
   }
   if (res.status === 401) return new RemoteError('UNAUTHORIZED', MESSAGES.unauthorized, base);
+  // notary's message names only the status; the hint says which file or call it was for (NF-02).
+  const what = sanitize(resource, 200);
   return new RemoteError('SERVER_ERROR', MESSAGES.serverError(res.status), {
     ...base,
-    ...(res.status >= 300 && res.status < 400 ? { hint: `dtrust does not follow redirects${redirectHint(res)}` } : {}),
+    hint:
+      res.status >= 300 && res.status < 400
+        ? `dtrust does not follow redirects${redirectHint(res)}`
+        : `the server answered ${res.status} for ${what}; try again later, and check that -s points at a notary server`,
   });
 }
 

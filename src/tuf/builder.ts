@@ -154,6 +154,16 @@ export class TrustedCollectionBuilder {
     if (root.version < trusted.meta.version) {
       throw rollback('root', root.version, trusted.meta.version);
     }
+    if (root.version === trusted.meta.version && !env.canonical.equals(parseEnvelope(trusted.bytes, 'root').canonical)) {
+      // Stricter than notary: one version number means one root, or a server could show clients
+      // different roots (other keys) without a version telling them apart.
+      throw new TrustError('ROOT_CHAIN_BROKEN', `${ROTATE}: root version ${root.version} differs from the trusted root version ${root.version}; a new root must have a higher version`, {
+        role: 'root',
+        found: root.version,
+        needed: root.version + 1,
+        hint: `if ${this.gun} was deleted and created again on the server, check its new root key out of band, then remove the cached metadata with: dtrust delete ${this.gun}`,
+      });
+    }
     try {
       verifyRootSignatures(env, this.rootKeys, trusted.meta.roles.get('root')!.threshold);
     } catch (e) {

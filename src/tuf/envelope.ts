@@ -3,6 +3,7 @@
 // Go's encoding/json produces.
 
 import { canonicalBytes, canonicalString, fileFormString } from './canonical.js';
+import { TrustError, isTrustError } from './errors.js';
 import { Ctx, array, base64, get, object, str } from './guards.js';
 import { isJsonObject, parseJson, type Json, type JsonObject } from './json.js';
 import { scanCanonical, type MemberSink } from './scan.js';
@@ -43,8 +44,10 @@ export function parseEnvelope(bytes: Uint8Array, role: string, sink?: MemberSink
     if (scanned && buf.subarray(scanned.end, scanned.end + MIDDLE.length).equals(MIDDLE)) {
       const sigStart = scanned.end + MIDDLE.length;
       const last = buf.length - 1;
-      if (buf[last] === 0x7d) {
-        const sigs = parseJson(buf.subarray(sigStart, last), { rejectDuplicates: true, what: role });
+      // Members after the signatures (unsigned, e.g. added by a server) leave this path: the
+      // general one reads the file as Go does, ignoring them (MV-30).
+      const sigs = buf[last] === 0x7d ? signaturesValue(buf.subarray(sigStart, last), role) : undefined;
+      if (sigs !== undefined) {
         const cut = scanned.indexed;
         // The indexed object is parsed as {} and then dropped: `signed` keeps only the small members.
         const text = cut
@@ -64,10 +67,30 @@ export function parseEnvelope(bytes: Uint8Array, role: string, sink?: MemberSink
   const signed = object(get(o, 'signed'), ctx.at('signed'));
   return {
     signed,
-    canonical: canonicalBytes(signed, 'verify'),
+    canonical: verifyBytes(signed, role),
     signatures: parseSignatures(get(o, 'signatures'), role),
     indexed: false,
   };
+}
+
+/** The canonical bytes signatures cover; a value notary's encoder refuses (e.g. 1.5) names the role. */
+function verifyBytes(signed: JsonObject, role: string): Buffer {
+  try {
+    return canonicalBytes(signed, 'verify');
+  } catch (e) {
+    if (isTrustError(e)) throw new TrustError(e.code, `${role}: ${e.message}`, { ...e.fields, role }, e);
+    throw e;
+  }
+}
+
+/** The signatures array of the fast path, or undefined when more than one value follows `"signatures":`. */
+function signaturesValue(region: Buffer, role: string): Json | undefined {
+  try {
+    return parseJson(region, { rejectDuplicates: true, what: role });
+  } catch (e) {
+    if (isTrustError(e)) return undefined;
+    throw e;
+  }
 }
 
 function isPlainObject(v: unknown): v is JsonObject {

@@ -57,5 +57,5 @@ test('a negative number where an argument goes is an unknown flag, as pflag read
   assert.equal(r.stderr, notary.stdout);
   const after = await runDtrust(['-d', home, 'addhash', 'example.com/app', 't', ...hash, '--', '-5']);
   assert.equal(after.code, 1);
-  assert.match(after.stderr, /parsing "-5": invalid syntax/);
+  assert.match(after.stderr, /parsing "-5": the byte size cannot be negative/);
 });

@@ -117,7 +117,7 @@ test('a bad line stages nothing and names the line and the problem', async () =>
     [['addhash'], `${good}c 3\n`, 'line 3 of stdin: expected NAME SIZE SHA256 [SHA512], found 2 fields'],
     [['addhash'], `${good}c 3 ${h} ${sha512('x')} extra\n`, 'line 3 of stdin: expected NAME SIZE SHA256 [SHA512], found 5 fields'],
     [['addhash'], `${good}\n# two lines further\nc abc ${h}\n`, 'line 5 of stdin: strconv.ParseInt: parsing "abc": invalid syntax'],
-    [['addhash'], `c -5 ${h}\n`, 'line 1 of stdin: strconv.ParseInt: parsing "-5": invalid syntax'],
+    [['addhash'], `c -5 ${h}\n`, 'line 1 of stdin: strconv.ParseInt: parsing "-5": the byte size cannot be negative'],
     [['addhash'], `${good}c 3 ${h.slice(1)}\n`, 'line 3 of stdin: invalid sha256 hex contents provided'],
     [['addhash'], `${good}c 3 ${h.slice(1)}x\n`, "line 3 of stdin: encoding/hex: invalid byte: U+0078 'x'"],
     [['addhash'], `${good}c 3 ${h} ${h}\n`, 'line 3 of stdin: invalid sha512 hex contents provided'],

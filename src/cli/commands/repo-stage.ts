@@ -269,9 +269,10 @@ function hashMeta(size: string, h256: string | undefined, h512: string | undefin
 
 /** Go's strconv.ParseInt(s, 0, 64): base prefixes and underscores. */
 function parseGoInt(s: string): number {
-  const bad = (): never => {
-    throw new CliError('INVALID_SIZE', `strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`, { hint: 'the byte size is a whole number, e.g. 1024 or 0x400' });
+  const refuse = (why: string): never => {
+    throw new CliError('INVALID_SIZE', `strconv.ParseInt: parsing ${JSON.stringify(s)}: ${why}`, { hint: 'the byte size is a whole number, e.g. 1024 or 0x400' });
   };
+  const bad = (): never => refuse('invalid syntax');
   const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(s);
   if (!m) return bad();
   let body = m[2]!;
@@ -284,7 +285,8 @@ function parseGoInt(s: string): number {
   else if (body.length > 1 && body.startsWith('0')) v = BigInt('0o' + body.slice(1));
   else v = BigInt(body);
   if (m[1] === '-') v = -v;
-  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) bad();
+  if (v < 0n) refuse('the byte size cannot be negative');
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) refuse(`the byte size is larger than 2^53 - 1 (${Number.MAX_SAFE_INTEGER}), the largest dtrust represents exactly`);
   return Number(v);
 }
 
