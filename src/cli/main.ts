@@ -8,6 +8,7 @@ import { registerDocker } from './commands/docker.js';
 import { registerKey } from './commands/key.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
+import { registerVerifyImage } from './commands/verify-image.js';
 import { UsageError } from './errors.js';
 import { processOutput } from './output.js';
 import { stderr, stdout } from './stdio.js';
@@ -105,6 +106,7 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['key'], register: registerKey },
   { names: ['key'], register: registerRotate },
   { names: ['trust', 'sign', 'inspect', 'revoke', 'signer', 'key'], register: registerDocker },
+  { names: ['verify-image'], register: registerVerifyImage },
 ];
 
 /** Global flags that take their value in the next argument. */

@@ -47,6 +47,8 @@ export interface Config {
   tls: { caFile?: string; certFile?: string; keyFile?: string; skipVerify: boolean };
   /** `certs`: GUN or `prefix*` -> certificate IDs; `ca`: GUN prefix -> absolute CA bundle path. */
   trustPinning: { certs: Record<string, string[]>; ca: Record<string, string>; disableTofu: boolean };
+  /** `trust_servers`: registry host[:port] -> the notary server holding its trust data (docker verbs, verify-image). */
+  trustServers: Record<string, string>;
   /** The config file that was read (absolute), if any. */
   configFile?: string;
   logLevel: 'warning' | 'info' | 'debug';
@@ -393,6 +395,24 @@ export async function loadConfig(
   }
   const disableTofu = values.bool(pinning, 'disable_tofu', 'trust_pinning.disable_tofu');
 
+  // Registry -> trust server (as admission controllers configure it).
+  const trustServers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const serversRaw = file?.root.get('trust_servers');
+  if (serversRaw !== undefined && serversRaw !== null) {
+    const invalid = (): never => {
+      throw new ConfigError('CONFIG_INVALID_VALUE', 'invalid format for trust_servers', {
+        ...(file ? { path: file.path } : {}),
+        key: 'trust_servers',
+        hint: `trust_servers maps each registry host[:port] to its notary server URL, e.g. {"docker.io": "https://notary.docker.io", "registry.example.com:5000": "https://notary.example.com:4443"}; fix it in ${file?.path}`,
+      });
+    };
+    if (!isJsonObject(serversRaw)) invalid();
+    for (const [registry, url] of Object.entries(serversRaw as JsonObject)) {
+      if (typeof url !== 'string' || !/^https?:\/\//.test(url)) invalid();
+      trustServers[registry === 'index.docker.io' ? 'docker.io' : registry] = url as string;
+    }
+  }
+
   // PKCS#11 library for root keys on a token (dtrust; notary only searches fixed paths).
   const pkcs11Section = values.section('pkcs11');
   const pkcs11Raw = values.string(pkcs11Section, 'module', 'pkcs11.module') ?? values.string(file?.root, 'pkcs11_module', 'pkcs11_module');
@@ -421,6 +441,7 @@ export async function loadConfig(
     serverUrlFrom,
     tls,
     trustPinning: { certs, ca, disableTofu },
+    trustServers,
     logLevel: flags.debug ? 'debug' : flags.verbose ? 'info' : 'warning',
     notices,
   };
