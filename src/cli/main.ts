@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { App, type Program } from './app.js';
+import { registerArchive } from './commands/archive.js';
 import { registerDelegation } from './commands/delegation.js';
 import { registerDocker } from './commands/docker.js';
 import { registerKey } from './commands/key.js';
@@ -107,6 +108,7 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['key'], register: registerRotate },
   { names: ['trust', 'sign', 'inspect', 'revoke', 'signer', 'key'], register: registerDocker },
   { names: ['verify-image'], register: registerVerifyImage },
+  { names: ['archive'], register: registerArchive },
 ];
 
 /** Global flags that take their value in the next argument. */

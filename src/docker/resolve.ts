@@ -290,7 +290,6 @@ export type GateFailure = 'untrusted' | 'unreachable' | 'usage' | 'error';
 
 export function gateFailure(e: unknown): GateFailure {
   const code = (e as { code?: unknown } | undefined)?.code;
-  const name = (e as { name?: unknown } | undefined)?.name;
   if (code === 'USAGE' || code === 'INVALID_REFERENCE' || code === 'TAG_REQUIRED') return 'usage';
   if (e instanceof RemoteError) {
     if (e.code === 'OFFLINE' || e.code === 'TIMEOUT' || e.code === 'TLS' || e.code === 'SERVER_ERROR') return 'unreachable';
@@ -298,7 +297,7 @@ export function gateFailure(e: unknown): GateFailure {
     return 'error';
   }
   if (e instanceof DockerError) return e.code === 'NOT_SIGNED' || e.code === 'TAG_MOVED' || e.code === 'REQUIREMENT' || e.code === 'MANIFEST' ? 'untrusted' : 'error';
-  if (e instanceof TrustError || name === 'ArchiveError') return 'untrusted';
+  if (e instanceof TrustError || (typeof code === 'string' && /^ARCHIVE_(TAMPERED|INVALID|NO_REPO)$/.test(code))) return 'untrusted';
   if (e instanceof StorageError && e.code === 'CORRUPT') return 'untrusted';
   return 'error';
 }
