@@ -15,8 +15,9 @@ import { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { signedVersion } from '../tuf/envelope.js';
 import { TrustError } from '../tuf/errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../tuf/limits.js';
-import { buildArchive, verifyRepoFiles, type CapturedRepo, type Manifest } from './archive.js';
+import { buildArchive, verifyRepoFiles, type CapturedRepo, type Manifest, type VerifiedRepo } from './archive.js';
 import { ClientError } from './errors.js';
+import { checkRootOfTrust, type RootOfTrust } from './rootoftrust.js';
 
 export interface ArchiveSource {
   gun: string;
@@ -38,6 +39,8 @@ export interface CaptureOptions {
   /** A repository that could not be archived. */
   failed?: (gun: string, e: unknown) => void;
   limits?: Partial<Limits>;
+  /** Each root is checked against it as a read checks a first root (trust_pinning); default TOFU. */
+  anchor?: RootOfTrust;
 }
 
 export interface CaptureResult {
@@ -60,7 +63,7 @@ export async function captureArchive(opts: CaptureOptions): Promise<CaptureResul
   const dir = partsDir(opts.out);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const total = opts.sources.length;
-  const repos: CapturedRepo[] = [];
+  const repos: VerifiedRepo[] = [];
   const failures: { gun: string; error: unknown }[] = [];
   let reused = 0;
   let next = 0;
@@ -73,8 +76,8 @@ export async function captureArchive(opts: CaptureOptions): Promise<CaptureResul
           reused++;
           repos.push(saved);
         } else {
-          const c = await captureRepo(src, opts.clock(), { ...DEFAULT_LIMITS, ...opts.limits });
-          await writePart(dir, c);
+          const c = await captureRepo(src, opts.clock(), { ...DEFAULT_LIMITS, ...opts.limits }, opts.anchor);
+          await writePart(dir, c.repo);
           repos.push(c);
         }
       } catch (e) {
@@ -94,7 +97,7 @@ export async function captureArchive(opts: CaptureOptions): Promise<CaptureResul
 }
 
 /** One repository's files, fetched and verified (as of `nowMs`) as a read verifies them. */
-export async function captureRepo(src: ArchiveSource, nowMs: number, limits: Limits): Promise<CapturedRepo> {
+export async function captureRepo(src: ArchiveSource, nowMs: number, limits: Limits, anchor: RootOfTrust = { kind: 'tofu' }): Promise<VerifiedRepo> {
   const remote = await src.connect();
   try {
     const files = new Map<string, Buffer>();
@@ -126,9 +129,10 @@ export async function captureRepo(src: ArchiveSource, nowMs: number, limits: Lim
     const roles = [...b.snapshot!.meta.meta].filter(([r]) => r === 'targets' || r.startsWith('targets/'));
     const got = await Promise.all(roles.map(([role, meta]) => remote.getMeta(`${role}.${hex(meta.hashes.get('sha256'), role)}`, meta.length)));
     roles.forEach(([role], i) => files.set(`${role}.json`, got[i]!));
-    const c: CapturedRepo = { gun: src.gun, server: src.server, capturedAt: new Date(nowMs).toISOString(), files };
-    verifyRepoFiles(src.gun, files, nowMs);
-    return c;
+    const repo: CapturedRepo = { gun: src.gun, server: src.server, capturedAt: new Date(nowMs).toISOString(), files };
+    const builder = verifyRepoFiles(src.gun, files, nowMs);
+    await checkRootOfTrust(builder, anchor);
+    return { repo, builder };
   } finally {
     remote.close();
   }
@@ -150,7 +154,7 @@ async function writePart(dir: string, c: CapturedRepo): Promise<void> {
 }
 
 /** A repository an earlier run captured, or undefined (absent, or unusable: it is fetched again). */
-async function readPart(dir: string, gun: string): Promise<CapturedRepo | undefined> {
+async function readPart(dir: string, gun: string): Promise<VerifiedRepo | undefined> {
   let bytes: Buffer;
   try {
     bytes = await readFile(partFile(dir, gun));
@@ -162,8 +166,8 @@ async function readPart(dir: string, gun: string): Promise<CapturedRepo | undefi
     const meta = JSON.parse(Buffer.from(head!.data).toString('utf8')) as { gun: string; server: string; capturedAt: string };
     if (head!.name !== 'repository.json' || meta.gun !== gun) return undefined;
     const files = new Map(rest.map((e) => [e.name.slice('files/'.length), Buffer.from(e.data)]));
-    verifyRepoFiles(gun, files, Date.parse(meta.capturedAt));
-    return { gun, server: meta.server, capturedAt: meta.capturedAt, files };
+    const builder = verifyRepoFiles(gun, files, Date.parse(meta.capturedAt));
+    return { repo: { gun, server: meta.server, capturedAt: meta.capturedAt, files }, builder };
   } catch {
     return undefined;
   }

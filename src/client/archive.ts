@@ -195,26 +195,33 @@ function manifestBytes(m: Manifest): Buffer {
   return Buffer.from(JSON.stringify(m, null, 2) + '\n', 'utf8');
 }
 
+/** A captured repository with the builder that verified it (verifyRepoFiles). */
+export interface VerifiedRepo {
+  repo: CapturedRepo;
+  builder: TrustedCollectionBuilder;
+}
+
 /** The archive's bytes: same repositories and times, same bytes. */
-export function buildArchive(repos: readonly CapturedRepo[], meta: { capturedAt: string; dtrustVersion: string }): { bytes: Buffer; manifest: Manifest } {
-  const sorted = [...repos].sort((a, b) => (a.gun < b.gun ? -1 : a.gun > b.gun ? 1 : 0));
+export function buildArchive(verified: readonly VerifiedRepo[], meta: { capturedAt: string; dtrustVersion: string }): { bytes: Buffer; manifest: Manifest } {
+  const sortedV = [...verified].sort((a, b) => (a.repo.gun < b.repo.gun ? -1 : a.repo.gun > b.repo.gun ? 1 : 0));
+  const sorted = sortedV.map((v) => v.repo);
   const manifest: Manifest = {
     format: ARCHIVE_FORMAT,
     version: ARCHIVE_VERSION,
     capturedAt: meta.capturedAt,
     servers: [...new Set(sorted.map((r) => r.server))].sort(),
     dtrustVersion: meta.dtrustVersion,
-    repositories: sorted.map((r) => repoManifest(r, verifyRepoFiles(r.gun, r.files, Date.parse(r.capturedAt)))),
+    repositories: sortedV.map((v) => repoManifest(v.repo, v.builder)),
   };
   const mbytes = manifestBytes(manifest);
   const entries: TarEntry[] = [
     { name: MANIFEST, data: mbytes },
     { name: CHECKSUM, data: Buffer.from(`${sha256(mbytes).toString('hex')}  ${MANIFEST}\n`) },
   ];
-  for (const r of manifest.repositories) {
-    const c = sorted.find((x) => x.gun === r.gun)!;
+  manifest.repositories.forEach((r, i) => {
+    const c = sorted[i]!;
     for (const f of r.files) entries.push({ name: `${PREFIX}${r.gun}/${f.file}`, data: c.files.get(f.file)! });
-  }
+  });
   return { bytes: writeTar(entries), manifest };
 }
 

@@ -95,6 +95,11 @@ describe('trust archives', { concurrency: false }, () => {
     const done = await ok(['archive', A, '-o', out]);
     assert.match(done.stdout, /1 of them from an earlier run/);
     assert.ok(!existsSync(`${out}.parts`));
+    // A root trust_pinning refuses is not archived (as a read refuses it).
+    const cfg = join(work, 'pinned.json');
+    await writeFile(cfg, JSON.stringify({ trust_pinning: { certs: { [A]: ['f'.repeat(64)] } } }));
+    const pinned = await fails(['-c', cfg, 'archive', A, '-o', join(work, 'pinned.tar')]);
+    assert.match(pinned.stderr, /is not the pinned root/);
   });
 
   test('archive, stop the server, and every read gives the live answer as of capture time', async () => {

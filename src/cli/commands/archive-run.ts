@@ -35,6 +35,7 @@ export async function archive(ctx: Ctx, args: string[]): Promise<void> {
     concurrency: jobs,
     dtrustVersion: VERSION,
     clock: () => Date.now(),
+    anchor: { kind: 'config', pinning: (await ctx.config()).trustPinning },
     progress: tty
       ? (done, failed, total) => {
           shown = true;
