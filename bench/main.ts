@@ -1,11 +1,13 @@
 // `npm run bench`: dtrust against the real notary 0.7 on repositories served by the real
-// notary-server. Sections (BENCH_ONLY=engine,commands,delegations,startup,staging; default all, always run
+// notary-server. Sections (BENCH_ONLY=engine,commands,delegations,startup,staging,archive; default all, always run
 // in this order):
 //
 //   engine       dtrust's verification engine in-process vs `notary list` (engine.ts)
 //   commands     whole CLI commands: list, lookup, verify, add -p (commands.ts, issue 4 goals)
 //   delegations  list of 10/100/1000 delegated roles through a 20 ms proxy (delegations.ts, issue 5)
 //   startup      version, key list, list of 10 targets, addhash vs `node -e 0` (startup.ts)
+//   archive      `dtrust archive` of 200 repositories through the 20 ms proxy vs the sum of
+//                one cold `notary list` per repository (archive.ts, issue 16)
 //   staging      500 targets staged one addhash at a time (dtrust vs notary) and in one
 //                addhash --from (dtrust) vs notary's loop (staging.ts)
 //
@@ -18,6 +20,7 @@
 // BENCH_DEADLINE_S (default 3600: long series stop early as it nears; the run is killed at it).
 // Exit 0 whatever the verdicts (a benchmark, not a test); non-zero only when the bench breaks.
 import { BenchContext, envInt, loadNote, log } from './context.js';
+import { runArchive } from './archive.js';
 import { runCommands } from './commands.js';
 import { runDelegations } from './delegations.js';
 import { runEngine } from './engine.js';
@@ -32,6 +35,7 @@ const SECTIONS = {
   delegations: runDelegations,
   startup: runStartup,
   staging: runStaging,
+  archive: runArchive,
 } as const;
 type Section = keyof typeof SECTIONS;
 

@@ -24,6 +24,8 @@ export interface ActionOptions {
 
 export class App {
   exitCode = 0;
+  /** The exit code of a failure, for a command whose failures have their own codes (verify-image); default 1. */
+  exitCodeOf: ((e: unknown) => number) | undefined;
   private readonly configs = new Map<TrustDirDefault, Promise<Config>>();
 
   constructor(
@@ -67,7 +69,7 @@ export class App {
 
   /** Prints the fatal line (stdout as notary when invoked as notary, else stderr) and a hint. */
   fail(e: unknown, cmd: Command | undefined, debug: boolean): void {
-    this.exitCode = 1;
+    this.exitCode = this.exitCodeOf?.(e) ?? 1;
     const o = this.output;
     if (e instanceof UsageError && e.showUsage && cmd) o.out(cmd.helpInformation());
     const { message, hint } = describeError(e);

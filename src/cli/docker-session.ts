@@ -56,6 +56,8 @@ function trustServer(ctx: Ctx, s: Session, ref: ImageReference): { serverUrl: st
   const fromEnv = ctx.app.env['DOCKER_CONTENT_TRUST_SERVER'];
   if (ctx.flags.server) return { serverUrl: s.cfg.serverUrl, serverFrom: '-s' };
   if (fromEnv) return { serverUrl: fromEnv, serverFrom: 'DOCKER_CONTENT_TRUST_SERVER' };
+  const mapped = s.cfg.trustServers[ref.domain];
+  if (mapped !== undefined) return { serverUrl: mapped, serverFrom: `trust_servers["${ref.domain}"] in ${s.cfg.configFile}` };
   if (s.cfg.serverUrlFrom === 'config') return { serverUrl: s.cfg.serverUrl, serverFrom: `remote_server.url in ${s.cfg.configFile}` };
   return { serverUrl: defaultTrustServer(ref.domain), serverFrom: `docker's default for ${ref.domain}` };
 }

@@ -3,11 +3,13 @@
 
 import { Command, CommanderError } from 'commander';
 import { App, type Program } from './app.js';
+import { registerArchive } from './commands/archive.js';
 import { registerDelegation } from './commands/delegation.js';
 import { registerDocker } from './commands/docker.js';
 import { registerKey } from './commands/key.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
+import { registerVerifyImage } from './commands/verify-image.js';
 import { UsageError } from './errors.js';
 import { processOutput } from './output.js';
 import { stderr, stdout } from './stdio.js';
@@ -105,6 +107,8 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['key'], register: registerKey },
   { names: ['key'], register: registerRotate },
   { names: ['trust', 'sign', 'inspect', 'revoke', 'signer', 'key'], register: registerDocker },
+  { names: ['verify-image'], register: registerVerifyImage },
+  { names: ['archive'], register: registerArchive },
 ];
 
 /** Global flags that take their value in the next argument. */

@@ -10,7 +10,15 @@ export type ClientErrorCode =
   /** The connection dropped after an upload was sent: the server may or may not have applied it. */
   | 'UNKNOWN_OUTCOME'
   /** A role file that cannot be co-signed here. */
-  | 'COSIGN';
+  | 'COSIGN'
+  /** A trust archive whose bytes are not what dtrust wrote (one changed byte is enough). */
+  | 'ARCHIVE_TAMPERED'
+  /** A file that is not a trust archive this dtrust reads. */
+  | 'ARCHIVE_INVALID'
+  /** The archive does not hold the repository asked for. */
+  | 'ARCHIVE_NO_REPO'
+  /** Some repositories could not be archived (each was reported; the others are in the archive). */
+  | 'ARCHIVE_PARTIAL';
 
 export class ClientError extends DtrustError<ClientErrorCode> {
   constructor(code: ClientErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {

@@ -47,6 +47,8 @@ export interface Config {
   tls: { caFile?: string; certFile?: string; keyFile?: string; skipVerify: boolean };
   /** `certs`: GUN or `prefix*` -> certificate IDs; `ca`: GUN prefix -> absolute CA bundle path. */
   trustPinning: { certs: Record<string, string[]>; ca: Record<string, string>; disableTofu: boolean };
+  /** `trust_servers`: registry host[:port] -> the notary server holding its trust data (docker verbs, verify-image). */
+  trustServers: Record<string, string>;
   /** The config file that was read (absolute), if any. */
   configFile?: string;
   logLevel: 'warning' | 'info' | 'debug';
@@ -315,6 +317,7 @@ export async function loadConfig(
   }
   const trustPinning = trustPinningOf(values, file, paths, configDir);
   const pkcs11Module = pkcs11ModuleOf(values, file, paths, configDir);
+  const trustServers = trustServersOf(values, file);
 
   // Keys kept in the other program's default directory.
   if (trustDirFrom === 'default') {
@@ -338,6 +341,7 @@ export async function loadConfig(
     serverUrlFrom,
     tls,
     trustPinning,
+    trustServers,
     logLevel: flags.debug ? 'debug' : flags.verbose ? 'info' : 'warning',
     notices,
   };
@@ -434,4 +438,24 @@ function pkcs11ModuleOf(values: Values, file: ConfigFile, paths: PathResolver, c
   const raw = values.string(section, 'module', 'pkcs11.module') ?? values.string(file?.root, 'pkcs11_module', 'pkcs11_module');
   if (raw === undefined) return undefined;
   return /^(none|off)$/i.test(raw.trim()) ? 'none' : paths.abs(raw, configDir, 'pkcs11.module');
+}
+
+/** trust_servers: registry host[:port] -> its notary server (as admission controllers configure it). */
+function trustServersOf(values: Values, file: ConfigFile): Record<string, string> {
+  const trustServers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const serversRaw = file?.root.get('trust_servers');
+  if (serversRaw === undefined || serversRaw === null) return trustServers;
+  const invalid = (): never => {
+    throw new ConfigError('CONFIG_INVALID_VALUE', 'invalid format for trust_servers', {
+      ...(file ? { path: file.path } : {}),
+      key: 'trust_servers',
+      hint: `trust_servers maps each registry host[:port] to its notary server URL, e.g. {"docker.io": "https://notary.docker.io", "registry.example.com:5000": "https://notary.example.com:4443"}; fix it in ${file?.path}`,
+    });
+  };
+  if (!isJsonObject(serversRaw)) invalid();
+  for (const [registry, url] of Object.entries(serversRaw as JsonObject)) {
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) invalid();
+    trustServers[registry === 'index.docker.io' ? 'docker.io' : registry] = url as string;
+  }
+  return trustServers;
 }

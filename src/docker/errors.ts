@@ -16,6 +16,10 @@ export type DockerErrorCode =
   | 'NO_SIGNABLE_ROLE'
   /** The tag (or any tag) is not signed in the repository. */
   | 'NOT_SIGNED'
+  /** The registry serves another digest for a tag than the trusted one (verify-image). */
+  | 'TAG_MOVED'
+  /** A signer or role a policy requires did not sign the trusted digest (verify-image). */
+  | 'REQUIREMENT'
   /** A bad flag combination or value (--digest without --size, ...). */
   | 'USAGE'
   /** The registry's manifest cannot be signed (schema 1, wrong digest, unknown media type). */

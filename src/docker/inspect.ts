@@ -10,23 +10,29 @@ import type { InspectData } from './format.js';
 import { refreshRepo, type DockerRepo } from './repository.js';
 import { adminKeys, delegationRoles, releasedSignatures, signerKeys, targetsByName } from './trustdata.js';
 
-export async function trustInfo(d: DockerRepo): Promise<InspectData> {
+/** The repository from the trust server or, when it cannot be reached, the verified cache. */
+async function fromServer(d: DockerRepo): Promise<TrustedCollectionBuilder> {
+  let remote: NotaryRemote | null = null;
+  let offline: Error | undefined;
+  try {
+    remote = await d.connect('pull');
+  } catch (e) {
+    if (!(e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT'))) throw e;
+    d.log('warning', `${e.message}; using the cached trust data`);
+    offline = e;
+  }
+  try {
+    return await refreshRepo(d, remote, offline);
+  } finally {
+    remote?.close();
+  }
+}
+
+/** `load`: where the verified repository comes from (a trust archive with --archive). */
+export async function trustInfo(d: DockerRepo, load: (d: DockerRepo) => Promise<TrustedCollectionBuilder> = fromServer): Promise<InspectData> {
   let builder: TrustedCollectionBuilder;
   try {
-    let remote: NotaryRemote | null = null;
-    let offline: Error | undefined;
-    try {
-      remote = await d.connect('pull');
-    } catch (e) {
-      if (!(e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT'))) throw e;
-      d.log('warning', `${e.message}; using the cached trust data`);
-      offline = e;
-    }
-    try {
-      builder = await refreshRepo(d, remote, offline);
-    } finally {
-      remote?.close();
-    }
+    builder = await load(d);
   } catch (e) {
     const { message, hint } = describeError(e);
     throw new DockerError('NOT_SIGNED', `no signatures or cannot access ${d.ref.original}`, { hint: `${message}${hint ? `; ${hint}` : ''}` }, e);

@@ -15,13 +15,13 @@ import { describeError } from '../../client/errors.js';
 import { DockerError } from '../../docker/errors.js';
 import { dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
-import { inspectJson, prettyInspect, trustRepoJson } from '../../docker/format.js';
-import { trustInfo } from '../../docker/inspect.js';
+import { inspectJson, prettyInspect, trustRepoJson, type InspectData } from '../../docker/format.js';
+import { trustInfo as inspectData } from '../../docker/inspect.js';
 import { revokeImage } from '../../docker/revoke.js';
 import { addSigner, readSignerKeys, removeSigner } from '../../docker/signers.js';
 import { generateSignerKey, loadSignerKey } from '../../docker/signer-keys.js';
 import { signImage, type SignTarget } from '../../docker/sign.js';
-import type { DockerKeys } from '../../docker/repository.js';
+import type { DockerKeys, DockerRepo } from '../../docker/repository.js';
 import type { Ctx } from '../app.js';
 import { dockerKeys, openDockerRepo } from '../docker-session.js';
 import { CliError, UsageError } from '../errors.js';
@@ -120,6 +120,9 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
 export async function inspect(ctx: Ctx, args: string[]): Promise<void> {
   requireArgs(ctx, args, 1);
   const out = ctx.app.output;
+  const archive = opts(ctx).archive;
+  const trustInfo = async (d: DockerRepo): Promise<InspectData> =>
+    typeof archive === 'string' ? inspectData(d, async (r) => (await (await import('../archive-read.js')).fromArchive(ctx, archive, r.gun)).builder) : inspectData(d);
   if (opts(ctx).pretty) {
     for (let i = 0; i < args.length; i++) {
       out.out(prettyInspect(args[i]!, await trustInfo(await openDockerRepo(ctx, parseImageReference(args[i]!)))));

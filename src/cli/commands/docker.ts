@@ -53,6 +53,7 @@ function addInspect(parent: Command, app: App): void {
     .description('Return low-level information about keys and signatures')
     .argument('[args...]')
     .option('--pretty', 'Print the information in a human friendly format')
+    .option('--archive <file>', 'Answer from a trust archive (dtrust archive), offline, as of its capture time')
     .action(app.action(async (ctx, args: string[]) => (await run()).inspect(ctx, args), DOCKER));
 }
 

@@ -5,21 +5,29 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { openPayload, PayloadError, stdinPayload, type Digests, type Payload } from '../../client/payload.js';
 import { compareUtf8 } from '../../tuf/canonical.js';
+import type { TrustedCollectionBuilder } from '../../tuf/builder.js';
 import type { FileMeta } from '../../tuf/metadata.js';
 import type { Ctx } from '../app.js';
 import { CliError, openError, UsageError } from '../errors.js';
-import { openSession, refresh } from '../session.js';
+import { openSession, refresh, type Session } from '../session.js';
 import { stdout } from '../stdio.js';
 import { tableChunks } from '../table.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
 
+/** The verified repository: from the server (or the cache), or with --archive from a trust archive. */
+async function readRepo(ctx: Ctx, s: Session): Promise<{ builder: TrustedCollectionBuilder }> {
+  const archive = opts(ctx).archive;
+  if (typeof archive === 'string') return (await import('../archive-read.js')).fromArchive(ctx, archive, s.gun);
+  return refresh(s);
+}
+
 export async function list(ctx: Ctx, gun: string | undefined): Promise<void> {
   const s = await openSession(ctx, gun);
   const o = opts(ctx);
   const roles = Array.isArray(o.roles) ? (o.roles as string[]).filter((r) => r !== '') : undefined;
-  const { builder } = await refresh(s);
+  const { builder } = await readRepo(ctx, s);
   const out = ctx.app.output;
   // Go sorts names by their bytes: UTF-8 order, which compareUtf8 gives without encoding
   // (listTargetSummaries comes in that order).
@@ -56,7 +64,7 @@ export async function lookup(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length < 2) throw new UsageError('Must specify a GUN and target');
   const [gun, target] = args as [string, string];
   const s = await openSession(ctx, gun);
-  const { builder } = await refresh(s);
+  const { builder } = await readRepo(ctx, s);
   const e = builder.lookup(target);
   if (!e) throw new CliError('NOT_FOUND', `No valid trust data for ${target}`, { hint: `list what the repository holds with: dtrust list ${s.gun}` });
   const hex = e.meta.hashes.get('sha256')?.toString('hex') ?? '';
@@ -85,7 +93,7 @@ export async function verify(ctx: Ctx, args: string[]): Promise<void> {
     }
   } else payload = await stdinPayload();
   try {
-    const found = refresh(s).then(({ builder }) => builder.lookup(target));
+    const found = readRepo(ctx, s).then(({ builder }) => builder.lookup(target));
     found.catch(() => undefined);
     // As notary, the whole payload is read before the metadata is judged: its errors come first.
     let got: Digests;

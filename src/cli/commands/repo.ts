@@ -91,6 +91,7 @@ export function registerRepo(program: Command, app: App, word?: string): void {
     .argument('[gun]')
     .option('-r, --roles <roles>', 'Delegation roles to list targets for (only these roles and the roles they delegate to)', collect)
     .option('--json', 'Print the targets as JSON')
+    .option('--archive <file>', 'Answer from a trust archive (dtrust archive), offline, as of its capture time')
     .action(app.action(async (ctx, gun?: string) => (await read()).list(ctx, gun)));
 
   command('lookup')
@@ -99,6 +100,7 @@ export function registerRepo(program: Command, app: App, word?: string): void {
     .description('Looks up a specific target in a remote trusted collection identified by the Globally Unique Name.')
     .argument('[args...]')
     .option('--json', 'Print the target as JSON')
+    .option('--archive <file>', 'Answer from a trust archive (dtrust archive), offline, as of its capture time')
     .action(app.action(async (ctx, args: string[]) => (await read()).lookup(ctx, args)));
 
   command('verify')
@@ -111,6 +113,7 @@ export function registerRepo(program: Command, app: App, word?: string): void {
     .option('-i, --input <file>', 'Read from a file, instead of STDIN')
     .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
     .option('-q, --quiet', 'No output except for errors')
+    .option('--archive <file>', 'Answer from a trust archive (dtrust archive), offline, as of its capture time')
     .action(app.action(async (ctx, args: string[]) => (await read()).verify(ctx, args)));
 
   command('publish')
