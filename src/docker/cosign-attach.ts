@@ -13,8 +13,10 @@ import { attachArtifactToImage } from '@sigstore/oci';
 import type { Credentials } from '../remote/credentials.js';
 import { RemoteError } from '../remote/errors.js';
 import type { RegistryClient } from '../remote/registry.js';
+import type { CosignKeyPair } from './cosign-keys.js';
 import { DockerError } from './errors.js';
-import { BUNDLE_MEDIA_TYPE, SIGN_PREDICATE, verifyImageBundle } from './sigstore-bundle.js';
+import type { DockerRepo } from './repository.js';
+import { BUNDLE_MEDIA_TYPE, SIGN_PREDICATE, createImageBundle, verifyImageBundle } from './sigstore-bundle.js';
 
 /** A bundle is a few kilobytes; cosign's own limit for an attached blob is far below this. */
 const MAX_BUNDLE_SIZE = 1024 * 1024;
@@ -156,5 +158,57 @@ export async function attachBundle(r: AttachRequest): Promise<string> {
     throw new DockerError('ATTACH', `could not attach the signature to ${r.registryHost}/${r.repository}@${r.digest}${inner}`, {
       hint: `check that docker's login for ${r.registryHost} may push to ${r.repository} (docker login ${r.registryHost})`,
     }, e);
+  }
+}
+
+/**
+ * The gate's check: a bundle attached to `digest` verifies with `publicKey` and signs that digest.
+ * Throws COSIGN_SIGNATURE naming why each attached bundle was refused.
+ */
+export async function requireCosignSignature(client: RegistryClient, digest: string, publicKey: KeyObject): Promise<BundleFound> {
+  const { found, refused } = await findBundles(client, digest, publicKey, true);
+  if (found[0]) return found[0];
+  throw new DockerError('COSIGN_SIGNATURE', `no cosign signature attached to ${client.repository}@${digest} verifies with the public key given`, {
+    hint: refused.length > 0 ? `attached signatures refused: ${refused.join('; ')}` : 'nothing is signed for this digest: sign it with dtrust migrate or dtrust sign --cosign-key',
+  });
+}
+
+export interface SignAndAttach {
+  client: RegistryClient;
+  registryHost: string;
+  repository: string;
+  digest: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  annotations: Record<string, string>;
+  credentials: () => Promise<Credentials | undefined>;
+  dryRun?: boolean;
+}
+
+/** Signs `digest` and attaches the bundle, unless a bundle verifying with the key is there already. */
+export async function signAndAttach(o: SignAndAttach): Promise<{ status: 'attached' | 'already-signed' | 'would-attach'; manifest?: string }> {
+  const { found } = await findBundles(o.client, o.digest, o.publicKey, true);
+  if (found[0]) return { status: 'already-signed', manifest: found[0].manifest };
+  if (o.dryRun) return { status: 'would-attach' };
+  const bundle = await createImageBundle(o.privateKey, `${o.registryHost}/${o.repository}`, o.digest);
+  const manifest = await attachBundle({ registryHost: o.registryHost, repository: o.repository, digest: o.digest, bundle, annotations: o.annotations, credentials: await o.credentials() });
+  return { status: 'attached', manifest };
+}
+
+/** `sign --cosign-key`: the digest just signed into DCT, signed and attached in cosign's layout too. */
+export async function attachToImage(d: DockerRepo, digest: string, key: CosignKeyPair, tag: string, now: number): Promise<{ status: 'attached' | 'already-signed' | 'would-attach'; manifest?: string }> {
+  const client = await d.registry();
+  try {
+    return await signAndAttach({
+      client,
+      registryHost: d.ref.domain,
+      repository: d.ref.path,
+      digest,
+      ...key,
+      annotations: { 'org.opencontainers.image.created': new Date(now).toISOString(), 'dev.dtrust.dct.gun': d.gun, 'dev.dtrust.dct.tags': tag },
+      credentials: d.credentials,
+    });
+  } finally {
+    client.close();
   }
 }

@@ -2,15 +2,19 @@
 // encrypted private key, 0600) and NAME.pub (PKIX PEM) as `cosign generate-key-pair` does, and
 // the signing commands read a cosign.key (written by cosign or by dtrust) with its passphrase.
 
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { cosignPublicPem, decryptCosignKey, encryptCosignKey, readCosignPublicKey } from '../crypto/cosignkey.js';
 import { KeyFileError } from '../crypto/pbes2.js';
 import { DockerError } from './errors.js';
-import type { CosignKeyPair } from './migrate.js';
 
 export const COSIGN_PASSWORD_VARIABLE = 'COSIGN_PASSWORD';
+
+export interface CosignKeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -66,7 +70,7 @@ export async function loadCosignKeyPair(path: string, passphrase: string): Promi
 }
 
 /** Reads a cosign public key file (cosign.pub). */
-export async function loadCosignPublicKey(path: string): Promise<CosignKeyPair['publicKey']> {
+export async function loadCosignPublicKey(path: string): Promise<KeyObject> {
   const text = await readText(path, 'cosign public key');
   try {
     return readCosignPublicKey(text);

@@ -6,24 +6,18 @@
 // manifest's annotations. A digest that already carries a bundle verifying with the key is left
 // alone, so a re-run (or a run after an interrupted one) pushes only what is missing.
 
-import type { KeyObject } from 'node:crypto';
 import { RemoteError } from '../remote/errors.js';
 import type { RegistryClient } from '../remote/registry.js';
 import { pinRule } from '../tuf/rootcerts.js';
-import { attachBundle, findBundles } from './cosign-attach.js';
+import { signAndAttach } from './cosign-attach.js';
+import type { CosignKeyPair } from './cosign-keys.js';
 import { wrapError } from './errors.js';
 import { refreshRepo, type DockerRepo } from './repository.js';
-import { createImageBundle } from './sigstore-bundle.js';
 import { provenanceOf, trustedTags, type TrustedTag } from './trusted-tags.js';
 
 /** Root files are small; the cache read only asks whether one is there. */
 const ROOT_PROBE_MAX = 1024 * 1024;
 const ANNOTATION = 'dev.dtrust.dct';
-
-export interface CosignKeyPair {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-}
 
 export interface MigrateOptions {
   repos: readonly DockerRepo[];
@@ -182,29 +176,21 @@ async function migrateRepo(d: DockerRepo, plan: RepoPlan, o: MigrateOptions, net
       }
       byDigest.set(t.digest, [...(byDigest.get(t.digest) ?? []), t]);
     });
-    const credentials = byDigest.size > 0 && !o.dryRun ? await d.credentials() : undefined;
     await Promise.all(
       [...byDigest].map(([digest, tags]) =>
         net(async () => {
-          const { found } = await findBundles(registry, digest, o.key.publicKey, true);
-          if (found[0]) {
-            for (const t of tags) emit(row(t, 'already-signed', { manifest: found[0].manifest }));
-            return;
-          }
-          if (o.dryRun) {
-            for (const t of tags) emit(row(t, 'would-attach'));
-            return;
-          }
-          const bundle = await createImageBundle(o.key.privateKey, `${d.ref.domain}/${d.ref.path}`, digest);
-          const manifest = await attachBundle({
+          const r = await signAndAttach({
+            client: registry,
             registryHost: d.ref.domain,
             repository: d.ref.path,
             digest,
-            bundle,
+            privateKey: o.key.privateKey,
+            publicKey: o.key.publicKey,
             annotations: provenanceAnnotations(plan, tags, o.now),
-            credentials,
+            credentials: d.credentials,
+            dryRun: o.dryRun,
           });
-          for (const t of tags) emit(row(t, 'attached', { manifest }));
+          for (const t of tags) emit(row(t, r.status, r.manifest ? { manifest: r.manifest } : {}));
         }),
       ),
     );
@@ -224,7 +210,7 @@ async function servedDigest(registry: RegistryClient, t: TrustedTag): Promise<st
 }
 
 /** The DCT provenance of a signature, on the attached manifest. */
-export function provenanceAnnotations(plan: RepoPlan, tags: readonly TrustedTag[], now: number): Record<string, string> {
+function provenanceAnnotations(plan: RepoPlan, tags: readonly TrustedTag[], now: number): Record<string, string> {
   const uniq = (xs: string[]): string => [...new Set(xs)].join(',');
   return {
     'org.opencontainers.image.created': new Date(now).toISOString(),

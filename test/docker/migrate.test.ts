@@ -11,6 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { requireCosignSignature } from '../../src/docker/cosign-attach.js';
+import { DockerError } from '../../src/docker/errors.js';
+import { RegistryClient } from '../../src/remote/registry.js';
 import { runDtrust, type EnvMap, type RunResult } from '../rig/notary.js';
 import { buildOciImage, skopeoPush, useRegistry, type Registry } from '../rig/registry.js';
 import { useNotaryServer } from '../rig/server.js';
@@ -199,6 +202,20 @@ describe('migrate: DCT-verified digests to cosign bundles', () => {
     assert.equal((await get(reg, `/v2/${repo}/tags/list`)).body.toString('utf8'), tagsBefore);
     await attachedLayout(reg, repo, d1);
 
+    // The gate's check (verify-image --cosign-key): the migrated digests pass; the moved tag's new
+    // digest, the unsigned image and another key are refused.
+    const client = await RegistryClient.connect({ endpoints: [{ url: reg.url }], repository: repo });
+    try {
+      assert.equal((await requireCosignSignature(client, d1, pub)).manifest, byTag.get('v1')!.manifest);
+      await requireCosignSignature(client, d2, pub);
+      const unsigned = (await client.manifest('unsigned')).digest;
+      for (const [digest, key] of [[movedTo, pub], [unsigned, pub], [d1, other]] as const) {
+        await assert.rejects(requireCosignSignature(client, digest, key), (e: unknown) => e instanceof DockerError && e.code === 'COSIGN_SIGNATURE');
+      }
+    } finally {
+      client.close();
+    }
+
     // --require-signer: only what alice signs; the wrong passphrase is refused before anything happens.
     const alice = await dtOk(owner, ['migrate', image, '--key', 'cosign.key', '--require-signer', 'alice', '--json']);
     const rows = (JSON.parse(alice.stdout) as { rows: { tag: string; status: string }[] }).rows;
@@ -206,5 +223,27 @@ describe('migrate: DCT-verified digests to cosign bundles', () => {
     const wrong = await dt(owner, ['migrate', image, '--key', 'cosign.key'], { COSIGN_PASSWORD: 'nope' });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /wrong passphrase/);
+  });
+
+  test('sign --cosign-key signs into DCT and attaches the bundle in one step; signing again attaches nothing new', async () => {
+    const reg = registry();
+    const a = await actor();
+    const repo = 'team/both';
+    const image = `${reg.host}/${repo}`;
+    const digest = await push(reg, repo, 'v1', 'signed both ways');
+    await dtOk(a, ['migrate', 'key', 'generate', 'ci']);
+    const pub = createPublicKey(await readFile(join(a.work, 'ci.pub'), 'utf8'));
+    const wrong = await dt(a, ['sign', `${image}:v1`, '--cosign-key', 'ci.key'], { COSIGN_PASSWORD: 'nope' });
+    assert.equal(wrong.code, 1);
+    const nothing = await dt(a, ['inspect', `${image}:v1`]);
+    assert.notEqual(nothing.code, 0, 'a wrong cosign passphrase stops before DCT is published');
+    const first = await dtOk(a, ['sign', `${image}:v1`, '--cosign-key', 'ci.key']);
+    assert.match(first.stdout, /Successfully signed/);
+    assert.match(first.stdout, new RegExp(`Attached cosign signature sha256:[a-f0-9]{64} for ${digest}`));
+    const layout = await attachedLayout(reg, repo, digest);
+    assert.ok(sigstoreVerifies(layout.bundle, pub));
+    const second = await dtOk(a, ['sign', `${image}:v1`, '--cosign-key', 'ci.key']);
+    assert.match(second.stdout, /attached already/);
+    assert.equal((await attachedLayout(reg, repo, digest)).manifestDigest, layout.manifestDigest);
   });
 });

@@ -5,40 +5,17 @@
 import { readFile } from 'node:fs/promises';
 import { isatty } from 'node:tty';
 import { resolve } from 'node:path';
-import { COSIGN_PASSWORD_VARIABLE, generateCosignKeyPair, loadCosignKeyPair } from '../../docker/cosign-keys.js';
+import { generateCosignKeyPair, loadCosignKeyPair } from '../../docker/cosign-keys.js';
 import { DockerError } from '../../docker/errors.js';
 import type { MigrateReport, MigrateRow } from '../../docker/migrate.js';
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
 import type { Ctx } from '../app.js';
 import { openDockerRepo } from '../docker-session.js';
 import { UsageError } from '../errors.js';
-import { TerminalPrompt } from '../prompt.js';
+import { cosignPassphrase } from '../cosign-passphrase.js';
 import { stderr } from '../stdio.js';
 
 type Opts = Record<string, unknown>;
-
-/** COSIGN_PASSWORD when set (empty included, as cosign), else typed on a terminal. */
-export async function cosignPassphrase(ctx: Ctx, confirm: boolean, keyName: string): Promise<string> {
-  const fromEnv = ctx.app.env[COSIGN_PASSWORD_VARIABLE];
-  if (fromEnv !== undefined) return fromEnv;
-  const prompt = new TerminalPrompt();
-  if (!prompt.interactive) {
-    throw new DockerError('KEY_FILE', `no passphrase for the cosign key ${keyName}: ${COSIGN_PASSWORD_VARIABLE} is not set and there is no terminal to ask on`, {
-      hint: `set ${COSIGN_PASSWORD_VARIABLE} (an empty value means no passphrase, as with cosign)`,
-    });
-  }
-  const first = await prompt.readSecret(`Enter password for private key: `);
-  if (first === null) throw new DockerError('CANCELLED', 'no passphrase typed', { hint: `type it, or set ${COSIGN_PASSWORD_VARIABLE}` });
-  const text = first.toString('utf8');
-  first.fill(0);
-  if (confirm) {
-    const again = await prompt.readSecret('Enter password for private key again: ');
-    const same = again !== null && again.toString('utf8') === text;
-    again?.fill(0);
-    if (!same) throw new DockerError('CANCELLED', 'the passphrases do not match', { hint: 'run the command again; nothing was written' });
-  }
-  return text;
-}
 
 export async function keyGenerate(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length !== 1) throw new UsageError('"migrate key generate" requires exactly 1 argument.');
