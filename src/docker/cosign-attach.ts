@@ -183,6 +183,8 @@ export interface SignAndAttach {
   annotations: Record<string, string>;
   credentials: () => Promise<Credentials | undefined>;
   dryRun?: boolean;
+  /** Runs the push (one at a time per repository, see migrate.ts). */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Signs `digest` and attaches the bundle, unless a bundle verifying with the key is there already. */
@@ -191,7 +193,9 @@ export async function signAndAttach(o: SignAndAttach): Promise<{ status: 'attach
   if (found[0]) return { status: 'already-signed', manifest: found[0].manifest };
   if (o.dryRun) return { status: 'would-attach' };
   const bundle = await createImageBundle(o.privateKey, `${o.registryHost}/${o.repository}`, o.digest);
-  const manifest = await attachBundle({ registryHost: o.registryHost, repository: o.repository, digest: o.digest, bundle, annotations: o.annotations, credentials: await o.credentials() });
+  const credentials = await o.credentials();
+  const attach = (): Promise<string> => attachBundle({ registryHost: o.registryHost, repository: o.repository, digest: o.digest, bundle, annotations: o.annotations, credentials });
+  const manifest = await (o.exclusive ? o.exclusive(attach) : attach());
   return { status: 'attached', manifest };
 }
 

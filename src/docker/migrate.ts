@@ -6,6 +6,7 @@
 // manifest's annotations. A digest that already carries a bundle verifying with the key is left
 // alone, so a re-run (or a run after an interrupted one) pushes only what is missing.
 
+import { describeError } from '../client/errors.js';
 import { RemoteError } from '../remote/errors.js';
 import type { RegistryClient } from '../remote/registry.js';
 import { pinRule } from '../tuf/rootcerts.js';
@@ -22,6 +23,8 @@ const ANNOTATION = 'dev.dtrust.dct';
 export interface MigrateOptions {
   repos: readonly DockerRepo[];
   key: CosignKeyPair;
+  /** `bundle` (cosign 3, BUNDLE_SPEC) or `legacy` (the `.sig` tag of SIGNATURE_SPEC). */
+  format: 'bundle' | 'legacy';
   /** Only tags this delegation (name without `targets/`) signs with the trusted digest. */
   requireSigner?: string;
   dryRun: boolean;
@@ -32,7 +35,8 @@ export interface MigrateOptions {
   onRow?: (row: MigrateRow, done: number, total: number) => void;
 }
 
-export type RowStatus = 'attached' | 'already-signed' | 'would-attach' | 'skipped';
+/** `failed`: this digest could not be signed or attached (`reason`); the others went on. */
+export type RowStatus = 'attached' | 'already-signed' | 'would-attach' | 'skipped' | 'failed';
 
 export interface MigrateRow {
   /** The image name as given, without tag. */
@@ -104,18 +108,16 @@ export async function migrate(o: MigrateOptions): Promise<MigrateReport> {
     o.onRow?.(row, done, total);
   };
   await Promise.all(
-    o.repos.map((d) =>
-      net(() => resolveRepo(d)).then(
-        async (plan) => {
-          total += plan.tags.length;
-          await migrateRepo(d, plan, o, net, emit);
-        },
-        (e: unknown) => {
-          const w = wrapError(e, `cannot migrate ${repositoryOf(d)}`);
-          report.failed.push({ repository: repositoryOf(d), message: w.message, ...(w.hint ? { hint: w.hint } : {}) });
-        },
-      ),
-    ),
+    o.repos.map(async (d) => {
+      try {
+        const plan = await net(() => resolveRepo(d));
+        total += plan.tags.length + plan.missing.length;
+        await migrateRepo(d, plan, o, net, emit);
+      } catch (e) {
+        const w = wrapError(e, `cannot migrate ${repositoryOf(d)}`);
+        report.failed.push({ repository: repositoryOf(d), message: w.message, ...(w.hint ? { hint: w.hint } : {}) });
+      }
+    }),
   );
   report.rows.sort((a, b) => (a.repository === b.repository ? (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0) : a.repository < b.repository ? -1 : 1));
   return report;
@@ -176,21 +178,23 @@ async function migrateRepo(d: DockerRepo, plan: RepoPlan, o: MigrateOptions, net
       }
       byDigest.set(t.digest, [...(byDigest.get(t.digest) ?? []), t]);
     });
+    // Pushes to one repository go one at a time: concurrent uploads of the same blob (the
+    // empty config every bundle manifest names) made registry 2.8 refuse manifests.
+    const push = limiter(1);
     await Promise.all(
       [...byDigest].map(([digest, tags]) =>
         net(async () => {
-          const r = await signAndAttach({
-            client: registry,
-            registryHost: d.ref.domain,
-            repository: d.ref.path,
-            digest,
-            privateKey: o.key.privateKey,
-            publicKey: o.key.publicKey,
-            annotations: provenanceAnnotations(plan, tags, o.now),
-            credentials: d.credentials,
-            dryRun: o.dryRun,
-          });
-          for (const t of tags) emit(row(t, r.status, r.manifest ? { manifest: r.manifest } : {}));
+          const common = { client: registry, registryHost: d.ref.domain, repository: d.ref.path, digest, ...o.key, credentials: d.credentials, dryRun: o.dryRun, exclusive: push };
+          try {
+            const r =
+              o.format === 'legacy'
+                ? await (await import('./cosign-legacy.js')).signLegacy({ ...common, optional: provenanceAnnotations(plan, tags, o.now) })
+                : await signAndAttach({ ...common, annotations: provenanceAnnotations(plan, tags, o.now) });
+            for (const t of tags) emit(row(t, r.status, r.manifest ? { manifest: r.manifest } : {}));
+          } catch (e) {
+            const { message, hint } = describeError(e);
+            for (const t of tags) emit(row(t, 'failed', { reason: `${message}${hint ? ` (${hint})` : ''}` }));
+          }
         }),
       ),
     );

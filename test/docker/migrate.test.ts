@@ -6,7 +6,7 @@
 // with @sigstore/verify directly, with the migration key (accepted) and another key (refused).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
@@ -245,5 +245,39 @@ describe('migrate: DCT-verified digests to cosign bundles', () => {
     const second = await dtOk(a, ['sign', `${image}:v1`, '--cosign-key', 'ci.key']);
     assert.match(second.stdout, /attached already/);
     assert.equal((await attachedLayout(reg, repo, digest)).manifestDigest, layout.manifestDigest);
+  });
+
+  test('--format legacy: the sha256-<hex>.sig manifest of SIGNATURE_SPEC, a simple-signing payload with the DCT provenance; a re-run adds nothing', async () => {
+    const reg = registry();
+    const a = await actor();
+    const repo = 'team/legacy';
+    const image = `${reg.host}/${repo}`;
+    const digest = await push(reg, repo, 'v1', 'for an older verifier');
+    await dtOk(a, ['sign', `${image}:v1`]);
+    await dtOk(a, ['migrate', 'key', 'generate', 'cosign']);
+    const pub = createPublicKey(await readFile(join(a.work, 'cosign.pub'), 'utf8'));
+    const first = JSON.parse((await dtOk(a, ['migrate', image, '--key', 'cosign.key', '--format', 'legacy', '--json'])).stdout) as { rows: { status: string }[] };
+    assert.deepEqual(first.rows.map((r) => r.status), ['attached']);
+    const sigTag = `${digest.replace(':', '-')}.sig`;
+    const m = await get(reg, `/v2/${repo}/manifests/${sigTag}`, 'application/vnd.oci.image.manifest.v1+json');
+    assert.equal(m.status, 200);
+    const manifest = JSON.parse(m.body.toString('utf8')) as { mediaType: string; config: { mediaType: string }; layers: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
+    assert.equal(manifest.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    assert.equal(manifest.config.mediaType, 'application/vnd.oci.image.config.v1+json');
+    assert.equal(manifest.layers.length, 1);
+    const layer = manifest.layers[0]!;
+    assert.equal(layer.mediaType, 'application/vnd.dev.cosign.simplesigning.v1+json');
+    const payload = (await get(reg, `/v2/${repo}/blobs/${layer.digest}`)).body;
+    const sig = Buffer.from(layer.annotations['dev.cosignproject.cosign/signature']!, 'base64');
+    assert.ok(verify('sha256', payload, pub, sig), 'the ECDSA signature over the payload verifies with the migration key');
+    assert.ok(!verify('sha256', payload, createPublicKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey), sig));
+    const p = JSON.parse(payload.toString('utf8')) as { critical: { identity: Record<string, string>; image: Record<string, string>; type: string }; optional: Record<string, string> };
+    assert.equal(p.critical.type, 'cosign container image signature');
+    assert.equal(p.critical.image['docker-manifest-digest'], digest);
+    assert.equal(p.critical.identity['docker-reference'], image);
+    assert.equal(p.optional['dev.dtrust.dct.tags'], 'v1');
+    const again = JSON.parse((await dtOk(a, ['migrate', image, '--key', 'cosign.key', '--format', 'legacy', '--json'])).stdout) as { rows: { status: string }[] };
+    assert.deepEqual(again.rows.map((r) => r.status), ['already-signed']);
+    assert.deepEqual((await get(reg, `/v2/${repo}/manifests/${sigTag}`, 'application/vnd.oci.image.manifest.v1+json')).body, m.body, 're-run pushed nothing');
   });
 });

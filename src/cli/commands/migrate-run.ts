@@ -54,8 +54,8 @@ export async function migrate(ctx: Ctx, args: string[]): Promise<void> {
   if (images.length === 0) throw new UsageError('"migrate" requires at least 1 image (IMAGE[:TAG] or GUN), or --from FILE.');
   if (typeof o.key !== 'string' || o.key === '') throw new UsageError('"migrate" requires --key cosign.key (make one with: dtrust migrate key generate cosign)', false);
   const format = o.format ?? 'bundle';
-  if (format !== 'bundle') {
-    throw new DockerError('USAGE', `--format ${String(format)} is not supported by this version`, { hint: 'use --format bundle (what cosign 3 writes and verifies by default)' });
+  if (format !== 'bundle' && format !== 'legacy') {
+    throw new DockerError('USAGE', `--format ${String(format)}: the formats are bundle (cosign 3) and legacy (the .sig tag of cosign 1 and 2)`, { hint: 'leave out --format for what cosign 3 writes and verifies by default' });
   }
   const jobs = Number(o.jobs ?? 8);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new DockerError('USAGE', `--jobs ${String(o.jobs)} is not a number from 1 to 64`, { hint: 'the default is 8' });
@@ -75,6 +75,7 @@ export async function migrate(ctx: Ctx, args: string[]): Promise<void> {
     repos,
     key,
     ...(requireSigner !== undefined ? { requireSigner } : {}),
+    format,
     dryRun: o.dryRun === true,
     concurrency: jobs,
     now: ctx.app.now,
@@ -85,8 +86,9 @@ export async function migrate(ctx: Ctx, args: string[]): Promise<void> {
   if (o.json === true) out.out(JSON.stringify(report, null, 2) + '\n');
   else out.out(table(report, o.dryRun === true));
   for (const f of report.failed) out.log('error', `${f.message}${f.hint ? ` (${f.hint})` : ''}`);
-  if (report.failed.length > 0) {
-    throw new DockerError('PARTIAL', `${report.failed.length} of ${repos.length} repositories could not be migrated`, { hint: 'fix what the errors above say and run the same command again: what is attached already is not attached twice' });
+  const failedRows = report.rows.filter((r) => r.status === 'failed').length;
+  if (report.failed.length > 0 || failedRows > 0) {
+    throw new DockerError('PARTIAL', `${report.failed.length} of ${repos.length} repositories and ${failedRows} tags could not be migrated`, { hint: 'fix what the errors above say and run the same command again: what is attached already is not attached twice' });
   }
 }
 
@@ -97,14 +99,14 @@ function table(r: MigrateReport, dryRun: boolean): string {
   for (const [repo, root] of roots) lines.push(`${repo}: ${root}`);
   for (const row of r.rows) {
     const signers = row.signers.length > 0 ? row.signers.join(',') : 'Repo Admin';
-    const detail = row.status === 'skipped' ? row.reason ?? '' : row.manifest ? `signature ${row.manifest}` : '';
+    const detail = row.status === 'skipped' || row.status === 'failed' ? row.reason ?? '' : row.manifest ? `signature ${row.manifest}` : '';
     lines.push(`${row.status.padEnd(14)} ${row.repository}:${row.tag}  ${row.digest || '-'}  ${row.role ? `${row.role} (${signers})` : ''}  ${detail}`.trimEnd());
   }
   const count = (s: string): number => r.rows.filter((x) => x.status === s).length;
   lines.push(
     dryRun
       ? `dry run: ${count('would-attach')} to attach, ${count('already-signed')} already signed, ${count('skipped')} skipped; nothing was pushed`
-      : `${count('attached')} attached, ${count('already-signed')} already signed, ${count('skipped')} skipped`,
+      : `${count('attached')} attached, ${count('already-signed')} already signed, ${count('skipped')} skipped, ${count('failed')} failed`,
   );
   return lines.join('\n') + '\n';
 }
