@@ -279,5 +279,27 @@ describe('migrate: DCT-verified digests to cosign bundles', () => {
     const again = JSON.parse((await dtOk(a, ['migrate', image, '--key', 'cosign.key', '--format', 'legacy', '--json'])).stdout) as { rows: { status: string }[] };
     assert.deepEqual(again.rows.map((r) => r.status), ['already-signed']);
     assert.deepEqual((await get(reg, `/v2/${repo}/manifests/${sigTag}`, 'application/vnd.oci.image.manifest.v1+json')).body, m.body, 're-run pushed nothing');
+    const table = await dtOk(a, ['migrate', `${image}:v1`, `${image}:nope`, '--key', 'cosign.key', '--format', 'legacy']);
+    assert.match(table.stdout, /^127\.0\.0\.1:\d+\/team\/legacy: TOFU \(root trusted since an earlier contact\); root key [0-9a-f]{64}; targets version \d+$/m);
+    assert.match(table.stdout, new RegExp(`^already-signed +${image.replace(/\./g, '\\.')}:v1  ${digest}  targets \\(Repo Admin\\)  signature ${sigTag}$`, 'm'));
+    assert.match(table.stdout, /^skipped +\S+:nope  -  +the tag is not signed in DCT$/m);
+    assert.match(table.stdout, /^0 attached, 1 already signed, 1 skipped, 0 failed$/m);
+  });
+
+  test('migrate key generate: nothing is overwritten, and without COSIGN_PASSWORD or a terminal nothing is written', async () => {
+    const a = await actor();
+    await dtOk(a, ['migrate', 'key', 'generate', 'k']);
+    const before = await readFile(join(a.work, 'k.key'), 'utf8');
+    const again = await dt(a, ['migrate', 'key', 'generate', 'k']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /k\.key already exists/);
+    assert.equal(await readFile(join(a.work, 'k.key'), 'utf8'), before);
+    const noPass = await dt(a, ['migrate', 'key', 'generate', 'other'], { COSIGN_PASSWORD: undefined });
+    assert.equal(noPass.code, 1);
+    assert.match(noPass.stderr, /COSIGN_PASSWORD is not set and there is no terminal/);
+    await assert.rejects(readFile(join(a.work, 'other.key')));
+    const noKey = await dt(a, ['migrate', 'example.com/x']);
+    assert.equal(noKey.code, 1);
+    assert.match(noKey.stderr, /requires --key cosign\.key/);
   });
 });
