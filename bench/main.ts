@@ -1,5 +1,5 @@
 // `npm run bench`: dtrust against the real notary 0.7 on repositories served by the real
-// notary-server. Sections (BENCH_ONLY=engine,commands,delegations,startup,staging,archive; default all, always run
+// notary-server. Sections (BENCH_ONLY=engine,commands,delegations,startup,staging,archive,migrate; default all, always run
 // in this order):
 //
 //   engine       dtrust's verification engine in-process vs `notary list` (engine.ts)
@@ -10,13 +10,15 @@
 //                one cold `notary list` per repository (archive.ts, issue 16)
 //   staging      500 targets staged one addhash at a time (dtrust vs notary) and in one
 //                addhash --from (dtrust) vs notary's loop (staging.ts)
+//   migrate      500 DCT-signed tags in 50 repositories to cosign bundles through 20 ms proxies (migrate.ts)
 //
 // Each section prints a table (PASS/MISS against its goals) and writes .bench/results-<section>.json.
 //
 // Env: BENCH_ONLY; BENCH_COMMANDS (list,lookup,verify,add: parts of `commands`); BENCH_TARGETS (default 100000: the large repository); BENCH_ROLES (default
 // 10,100,1000); BENCH_RUNS (timed runs per measurement, default 5); BENCH_COLD_RUNS (cold runs in
 // delegations, default 3); BENCH_STARTUP_RUNS (default 20); BENCH_VERIFY_MB (default 100);
-// BENCH_STAGE_TARGETS (default 500), BENCH_STAGE_BATCHES (default 5);
+// BENCH_STAGE_TARGETS (default 500), BENCH_STAGE_BATCHES (default 5); BENCH_MIGRATE_REPOS (default 50),
+// BENCH_MIGRATE_TAGS (default 10);
 // BENCH_DEADLINE_S (default 3600: long series stop early as it nears; the run is killed at it).
 // Exit 0 whatever the verdicts (a benchmark, not a test); non-zero only when the bench breaks.
 import { BenchContext, envInt, loadNote, log } from './context.js';
@@ -24,6 +26,7 @@ import { runArchive } from './archive.js';
 import { runCommands } from './commands.js';
 import { runDelegations } from './delegations.js';
 import { runEngine } from './engine.js';
+import { runMigrate } from './migrate.js';
 import { runStaging } from './staging.js';
 import { runStartup } from './startup.js';
 import { grid, ms } from './stats.js';
@@ -36,6 +39,7 @@ const SECTIONS = {
   startup: runStartup,
   staging: runStaging,
   archive: runArchive,
+  migrate: runMigrate,
 } as const;
 type Section = keyof typeof SECTIONS;
 

@@ -71,7 +71,9 @@ await build({
   platform: 'node',
   target: 'node20',
   // Dependencies are bundled too: resolving node_modules at start-up costs more than it saves.
-  external: ['@peculiar/x509'],
+  // The Sigstore libraries (and their HTTP stack) stay in node_modules: only the cosign-format
+  // commands load them, with import(), which esbuild turns into require() on first use.
+  external: ['@peculiar/x509', '@sigstore/*'],
   plugins: [lazyBuiltins],
   // The file is the function bin/dtrust runs, so the launcher compiles it as read, without a copy.
   banner: { js: '(function (exports, require, module, __filename, __dirname) {' },

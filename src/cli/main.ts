@@ -7,6 +7,7 @@ import { registerArchive } from './commands/archive.js';
 import { registerDelegation } from './commands/delegation.js';
 import { registerDocker } from './commands/docker.js';
 import { registerKey } from './commands/key.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
 import { registerVerifyImage } from './commands/verify-image.js';
@@ -109,6 +110,7 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['trust', 'sign', 'inspect', 'revoke', 'signer', 'key'], register: registerDocker },
   { names: ['verify-image'], register: registerVerifyImage },
   { names: ['archive'], register: registerArchive },
+  { names: ['migrate'], register: registerMigrate },
 ];
 
 /** Global flags that take their value in the next argument. */

@@ -30,7 +30,9 @@ export type KeyFileErrorCode =
   | 'BAD_KEY_FILE'
   | 'UNSUPPORTED_KEY'
   | 'UNSUPPORTED_ENCRYPTION'
-  | 'ITERATIONS_TOO_HIGH';
+  | 'ITERATIONS_TOO_HIGH'
+  /** An encrypted key that does not decrypt with the passphrase given. */
+  | 'WRONG_PASSPHRASE';
 
 /** A key file (or PEM block) that cannot be used, with the reason class in `code`. */
 export class KeyFileError extends DtrustError<KeyFileErrorCode> {

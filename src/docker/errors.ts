@@ -34,6 +34,10 @@ export type DockerErrorCode =
   | 'PARTIAL'
   /** The repository has no signer of that name. */
   | 'NO_SUCH_SIGNER'
+  /** The registry did not take an attached signature (cosign's formats). */
+  | 'ATTACH'
+  /** No attached cosign signature verifies with the public key given. */
+  | 'COSIGN_SIGNATURE'
   /** A step of a verb failed (docker's errors.Wrap): the message is prefixed, the error is the cause. */
   | 'WRAPPED';
 

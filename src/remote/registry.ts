@@ -226,6 +226,45 @@ export class RegistryClient {
     return { digest, sha256: sha, size: bytes.length, mediaType, bytes, registry: this.baseUrl };
   }
 
+  /**
+   * The referrers index of `digest` (the OCI 1.1 referrers API), or null when the registry has no
+   * referrers API (it answers 404, as registries before distribution 3 do).
+   */
+  async referrers(digest: string): Promise<Buffer | null> {
+    const what = `referrers of ${this.repository}@${digest}`;
+    const res = await this.get(`/v2/${this.escapedRepository}/referrers/${checkDigest(digest)}`, what, MAX_MANIFEST_SIZE, MEDIA_TYPES.ociIndex);
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw this.unexpected(res, what);
+    return res.body;
+  }
+
+  /** A blob of the repository, at most `maxBytes`, checked against its digest. */
+  async blob(digest: string, maxBytes: number): Promise<Buffer> {
+    const what = `blob ${this.repository}@${digest}`;
+    const res = await this.get(`/v2/${this.escapedRepository}/blobs/${checkDigest(digest)}`, what, maxBytes);
+    if (res.status === 404) throw new RemoteError('NOT_FOUND', `${what} is not in the registry ${this.server.host}`, { status: 404, url: res.url, resource: what });
+    if (res.status !== 200) throw this.unexpected(res, what);
+    if (`sha256:${createHash('sha256').update(res.body).digest('hex')}` !== digest) {
+      throw new RemoteError('BAD_RESPONSE', `the registry ${this.server.host} sent a ${what} whose bytes have another digest`, { url: res.url, resource: what });
+    }
+    return res.body;
+  }
+
+  private async get(path: string, what: string, maxBody: number, accept?: string): Promise<HttpResponse> {
+    let res: HttpResponse;
+    try {
+      res = await this.auth.request({ method: 'GET', url: this.url(path), ...(accept ? { headers: { accept } } : {}), maxBody, resource: what });
+    } catch (e) {
+      throw this.explain(e, what);
+    }
+    if (res.status === 401 || res.status === 403) throw this.denied(res, what);
+    return res;
+  }
+
+  private unexpected(res: HttpResponse, what: string): RemoteError {
+    return new RemoteError('SERVER_ERROR', `the registry ${this.server.host} answered ${res.status} for the ${what}`, { status: res.status, url: res.url, resource: what, hint: 'the registry had a problem; try again later' });
+  }
+
   private denied(res: HttpResponse, what: string): RemoteError {
     return new RemoteError('UNAUTHORIZED', `the registry ${this.server.host} refused access to ${what} (${res.status})`, {
       status: res.status,
@@ -255,6 +294,11 @@ export class RegistryClient {
     }
     return e;
   }
+}
+
+function checkDigest(digest: string): string {
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new RemoteError('CONFIG', `invalid digest ${JSON.stringify(sanitize(digest, 100))}`, { url: '' });
+  return digest;
 }
 
 function header(res: HttpResponse, name: string): string | undefined {

@@ -11,7 +11,9 @@
 //    told what to do, signer remove works as in docker ≤ v25 and also when nothing was released,
 //    http trust servers are accepted, and a missing registry login does not break initialisation.
 
+import { resolve } from 'node:path';
 import { describeError } from '../../client/errors.js';
+import { loadCosignKeyPair } from '../../docker/cosign-keys.js';
 import { DockerError } from '../../docker/errors.js';
 import { dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
@@ -23,6 +25,7 @@ import { generateSignerKey, loadSignerKey } from '../../docker/signer-keys.js';
 import { signImage, type SignTarget } from '../../docker/sign.js';
 import type { DockerKeys, DockerRepo } from '../../docker/repository.js';
 import type { Ctx } from '../app.js';
+import { cosignPassphrase } from '../cosign-passphrase.js';
 import { dockerKeys, openDockerRepo } from '../docker-session.js';
 import { CliError, UsageError } from '../errors.js';
 import { TerminalPrompt } from '../prompt.js';
@@ -96,12 +99,16 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
   }
   const tag = ref.tag;
   const pinned = pinnedTarget(o);
+  // The cosign key is read first: a wrong passphrase stops before anything is published.
+  const cosignKey = typeof o.cosignKey === 'string' ? await loadCosignKeyPair(resolve(ctx.app.cwd, o.cosignKey), await cosignPassphrase(ctx, false, o.cosignKey)) : undefined;
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to sign');
   const d = await openDockerRepo(ctx, ref);
   const out = ctx.app.output;
+  let digest = '';
   const signed = await signImage(d, keys, pinned, {
     target: (t) => {
+      digest = `sha256:${t.sha256.toString('hex')}`;
       out.out(`${tag}: digest: sha256:${t.sha256.toString('hex')} size: ${t.size}${pinned ? ' (from --digest, not checked against the registry)' : ''}\n`);
       if (!pinned) out.log('info', `manifest read from ${t.source}`);
     },
@@ -112,6 +119,11 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
   else if (signed.kind === 'created') out.out(`Finished initializing "${d.gun}"\n`);
   else if (signed.kind === 'unchanged') out.out(`${tag} is already signed with this digest in ${signed.roles.join(', ')}; nothing to publish\n`);
   out.out(`Successfully signed ${ref.name}:${tag}\n`);
+  if (cosignKey) {
+    const { attachToImage } = await import('../../docker/cosign-attach.js');
+    const r = await attachToImage(d, digest, cosignKey, tag, ctx.app.now);
+    out.out(r.status === 'attached' ? `Attached cosign signature ${r.manifest} for ${digest}\n` : `A cosign signature for ${digest} with this key is attached already (${r.manifest})\n`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ function addSign(parent: Command, app: App): void {
     .option('--digest <digest>', 'Sign this manifest digest (sha256:<hex>) instead of asking the registry (needs --size)')
     .option('--size <bytes>', 'Byte size of the manifest given with --digest')
     .option('--local', 'Sign a locally tagged image (needs a Docker engine: not supported by dtrust)')
+    .option('--cosign-key <file>', "Also sign the digest with this cosign key and attach the signature in cosign's bundle layout (passphrase from COSIGN_PASSWORD)")
     .action(app.action(async (ctx, args: string[]) => (await run()).sign(ctx, args), DOCKER));
 }
 
