@@ -14,7 +14,7 @@ import { signAndAttach } from './cosign-attach.js';
 import type { CosignKeyPair } from './cosign-keys.js';
 import { wrapError } from './errors.js';
 import { refreshRepo, type DockerRepo } from './repository.js';
-import { provenanceOf, trustedTags, type TrustedTag } from './trusted-tags.js';
+import { provenanceOf, trustedTags, type TrustedTag } from './resolve.js';
 
 /** Root files are small; the cache read only asks whether one is there. */
 const ROOT_PROBE_MAX = 1024 * 1024;

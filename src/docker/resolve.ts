@@ -6,6 +6,7 @@
 // serves that digest for the tag (a moved tag fails naming both digests; a manifest list or OCI
 // index is reported with each platform's manifest).
 
+import type { KeyObject } from 'node:crypto';
 import type { RootOfTrust, RootVerdict } from '../client/rootoftrust.js';
 import { checkRootOfTrust } from '../client/rootoftrust.js';
 import { RemoteError } from '../remote/errors.js';
@@ -71,6 +72,8 @@ export interface TrustedImage extends TrustedDigest, RootVerdict {
   capturedAt?: string;
   /** Absent with --no-registry. */
   registryCheck?: RegistryCheck;
+  /** With --cosign-key: the attached cosign signature that verified for the trusted digest. */
+  cosign?: { manifest: string };
 }
 
 /** The repository part of a reference as typed (`alpine`, `localhost:5000/team/app`). */
@@ -95,6 +98,22 @@ function entryIn(b: TrustedCollectionBuilder, role: string, name: string): Targe
   return meta && pathAllowed(name, b.pathsOf(role) ?? []) ? { name, meta, role } : undefined;
 }
 
+/** The entry docker pull uses for `name`: the first role in pull order that may and does sign it. */
+function firstEntry(b: TrustedCollectionBuilder, order: string[], name: string): TargetEntry | undefined {
+  for (const role of order) {
+    const e = entryIn(b, role, name);
+    if (e) return e;
+  }
+  return undefined;
+}
+
+/** The roles signing the same name and digest as `entry`, and the docker signers among them. */
+function sameDigest(b: TrustedCollectionBuilder, entry: TargetEntry): { holding: Set<string>; signers: string[] } {
+  const hex = sha256Hex(entry.meta);
+  const same = targetsByName(b, entry.name).filter((e) => sha256Hex(e.meta) === hex);
+  return { holding: new Set(same.map((e) => e.role)), signers: [...new Set(same.filter((e) => !isReleasedRole(e.role)).map((e) => signerName(e.role)))] };
+}
+
 /**
  * The one trusted digest of `ref` in a verified collection: the tag (default `latest`) in
  * docker's pull order; a digest reference must be what a trusted tag names (its own tag when one
@@ -110,7 +129,7 @@ export function trustedDigest(b: TrustedCollectionBuilder, ref: ImageReference, 
   }
   if (ref.tag !== undefined || ref.digest === undefined) {
     const tag = ref.tag ?? 'latest';
-    for (const role of order) if ((entry = entryIn(b, role, tag))) break;
+    entry = firstEntry(b, order, tag);
     if (!entry) {
       throw new DockerError('NOT_SIGNED', `no trusted signature for ${repository}:${tag} in ${b.gun}`, {
         hint: `see what is signed with: dtrust inspect --pretty ${repository}`,
@@ -126,7 +145,7 @@ export function trustedDigest(b: TrustedCollectionBuilder, ref: ImageReference, 
       for (const [name, meta] of b.targetsRoles.get(role)!.meta.targets) {
         if (sha256Hex(meta) !== wantHex || !pathAllowed(name, b.pathsOf(role) ?? [])) continue;
         // The tag's own resolution must give this digest: a tag a release role moved elsewhere does not count.
-        const first = order.map((r) => entryIn(b, r, name)).find((e) => e !== undefined);
+        const first = firstEntry(b, order, name);
         if (first && sha256Hex(first.meta) === wantHex) {
           entry = first;
           break outer;
@@ -138,9 +157,7 @@ export function trustedDigest(b: TrustedCollectionBuilder, ref: ImageReference, 
     }
   }
   const hex = sha256Hex(entry.meta);
-  const same = targetsByName(b, entry.name).filter((e) => sha256Hex(e.meta) === hex);
-  const signers = [...new Set(same.filter((e) => !isReleasedRole(e.role)).map((e) => signerName(e.role)))];
-  const holding = new Set(same.map((e) => e.role));
+  const { holding, signers } = sameDigest(b, entry);
   for (const r of req.roles ?? []) {
     const role = r === 'targets' || r.startsWith('targets/') ? r : `targets/${r}`;
     if (!holding.has(role)) {
@@ -164,6 +181,38 @@ export function trustedDigest(b: TrustedCollectionBuilder, ref: ImageReference, 
   }
   const earliest = expiries.reduce((a, e) => (e.ms < a.ms ? e : a));
   return { repository, gun: b.gun, tag: entry.name, digest: `sha256:${hex}`, size: entry.meta.length, role: entry.role, signers, expires: formatExpires(earliest) };
+}
+
+/** A signed tag with the digest docker pull trusts for it, the role that decides it and its signers. */
+export interface TrustedTag {
+  tag: string;
+  /** `sha256:<hex>`. */
+  digest: string;
+  size: number;
+  role: string;
+  /** Delegations (names without `targets/`) signing the same tag and digest, walk order. */
+  signers: string[];
+}
+
+/** Every tag of the repository resolved as docker pull resolves it, sorted by name (migrate). */
+export function trustedTags(b: TrustedCollectionBuilder): TrustedTag[] {
+  const order = pullOrder(b);
+  const names = new Set<string>();
+  for (const role of order) for (const name of b.targetsRoles.get(role)!.meta.targets.keys()) names.add(name);
+  const out: TrustedTag[] = [];
+  for (const tag of [...names].sort()) {
+    const entry = firstEntry(b, order, tag);
+    if (entry === undefined) continue;
+    const hex = sha256Hex(entry.meta);
+    if (hex === '') continue;
+    out.push({ tag, digest: `sha256:${hex}`, size: entry.meta.length, role: entry.role, signers: sameDigest(b, entry).signers });
+  }
+  return out;
+}
+
+/** The root key IDs and the targets version the answers rest on. */
+export function provenanceOf(b: TrustedCollectionBuilder): { rootKeyIds: string[]; targetsVersion: number } {
+  return { rootKeyIds: [...(b.root?.meta.roles.get('root')?.keyids ?? [])], targetsVersion: b.targetsRoles.get('targets')?.meta.version ?? 0 };
 }
 
 /**
@@ -235,6 +284,8 @@ export interface ResolveOptions extends Requirements {
   noRegistry?: boolean;
   /** Trust data from elsewhere (an archive) instead of the trust server. */
   collection?: Collection;
+  /** Also require a cosign signature attached to the trusted digest that verifies with this key. */
+  cosignKey?: KeyObject;
 }
 
 /** The trust server's view of the repository (the cache when it cannot be reached, unless strict). */
@@ -274,10 +325,15 @@ export async function resolveImage(d: DockerRepo, opts: ResolveOptions): Promise
   const t = trustedDigest(c.builder, d.ref, opts);
   const out: TrustedImage = { ...t, ...verdict, reference: `${t.repository}@${t.digest}`, source: c.source };
   if (c.capturedAt !== undefined) out.capturedAt = c.capturedAt;
-  if (!opts.noRegistry) {
+  if (!opts.noRegistry || opts.cosignKey) {
     const registry = await d.registry();
     try {
-      out.registryCheck = await checkRegistry(registry, t, d.ref.tag === undefined && d.ref.digest !== undefined);
+      if (!opts.noRegistry) out.registryCheck = await checkRegistry(registry, t, d.ref.tag === undefined && d.ref.digest !== undefined);
+      if (opts.cosignKey) {
+        // Loaded here only: the Sigstore libraries stay out of every other command.
+        const { requireCosignSignature } = await import('./cosign-attach.js');
+        out.cosign = { manifest: (await requireCosignSignature(registry, t.digest, opts.cosignKey)).manifest };
+      }
     } finally {
       registry.close();
     }
@@ -296,7 +352,7 @@ export function gateFailure(e: unknown): GateFailure {
     if (e.code === 'NOT_FOUND' || e.code === 'BAD_RESPONSE') return 'untrusted';
     return 'error';
   }
-  if (e instanceof DockerError) return e.code === 'NOT_SIGNED' || e.code === 'TAG_MOVED' || e.code === 'REQUIREMENT' || e.code === 'MANIFEST' ? 'untrusted' : 'error';
+  if (e instanceof DockerError) return e.code === 'NOT_SIGNED' || e.code === 'TAG_MOVED' || e.code === 'REQUIREMENT' || e.code === 'MANIFEST' || e.code === 'COSIGN_SIGNATURE' ? 'untrusted' : 'error';
   if (e instanceof TrustError || (typeof code === 'string' && /^ARCHIVE_(TAMPERED|INVALID|NO_REPO)$/.test(code))) return 'untrusted';
   if (e instanceof StorageError && e.code === 'CORRUPT') return 'untrusted';
   return 'error';

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
@@ -214,6 +214,21 @@ describe('migrate: DCT-verified digests to cosign bundles', () => {
       }
     } finally {
       client.close();
+    }
+    // The same through the command line: both checks must hold; a failure of either is "untrusted" (3).
+    const gate = await dtOk(owner, ['verify-image', `${image}:v2`, '--cosign-key', 'cosign.pub', '--json']);
+    const verdict = JSON.parse(gate.stdout) as { digest: string; cosign?: { verified: boolean; manifest: string } };
+    assert.equal(verdict.digest, d2);
+    assert.deepEqual(verdict.cosign, { verified: true, manifest: byTag.get('v2')!.manifest });
+    await writeFile(join(owner.work, 'other.pub'), other.export({ type: 'spki', format: 'pem' }));
+    const wrongKey = await dt(owner, ['verify-image', `${image}:v1`, '--cosign-key', 'other.pub']);
+    assert.equal(wrongKey.code, 3, wrongKey.stderr);
+    assert.equal(wrongKey.stdout, '');
+    assert.match(wrongKey.stderr, new RegExp(`no cosign signature attached to ${repo}@${d1} verifies with the public key given`));
+    for (const tag of ['moved', 'unsigned']) {
+      const refused = await dt(owner, ['verify-image', `${image}:${tag}`, '--cosign-key', 'cosign.pub']);
+      assert.equal(refused.code, 3, `${tag}: ${refused.stderr}`);
+      assert.equal(refused.stdout, '');
     }
 
     // --require-signer: only what alice signs; the wrong passphrase is refused before anything happens.

@@ -1,6 +1,7 @@
 // verify-image: parse, resolve through docker/resolve.ts, print the trusted reference (or one
 // JSON object), and exit with the gate's codes.
 
+import { resolve } from 'node:path';
 import { parseImageReference } from '../../docker/reference.js';
 import { gateFailure, resolveImage, type Collection, type TrustedImage } from '../../docker/resolve.js';
 import type { Ctx } from '../app.js';
@@ -22,6 +23,7 @@ export async function verifyImage(ctx: Ctx, args: string[]): Promise<void> {
   const d = await openDockerRepo(ctx, ref);
   const archive = typeof o.archive === 'string' ? o.archive : undefined;
   const collection = archive !== undefined ? await archivedCollection(ctx, archive, d.gun) : undefined;
+  const cosignKey = typeof o.cosignKey === 'string' ? await (await import('../../docker/cosign-keys.js')).loadCosignPublicKey(resolve(ctx.app.cwd, o.cosignKey)) : undefined;
   const t = await resolveImage(d, {
     anchor,
     roles: strings(o.requireRole),
@@ -29,6 +31,7 @@ export async function verifyImage(ctx: Ctx, args: string[]): Promise<void> {
     strict: o.strict === true,
     noRegistry: o.registry === false,
     ...(collection ? { collection } : {}),
+    ...(cosignKey ? { cosignKey } : {}),
   });
   const out = ctx.app.output;
   if (t.trust === 'tofu') out.log('warning', `the root of ${t.gun} was not checked against a pinned root: ${t.how}`);
@@ -59,6 +62,7 @@ export function gateJson(image: string, t: TrustedImage): Record<string, unknown
   j['registry'] = t.registryCheck
     ? { checked: true, url: t.registryCheck.registry, mediaType: t.registryCheck.mediaType, ...(t.registryCheck.platforms ? { platforms: t.registryCheck.platforms } : {}) }
     : { checked: false };
+  if (t.cosign) j['cosign'] = { verified: true, manifest: t.cosign.manifest };
   return j;
 }
 

@@ -33,6 +33,7 @@ export function registerVerifyImage(program: Command, app: App, word?: string): 
     .option('--root-cert <file>', 'PEM root certificate, or CA certificate, the repository root must match (no trust on first use)')
     .option('--require-role <role>', 'A role that must sign the trusted digest (targets, targets/releases, targets/NAME); repeatable', repeatable)
     .option('--require-signer <name>', 'A docker signer (targets/NAME) that must sign the trusted digest; repeatable', repeatable)
+    .option('--cosign-key <file>', 'Also require a cosign signature attached to the trusted digest that verifies with this public key (cosign.pub)')
     .option('--archive <file>', 'Answer from a trust archive (dtrust archive) instead of the trust server, as of its capture time')
     .action(app.action(async (ctx, args: string[]) => (await import('./verify-image-run.js')).verifyImage(ctx, args), { docker: true }));
 }
