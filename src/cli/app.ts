@@ -24,6 +24,8 @@ export interface ActionOptions {
 
 export class App {
   exitCode = 0;
+  /** Roles and certificates this command already warned about nearing their end (cli/session.ts). */
+  readonly expiryWarned = new Set<string>();
   private readonly configs = new Map<TrustDirDefault, Promise<Config>>();
 
   constructor(

@@ -3,12 +3,13 @@
 // PINs from the environment or the terminal, and the adapter the workflows sign through.
 
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { RepoKeyAccess } from '../client/keys.js';
 import { decodePemBlocks } from '../crypto/pem.js';
 import { decodeKeyBlock, isPrivateKeyBlock } from '../crypto/keyfile.js';
 import { KeyStoreError } from '../keystore/errors.js';
 import { FileKeyStore, kdfIterationsFromEnv } from '../keystore/filestore.js';
+import { PRIVATE_DIR, listKeyFiles } from '../keystore/keyfiles.js';
 import { PassphraseRetriever, type PromptIO } from '../keystore/passphrase.js';
 import {
   PKCS11_TOKEN_VARIABLE,
@@ -51,6 +52,26 @@ export async function openKeyService(ctx: Ctx, opts: KeyServiceOptions = {}): Pr
   const token = await openTokenStore(ctx, files, prompt);
   const stores: KeyStore[] = token.store ? [token.store, files] : [files];
   return { service: new KeyService(stores), files, passphrases, token };
+}
+
+/**
+ * The IDs of the key files in a trust directory, without opening the store (a read's expiry
+ * warnings only need to know whether the snapshot key is here).
+ */
+export function fileKeyIds(trustDir: string): Set<string> {
+  try {
+    return new Set(listKeyFiles(join(trustDir, PRIVATE_DIR), () => undefined).map((e) => e.id));
+  } catch {
+    return new Set();
+  }
+}
+
+/** Where each key held here is: a key file of the trust directory, or a token (`expiry`, `doctor`). */
+export async function heldKeys(ctx: Ctx): Promise<(canonicalId: string) => 'file' | 'token' | undefined> {
+  const keys = await openKeyService(ctx);
+  const where = new Map<string, 'file' | 'token'>();
+  for (const r of await keys.service.list()) if (!where.has(r.id)) where.set(r.id, r.location === keys.files.name ? 'file' : 'token');
+  return (id) => where.get(id);
 }
 
 /** Test hook: comma-separated write steps (`passwd:synced`, `import:renamed@2`) where the process kills itself. */

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { App, type Program } from './app.js';
 import { registerDelegation } from './commands/delegation.js';
 import { registerDocker } from './commands/docker.js';
+import { registerExpiry } from './commands/expiry.js';
 import { registerKey } from './commands/key.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
@@ -105,6 +106,7 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['key'], register: registerKey },
   { names: ['key'], register: registerRotate },
   { names: ['trust', 'sign', 'inspect', 'revoke', 'signer', 'key'], register: registerDocker },
+  { names: ['expiry', 'renew'], register: registerExpiry },
 ];
 
 /** Global flags that take their value in the next argument. */

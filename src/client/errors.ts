@@ -10,7 +10,9 @@ export type ClientErrorCode =
   /** The connection dropped after an upload was sent: the server may or may not have applied it. */
   | 'UNKNOWN_OUTCOME'
   /** A role file that cannot be co-signed here. */
-  | 'COSIGN';
+  | 'COSIGN'
+  /** A role `renew` was asked for that this machine does not renew. */
+  | 'RENEW';
 
 export class ClientError extends DtrustError<ClientErrorCode> {
   constructor(code: ClientErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {

@@ -37,6 +37,10 @@ export interface UpdateOptions {
   warn: (msg: string) => void;
   /** Downloads in flight at once (default: what the remote runs at once). */
   concurrency?: number;
+  /** The caller asked for the cache alone (`expiry --offline`): no warning that the server was not used. */
+  offlineByChoice?: boolean;
+  /** Roles whose expiry is tolerated (BuilderOptions.allowExpired): `renew` and `expiry` only. */
+  allowExpired?: ReadonlySet<string> | 'all';
 }
 
 export interface Updated {
@@ -223,6 +227,7 @@ async function newBuilder(run: Run, limits: Limits): Promise<TrustedCollectionBu
     cachedTimestamp: await run.cached('timestamp', limits.timestampMax),
     pin: run.pin,
     limits,
+    allowExpired: opts.allowExpired,
   });
 }
 
@@ -320,8 +325,8 @@ async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<Trust
   const root = await opts.cache.read('root', limits.rootMax);
   const ts = await opts.cache.read('timestamp', limits.timestampMax);
   if (!root || !ts) throw offline;
-  opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
-  const b = new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, limits });
+  if (!opts.offlineByChoice) opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+  const b = new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, limits, allowExpired: opts.allowExpired });
   fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
   fromCache(opts, 'timestamp', () => b.updateTimestamp(ts));
   const need = async (role: string, meta: FileMeta | undefined): Promise<Buffer> => {

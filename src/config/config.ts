@@ -22,6 +22,7 @@ import { isJsonObject, parseJson, type Json, type JsonObject } from '../tuf/json
 import { ConfigError } from './errors.js';
 import { errnoCode, goFileError } from '../fs/errno.js';
 import { goJsonSyntaxError } from './gojson.js';
+import { parseDuration } from './duration.js';
 
 export interface GlobalFlags {
   configFile?: string;
@@ -57,7 +58,16 @@ export interface Config {
   pkcs11Module?: string;
   /** Lines for the user (stderr), e.g. the HOME warnings or the keys-elsewhere note. */
   notices: string[];
+  /**
+   * Reads warn about roles and certificates expiring within this many milliseconds (0: never):
+   * DTRUST_EXPIRY_WARNING > `expiry_warning` in the config file > 30 days.
+   */
+  expiryWarningMs: number;
+  expiryWarningFrom: 'env' | 'config' | 'default';
 }
+
+export const DEFAULT_EXPIRY_WARNING_MS = 30 * 86_400_000;
+export const EXPIRY_WARNING_VARIABLE = 'DTRUST_EXPIRY_WARNING';
 
 export type Env = Record<string, string | undefined>;
 
@@ -399,6 +409,23 @@ export async function loadConfig(
   const pkcs11Module =
     pkcs11Raw === undefined ? undefined : /^(none|off)$/i.test(pkcs11Raw.trim()) ? 'none' : paths.abs(pkcs11Raw, configDir, 'pkcs11.module');
 
+  // Expiry warnings of reads.
+  const warnEnv = nonEmpty(env[EXPIRY_WARNING_VARIABLE]);
+  const warnConfig = values.string(file?.root, 'expiry_warning', 'expiry_warning');
+  let expiryWarningMs = DEFAULT_EXPIRY_WARNING_MS;
+  let expiryWarningFrom: Config['expiryWarningFrom'] = 'default';
+  if (warnEnv !== undefined) {
+    expiryWarningMs = parseDuration(warnEnv, EXPIRY_WARNING_VARIABLE);
+    expiryWarningFrom = 'env';
+  } else if (warnConfig !== undefined) {
+    try {
+      expiryWarningMs = parseDuration(warnConfig, 'expiry_warning');
+    } catch (e) {
+      throw new ConfigError('CONFIG_INVALID_VALUE', `${(e as Error).message} in ${file?.path}`, { ...(file ? { path: file.path } : {}), key: 'expiry_warning', hint: `fix expiry_warning in ${file?.path}: e.g. "30d", or "0" to turn the warnings off` }, e);
+    }
+    expiryWarningFrom = 'config';
+  }
+
   // Keys kept in the other program's default directory.
   if (trustDirFrom === 'default') {
     const other = defaults === 'notary' ? dockerTrustDir : notaryDir;
@@ -423,6 +450,8 @@ export async function loadConfig(
     trustPinning: { certs, ca, disableTofu },
     logLevel: flags.debug ? 'debug' : flags.verbose ? 'info' : 'warning',
     notices,
+    expiryWarningMs,
+    expiryWarningFrom,
   };
   if (file) config.configFile = file.path;
   if (pkcs11Module !== undefined) config.pkcs11Module = pkcs11Module;

@@ -1,0 +1,277 @@
+// `expiry`, the expiry warnings of reads and `renew`, against the real notary-server and the real
+// notary client (docs/commands/expiry.md, renew.md):
+//  - the dates `expiry` shows are those of the metadata files (the real notary's cache), online
+//    and offline; --json field by field; exit 0 / 3 / 4;
+//  - reads warn once per role and certificate within the window (DTRUST_EXPIRY_WARNING, the
+//    config key, 0 = off); `delegation add` warns about a certificate near its end;
+//  - with the clock moved forward (faketime around the CLI), readers fail on an expired targets
+//    role and delegation with a hint, the owner runs `renew -p`, and dtrust and the real notary
+//    read again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createRootCertificate } from '../../src/crypto/certgen.js';
+import { spkiDer } from '../../src/crypto/signature.js';
+import { goPemCertificates } from '../../src/crypto/x509.js';
+import { PublicKey } from '../../src/tuf/keys.js';
+import { DTRUST_BIN, NotaryClient, baseEnv, describeFailure, runProcess, type RunResult } from '../rig/notary.js';
+import { useNotaryServer } from '../rig/server.js';
+import { tempDir } from '../rig/tmp.js';
+import { FAST_KDF, fails, file, hintOf, ok, party, type Party } from './delegation-helpers.js';
+
+const server = useNotaryServer();
+const DAY = 86_400_000;
+
+/** A delegation key whose certificate ends `days` from now, as files; its canonical ID. */
+async function shortCert(dir: string, name: string, days: number): Promise<{ key: string; cert: string; id: string; notAfter: number }> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const notAfter = Math.floor((Date.now() + days * DAY) / 1000) * 1000;
+  const der = await createRootCertificate({ privateKey, publicKey, commonName: name, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(notAfter) });
+  const key = join(dir, `${name}-key.pem`);
+  const cert = join(dir, `${name}-cert.pem`);
+  await writeFile(key, privateKey.export({ type: 'sec1', format: 'pem' }) as string, { mode: 0o600 });
+  await writeFile(cert, goPemCertificates([der]));
+  return { key, cert, id: new PublicKey('ecdsa', spkiDer(publicKey)).id, notAfter };
+}
+
+/** An owner with a repository: a target in targets, a delegation whose key (certificate ending in 20 days) is held here, a target in it. */
+async function repository(gun: string): Promise<{ o: Party; rel: { key: string; cert: string; id: string; notAfter: number }; add: RunResult }> {
+  const o = await party(server().url, 'owner');
+  await ok(o.dt, ['init', gun, '-p']);
+  await ok(o.dt, ['add', gun, 'app', await file(o.home, 'app.txt', 'app\n'), '-p']);
+  const rel = await shortCert(o.home, 'releases', 20);
+  const add = await ok(o.dt, ['delegation', 'add', gun, 'targets/releases', rel.cert, '--all-paths', '-p']);
+  await ok(o.dt, ['key', 'import', rel.key, '-r', 'targets/releases']);
+  await ok(o.dt, ['add', gun, 'v1', await file(o.home, 'v1.txt', 'v1\n'), '-r', 'targets/releases', '-p']);
+  return { o, rel, add };
+}
+
+/** The real notary's cached copy of each role, after a fresh notary client read the repository. */
+async function notaryFiles(gun: string): Promise<Map<string, { version: number; expires: string }>> {
+  const nt = await NotaryClient.create({ serverUrl: server().url, home: await tempDir('expiry-notary-') });
+  const r = await nt.run(['list', gun]);
+  assert.equal(r.code, 0, describeFailure('notary', ['list', gun], r));
+  const out = new Map<string, { version: number; expires: string }>();
+  for (const role of ['root', 'targets', 'snapshot', 'timestamp', 'targets/releases']) {
+    const signed = (JSON.parse(readFileSync(join(nt.trustDir, 'tuf', gun, 'metadata', `${role}.json`), 'utf8')) as { signed: { version: number; expires: string } }).signed;
+    out.set(role, { version: signed.version, expires: signed.expires });
+  }
+  return out;
+}
+
+interface JsonKey {
+  id: string;
+  held: string | null;
+  certExpires: string | null;
+  certStatus: string | null;
+}
+interface JsonRole {
+  role: string;
+  version: number;
+  expires: string;
+  secondsLeft: number;
+  status: string;
+  renewedBy: string;
+  alarming: boolean;
+  keys: JsonKey[];
+}
+interface JsonReport {
+  gun: string;
+  source: string;
+  now: string;
+  withinSeconds: number;
+  status: string;
+  roles: JsonRole[];
+}
+
+function report(r: RunResult): JsonReport[] {
+  return JSON.parse(r.stdout) as JsonReport[];
+}
+
+const utc = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+test('expiry shows the dates of the metadata files, who renews each role and the keys held here; --json field by field; exit 0, 3 and 4', async () => {
+  const gun = 'example.com/expiry/report';
+  const { o, rel, add } = await repository(gun);
+  // delegation add warned about the certificate ending in 20 days, with notary's words.
+  assert.match(add.stderr, new RegExp(`certificate with CN releases is near expiry: .*releases-cert\\.pem ends at ${utc(rel.notAfter)}; make a new certificate`));
+  const files = await notaryFiles(gun);
+  const keyList = (await ok(o.dt, ['key', 'list'])).stdout;
+
+  const before = Date.now();
+  const r = await o.dt.run(['expiry', gun, '--json']);
+  const after = Date.now();
+  assert.equal(r.code, 3, describeFailure('dtrust', ['expiry'], r)); // the delegation's certificate ends within 30 days
+  assert.match(r.stderr, /something expires within 30d: renew it with dtrust renew GUN \(exit 3\)/);
+  const [rep, ...more] = report(r);
+  assert.equal(more.length, 0);
+  assert.equal(rep!.gun, gun);
+  assert.equal(rep!.source, 'server');
+  const now = Date.parse(rep!.now);
+  assert.ok(now >= before - 1000 && now <= after, rep!.now);
+  assert.equal(rep!.withinSeconds, 30 * 86_400);
+  assert.equal(rep!.status, 'within');
+  assert.deepEqual(rep!.roles.map((x) => x.role), ['root', 'targets', 'snapshot', 'timestamp', 'targets/releases']);
+  for (const row of rep!.roles) {
+    const f = files.get(row.role)!;
+    assert.equal(row.expires, f.expires, `${row.role}: the date of the file`);
+    assert.equal(row.version, f.version, `${row.role}: the version of the file`);
+    const left = (Date.parse(f.expires) - now) / 1000;
+    assert.ok(Math.abs(row.secondsLeft - left) <= 1, `${row.role}: secondsLeft ${row.secondsLeft} vs ${left}`);
+    assert.equal(row.renewedBy, row.role === 'timestamp' ? 'server' : 'owner', row.role); // the owner holds the snapshot key
+    // The timestamp ends in 14 days, within the window, but the server renews it: not alarming.
+    assert.equal(row.status, row.role === 'timestamp' ? 'within' : 'ok', row.role);
+    assert.equal(row.alarming, false, row.role);
+    assert.ok(row.keys.length >= 1, row.role);
+    for (const k of row.keys) {
+      assert.match(k.id, /^[0-9a-f]{64}$/);
+      const heldHere = keyList.includes(k.id);
+      assert.equal(k.held, heldHere ? 'file' : null, `${row.role} key ${k.id}`);
+    }
+  }
+  const byRole = new Map(rep!.roles.map((x) => [x.role, x]));
+  assert.equal(byRole.get('timestamp')!.keys[0]!.held, null);
+  assert.equal(byRole.get('targets')!.keys[0]!.held, 'file');
+  // The root key's certificate (10 years) and the delegation's (20 days).
+  const rootKey = byRole.get('root')!.keys[0]!;
+  assert.equal(rootKey.certStatus, 'ok');
+  assert.ok(Math.abs(Date.parse(rootKey.certExpires!) - Date.parse(files.get('root')!.expires)) < 2 * DAY, rootKey.certExpires!);
+  const relKey = byRole.get('targets/releases')!.keys[0]!;
+  assert.deepEqual(relKey, { id: rel.id, held: 'file', certExpires: utc(rel.notAfter), certStatus: 'within' });
+  assert.equal(byRole.get('targets')!.keys[0]!.certExpires, null);
+  assert.equal(byRole.get('targets')!.keys[0]!.certStatus, null);
+
+  // A window shorter than the certificate's 20 days: nothing alarming, exit 0.
+  const quiet = await ok(o.dt, ['expiry', gun, '--within', '10d', '--json']);
+  assert.equal(report(quiet)[0]!.status, 'ok');
+  assert.equal(report(quiet)[0]!.withinSeconds, 10 * 86_400);
+
+  // The table: one row per role, the date in UTC, who renews, the keys held here.
+  const t = await o.dt.run(['expiry', gun]);
+  assert.equal(t.code, 3);
+  assert.match(t.stdout, new RegExp(`^\\n${gun.replace(/\./g, '\\.')} \\(from the server; window 30d\\):\\n\\nROLE +VERSION +EXPIRES \\(UTC\\) +LEFT +STATUS +RENEWED BY +KEYS`));
+  assert.match(t.stdout, new RegExp(`\\ntimestamp +\\d+ +${files.get('timestamp')!.expires.replace(/\.\d+Z$/, 'Z')} +13d 23h +\\(soon\\) +server +[0-9a-f]{12}\\n`));
+  assert.match(t.stdout, new RegExp(`\\ntargets/releases +1 +\\S+ +\\d+d \\d+h +key holder +${rel.id.slice(0, 12)} \\(file\\) cert ${utc(rel.notAfter).slice(0, 10)} SOON\\n`));
+
+  // Offline, from the verified cache: the same dates, and it says so.
+  const off = await o.dt.run(['expiry', gun, '--json', '--offline']);
+  assert.equal(off.code, 3, describeFailure('dtrust', ['expiry', '--offline'], off));
+  assert.equal(report(off)[0]!.source, 'cache');
+  assert.deepEqual(report(off)[0]!.roles.map((x) => x.expires), rep!.roles.map((x) => x.expires));
+  assert.equal(off.stderr.includes('Error while downloading'), false, off.stderr);
+  const down = await o.dt.run(['-s', 'http://127.0.0.1:9', 'expiry', gun], { noGlobalFlags: false });
+  assert.equal(down.code, 3, describeFailure('dtrust', ['expiry', '(server down)'], down));
+  assert.match(down.stdout, /\(from the verified cache: the server could not be reached; window 30d\)/);
+
+  // Already expired (the clock two years on): exit 4; a GUN nobody has: an error, exit 1.
+  const late = await faketimeDtrust(o, '+1200d', ['expiry', gun, '--json']);
+  assert.equal(late.code, 4, describeFailure('faketime dtrust', ['expiry'], late));
+  assert.equal(report(late)[0]!.status, 'expired');
+  assert.equal(report(late)[0]!.roles.find((x) => x.role === 'targets')!.status, 'expired');
+  await fails(o.dt, ['expiry', 'example.com/expiry/nothing-here']);
+  const bad = await o.dt.run(['expiry', gun, '--within', '30']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /invalid duration "30" for --within: "30" has no unit/);
+});
+
+test('reads warn once per role and certificate within the window; DTRUST_EXPIRY_WARNING, expiry_warning and 0 set it', async () => {
+  const gun = 'example.com/expiry/warnings';
+  const { o, rel } = await repository(gun);
+  const warned = (r: RunResult): string[] => r.stderr.split('\n').filter((l) => /expires at|certificate of/.test(l));
+
+  // Default window (30 days): only the delegation's certificate, once, with the fix.
+  const l = await ok(o.dt, ['list', gun]);
+  assert.deepEqual(warned(l).length, 1, l.stderr);
+  assert.match(warned(l)[0]!, new RegExp(`the certificate of targets/releases key ${rel.id.slice(0, 12)} of ${gun.replace(/\./g, '\\.')} expires at ${utc(rel.notAfter)}; give targets/releases a key with a new certificate: dtrust delegation add`));
+
+  // A window of 11 years: root, targets, snapshot, the delegation and two certificates, each once; never the timestamp the server renews.
+  const env = { DTRUST_EXPIRY_WARNING: '4000d' };
+  for (const args of [['list', gun], ['lookup', gun, 'v1'], ['delegation', 'list', gun]]) {
+    const r = await ok(o.dt, args, { env });
+    const lines = warned(r);
+    for (const role of ['root', 'targets', 'snapshot', 'targets/releases']) {
+      assert.equal(lines.filter((x) => x.includes(`msg="${role} of ${gun} expires at`)).length, 1, `${args[0]}: ${role}\n${r.stderr}`);
+    }
+    assert.equal(lines.filter((x) => x.includes('timestamp')).length, 0, r.stderr);
+    assert.equal(lines.filter((x) => x.includes('the certificate of')).length, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`msg="targets of ${gun.replace(/\./g, '\\.')} expires at \\S+ \\(in \\d+d \\d+h\\); renew it with: dtrust renew ${gun.replace(/\./g, '\\.')}"`));
+  }
+  // 0 turns them off; the config key sets the window too, the variable wins over it.
+  assert.deepEqual(warned(await ok(o.dt, ['list', gun], { env: { DTRUST_EXPIRY_WARNING: '0' } })), []);
+  const cfg = join(o.home, 'config.json');
+  writeFileSync(cfg, JSON.stringify({ expiry_warning: '4000d' }));
+  assert.equal(warned(await ok(o.dt, ['-c', cfg, 'list', gun])).length, 6);
+  assert.deepEqual(warned(await ok(o.dt, ['-c', cfg, 'list', gun], { env: { DTRUST_EXPIRY_WARNING: '0' } })), []);
+  writeFileSync(cfg, JSON.stringify({ expiry_warning: 'soon' }));
+  const bad = await fails(o.dt, ['-c', cfg, 'list', gun]);
+  assert.match(bad.stderr, /invalid duration "soon" for expiry_warning: "soon" is not <number><unit> in /);
+  assert.match(hintOf(bad), /fix expiry_warning in .*config\.json: e\.g\. "30d", or "0" to turn the warnings off/);
+});
+
+/** `dtrust -s URL -d TRUSTDIR ...args` of a party with the clock moved by `offset` (faketime -f). */
+function faketimeDtrust(p: Party, offset: string, args: readonly string[]): Promise<RunResult> {
+  return runProcess('faketime', ['-f', offset, process.execPath, DTRUST_BIN, '-s', server().url, '-d', p.trustDir, ...args], {
+    env: { ...baseEnv(p.home), ...FAST_KDF },
+    cwd: p.home,
+  });
+}
+
+test('clock moved past the expiry: readers fail with a hint, the owner runs renew -p, dtrust and the real notary read again', async () => {
+  const gun = 'example.com/expiry/renew';
+  const { o } = await repository(gun);
+  const reader = await party(server().url, 'reader');
+  await ok(reader.dt, ['list', gun]); // trusts the repository now (its root is cached)
+  const v0 = (await notaryFiles(gun)).get('targets')!.version;
+
+  // The owner renews targets and the delegation now, for two days only.
+  const short = await ok(o.dt, ['renew', gun, '--role', 'targets,targets/releases', '--expires', '2d', '-p']);
+  assert.match(short.stdout, /^Renewing in example\.com\/expiry\/renew:\n {2}targets: expires \S+ \(in 1094d 23h\)\n {2}targets\/releases: expires /);
+  assert.match(short.stdout, /Auto-publishing changes to example\.com\/expiry\/renew\nSuccessfully published changes for repository example\.com\/expiry\/renew\n$/);
+  const files = await notaryFiles(gun); // the real notary reads the renewed repository
+  assert.equal(files.get('targets')!.version, v0 + 1);
+  assert.ok(Math.abs(Date.parse(files.get('targets')!.expires) - (Date.now() + 2 * DAY)) < 60_000, files.get('targets')!.expires);
+  assert.ok(Math.abs(Date.parse(files.get('targets/releases')!.expires) - (Date.now() + 2 * DAY)) < 60_000);
+  const mine = report(await ok(o.dt, ['expiry', gun, '--json', '--within', '1d']))[0]!;
+  assert.equal(mine.roles.find((x) => x.role === 'targets')!.expires, files.get('targets')!.expires);
+
+  // Three days on: targets has expired. Readers fail, with the hint; expiry says so (exit 4).
+  const r1 = await faketimeDtrust(reader, '+3d', ['list', gun]);
+  assert.equal(r1.code, 1, describeFailure('faketime dtrust', ['list'], r1));
+  assert.match(r1.stderr, /\* fatal: targets metadata expired at /);
+  assert.match(r1.stderr, new RegExp(`hint: check this machine's clock first \\(it reads \\S+\\); if it is right, the holder of the targets key renews it: dtrust renew ${gun.replace(/\./g, '\\.')} -p`));
+  const ex = await faketimeDtrust(o, '+3d', ['expiry', gun, '--json']);
+  assert.equal(ex.code, 4);
+  assert.deepEqual(report(ex)[0]!.roles.filter((x) => x.status === 'expired').map((x) => x.role), ['targets', 'targets/releases']);
+  // Someone without the keys cannot renew it (and nothing is published).
+  const nope = await faketimeDtrust(reader, '+3d', ['renew', gun, '-p']);
+  assert.equal(nope.code, 0, describeFailure('faketime dtrust', ['renew (reader)'], nope));
+  assert.match(nope.stdout, /Nothing of example\.com\/expiry\/renew can be renewed here\nNot renewed here:\n {2}targets: expired \S+ \(\d+d? ?\S* ago\): no key of it is held here/);
+
+  // The owner renews what has expired (no --role: everything within 30 days it holds keys for).
+  const ren = await faketimeDtrust(o, '+3d', ['renew', gun, '-p']);
+  assert.equal(ren.code, 0, describeFailure('faketime dtrust', ['renew', '-p'], ren));
+  assert.match(ren.stdout, /^Renewing in example\.com\/expiry\/renew:\n {2}targets: expired .* ago\)\n {2}targets\/releases: expired .* ago\)\n/);
+  assert.match(ren.stdout, /Certificates \(renewed by rotating the key, not by renew\):\n {2}targets\/releases key [0-9a-f]{64}: certificate expires \S+ \(in 1[67]d \d+h\): make a new certificate/);
+
+  // Readers work again, three days on and now; so does the real notary.
+  const r2 = await faketimeDtrust(reader, '+3d', ['list', gun]);
+  assert.equal(r2.code, 0, describeFailure('faketime dtrust', ['list'], r2));
+  assert.match(r2.stdout, /\napp +/);
+  assert.match(r2.stdout, /\nv1 +\S+ +\d+ +targets\/releases\n/);
+  await ok(reader.dt, ['list', gun]);
+  const after = await notaryFiles(gun);
+  assert.equal(after.get('targets')!.version, v0 + 2);
+  assert.ok(Date.parse(after.get('targets')!.expires) > Date.now() + 1000 * DAY); // notary's default term, from the moved clock
+  const n = await freshNotaryList(gun);
+  assert.match(n, /\nv1 +\S+ +\d+ +targets\/releases\n/);
+});
+
+async function freshNotaryList(gun: string): Promise<string> {
+  const nt = await NotaryClient.create({ serverUrl: server().url, home: await tempDir('expiry-notary-') });
+  const r = await nt.run(['list', gun]);
+  assert.equal(r.code, 0, describeFailure('notary', ['list'], r));
+  return r.stdout;
+}
