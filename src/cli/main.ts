@@ -106,7 +106,7 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['key'], register: registerKey },
   { names: ['key'], register: registerRotate },
   { names: ['trust', 'sign', 'inspect', 'revoke', 'signer', 'key'], register: registerDocker },
-  { names: ['expiry', 'renew'], register: registerExpiry },
+  { names: ['expiry', 'renew', 'doctor'], register: registerExpiry },
 ];
 
 /** Global flags that take their value in the next argument. */

@@ -41,7 +41,13 @@ export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
   return NotaryRemote.connect(remoteOptions(s, scope));
 }
 
-function remoteOptions(s: Session, scope: Scope): RemoteOptions {
+/** The server of a command that may have no GUN (`doctor`): opened for `gun`, its ping under way. */
+export async function openServer(ctx: Ctx, cfg: Config, gun: string): Promise<NotaryRemote> {
+  const { NotaryRemote } = await import('../remote/notary.js');
+  return NotaryRemote.open(remoteOptions({ ctx, cfg, gun }, 'pull'));
+}
+
+function remoteOptions(s: Pick<Session, 'ctx' | 'cfg' | 'gun'>, scope: Scope): RemoteOptions {
   return {
     baseUrl: s.cfg.serverUrl,
     gun: s.gun,
@@ -50,6 +56,7 @@ function remoteOptions(s: Session, scope: Scope): RemoteOptions {
     tls: s.cfg.tls,
     // Credentials may cross plain http only to this machine (a local test or proxy).
     allowInsecureAuth: isLoopback(s.cfg.serverUrl),
+    ...(s.cfg.logLevel === 'debug' ? { trace: (line: string) => s.ctx.app.output.log('debug', line) } : {}),
   };
 }
 
@@ -103,7 +110,7 @@ export async function refresh(s: Session, o: RefreshOptions = {}): Promise<Updat
 }
 
 /** The expiry warnings of a read (client/expiry.ts), each role or certificate once per command. */
-async function warnExpiry(s: Session, b: Updated['builder']): Promise<void> {
+export async function warnExpiry(s: Session, b: Updated['builder']): Promise<void> {
   const windowMs = s.cfg.expiryWarningMs;
   if (windowMs <= 0) return;
   const { expiryWarnings } = await import('../client/expiry.js');

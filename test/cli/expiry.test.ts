@@ -275,3 +275,78 @@ async function freshNotaryList(gun: string): Promise<string> {
   assert.equal(r.code, 0, describeFailure('notary', ['list'], r));
   return r.stdout;
 }
+
+test('doctor reports the set-up with a fix per problem, and with a GUN its expiry and what this machine signs; -D names the trust directory, configuration, server, keys used and each HTTP request, never a secret', async () => {
+  const url = server().url;
+  const gun = 'example.com/expiry/doctor';
+  const o = await party(url, 'doctor');
+  await ok(o.dt, ['init', gun, '-p']);
+
+  interface Doctor {
+    program: string;
+    mode: string;
+    trustDir: { path: string; from: string; exists: boolean };
+    configFile: string | null;
+    server: { url: string; from: string; answers: boolean; tls: string; auth: string[]; error?: string };
+    keys: { dir: string; count: number; byRole: Record<string, number> };
+    pkcs11: Record<string, string>;
+    codeCache: string;
+    expiryWarningSeconds: number;
+    problems: { problem: string; fix: string }[];
+    repository?: JsonReport & { canSign: string[] };
+  }
+  const env = { DTRUST_PKCS11_MODULE: 'none' };
+  const d = JSON.parse((await ok(o.dt, ['doctor', '--json'], { env })).stdout) as Doctor;
+  assert.equal(d.program, 'dtrust');
+  assert.equal(d.mode, 'docker');
+  assert.deepEqual(d.trustDir, { path: o.trustDir, from: '-d/--trustDir', exists: true });
+  assert.equal(d.configFile, null);
+  assert.deepEqual(d.server, { url, from: 'flag', answers: true, tls: 'none', auth: [] });
+  assert.equal(d.keys.dir, join(o.trustDir, 'private'));
+  assert.equal(d.keys.count, 3);
+  assert.deepEqual(d.keys.byRole, { root: 1, targets: 1, snapshot: 1 });
+  assert.equal(d.expiryWarningSeconds, 30 * 86_400);
+  assert.equal(typeof d.codeCache, 'string');
+  assert.deepEqual(d.problems, []);
+  assert.equal(d.repository, undefined);
+
+  // With a GUN: its expiry rows and the roles this machine signs.
+  const g = JSON.parse((await ok(o.dt, ['doctor', gun, '--json'], { env })).stdout) as Doctor;
+  assert.equal(g.repository!.gun, gun);
+  assert.deepEqual(g.repository!.roles.map((r) => r.role), ['root', 'targets', 'snapshot', 'timestamp']);
+  assert.deepEqual(g.repository!.canSign, ['root', 'targets', 'snapshot']);
+  const text = (await ok(o.dt, ['doctor', gun], { env })).stdout;
+  assert.match(text, new RegExp(`^program: +dtrust \\(docker's defaults\\)\\ntrust directory: +${o.trustDir.replace(/[.]/g, '\\.')} \\(-d/--trustDir\\)\\nconfiguration file: +none\\nserver: +${url.replace(/[.]/g, '\\.')} \\(from -s\\): answers; TLS none; no authentication asked\\n`));
+  assert.match(text, /\nThis machine can sign: root, targets, snapshot\n\nNo problems found\.\n$/);
+
+  // Problems, each with its fix: a key file others can read, a server that does not answer.
+  const { chmodSync, readdirSync } = await import('node:fs');
+  const keyFile = join(o.trustDir, 'private', readdirSync(join(o.trustDir, 'private')).find((f) => f.endsWith('.key'))!);
+  chmodSync(keyFile, 0o644);
+  const bad = JSON.parse((await ok(o.dt, ['-s', 'http://127.0.0.1:9', 'doctor', '--json'], { env, noGlobalFlags: false })).stdout) as Doctor;
+  assert.equal(bad.server.answers, false);
+  assert.deepEqual(bad.problems.map((p) => p.fix), [
+    'check the URL (-s, remote_server.url, DOCKER_CONTENT_TRUST_SERVER) and that the server runs',
+    `chmod 600 ${keyFile}`,
+  ]);
+  assert.match(bad.problems[1]!.problem, /is readable by others \(mode 644\)/);
+  chmodSync(keyFile, 0o600);
+
+  // -D: the facts notary's debug log gives, each HTTP request with its status, the keys used; no passphrase.
+  const dl = await ok(o.dt, ['-D', 'add', gun, 'x', await file(o.home, 'x.txt', 'x\n'), '-p']);
+  const tid = (await ok(o.dt, ['key', 'list'])).stdout.split('\n').find((l) => /^targets /.test(l))!.split(/\s+/)[2]!;
+  for (const want of [
+    `trust directory: ${o.trustDir} (from -d)`,
+    'configuration file: none',
+    `server: ${url} (from -s)`,
+    `HTTP GET ${url}/v2/: 200`,
+    `HTTP GET ${url}/v2/${gun}/_trust/tuf/timestamp.json: 200`,
+    `HTTP POST ${url}/v2/${gun}/_trust/tuf/: 200`,
+    `signing targets with key ${tid}`,
+  ]) {
+    assert.ok(dl.stderr.includes(want), `-D lacks ${JSON.stringify(want)}:\n${dl.stderr}`);
+  }
+  assert.equal(dl.stderr.includes('rig-passphrase'), false, 'a passphrase in the debug log');
+  const quiet = await ok(o.dt, ['list', gun]);
+  assert.equal(quiet.stderr.includes('HTTP GET'), false);
+});

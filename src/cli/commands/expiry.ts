@@ -36,4 +36,10 @@ export function registerExpiry(program: Command, app: App, word?: string): void 
     .option('-p, --publish', 'Publish the renewal (with any other staged changes) at once')
     .action(app.action(async (ctx, gun?: string) => (await run()).renew(ctx, gun)));
 
+  command('doctor')
+    ?.usage('[GUN] [flags]')
+    .description('Shows the set-up commands use (program, trust directory, configuration, server, keys, token, code cache) and, with a GUN, its expiry and the roles this machine can sign; every problem comes with its fix.')
+    .argument('[gun]')
+    .option('--json', 'Print the report as JSON')
+    .action(app.action(async (ctx, gun?: string) => (await import('./doctor-run.js')).doctor(ctx, gun)));
 }
