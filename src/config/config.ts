@@ -60,7 +60,7 @@ export interface Config {
   notices: string[];
   /**
    * Reads warn about roles and certificates expiring within this many milliseconds (0: never):
-   * DTRUST_EXPIRY_WARNING > `expiry_warning` in the config file > 30 days.
+   * `expiry_warning` in the config file > DTRUST_EXPIRY_WARNING > 30 days.
    */
   expiryWarningMs: number;
   expiryWarningFrom: 'env' | 'config' | 'default';
@@ -409,21 +409,21 @@ export async function loadConfig(
   const pkcs11Module =
     pkcs11Raw === undefined ? undefined : /^(none|off)$/i.test(pkcs11Raw.trim()) ? 'none' : paths.abs(pkcs11Raw, configDir, 'pkcs11.module');
 
-  // Expiry warnings of reads.
+  // Expiry warnings of reads: the file's key first, as for every other setting.
   const warnEnv = nonEmpty(env[EXPIRY_WARNING_VARIABLE]);
   const warnConfig = values.string(file?.root, 'expiry_warning', 'expiry_warning');
   let expiryWarningMs = DEFAULT_EXPIRY_WARNING_MS;
   let expiryWarningFrom: Config['expiryWarningFrom'] = 'default';
-  if (warnEnv !== undefined) {
-    expiryWarningMs = parseDuration(warnEnv, EXPIRY_WARNING_VARIABLE);
-    expiryWarningFrom = 'env';
-  } else if (warnConfig !== undefined) {
+  if (warnConfig !== undefined) {
     try {
       expiryWarningMs = parseDuration(warnConfig, 'expiry_warning');
     } catch (e) {
       throw new ConfigError('CONFIG_INVALID_VALUE', `${(e as Error).message} in ${file?.path}`, { ...(file ? { path: file.path } : {}), key: 'expiry_warning', hint: `fix expiry_warning in ${file?.path}: e.g. "30d", or "0" to turn the warnings off` }, e);
     }
     expiryWarningFrom = 'config';
+  } else if (warnEnv !== undefined) {
+    expiryWarningMs = parseDuration(warnEnv, EXPIRY_WARNING_VARIABLE);
+    expiryWarningFrom = 'env';
   }
 
   // Keys kept in the other program's default directory.

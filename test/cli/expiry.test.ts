@@ -199,12 +199,14 @@ test('reads warn once per role and certificate within the window; DTRUST_EXPIRY_
     assert.equal(lines.filter((x) => x.includes('the certificate of')).length, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`msg="targets of ${gun.replace(/\./g, '\\.')} expires at \\S+ \\(in \\d+d \\d+h\\); renew it with: dtrust renew ${gun.replace(/\./g, '\\.')}"`));
   }
-  // 0 turns them off; the config key sets the window too, the variable wins over it.
+  // 0 turns them off; the config key sets the window too and, as every key, comes before the variable.
   assert.deepEqual(warned(await ok(o.dt, ['list', gun], { env: { DTRUST_EXPIRY_WARNING: '0' } })), []);
   const cfg = join(o.home, 'config.json');
   writeFileSync(cfg, JSON.stringify({ expiry_warning: '4000d' }));
   assert.equal(warned(await ok(o.dt, ['-c', cfg, 'list', gun])).length, 6);
-  assert.deepEqual(warned(await ok(o.dt, ['-c', cfg, 'list', gun], { env: { DTRUST_EXPIRY_WARNING: '0' } })), []);
+  assert.equal(warned(await ok(o.dt, ['-c', cfg, 'list', gun], { env: { DTRUST_EXPIRY_WARNING: '0' } })).length, 6);
+  writeFileSync(cfg, JSON.stringify({ expiry_warning: '0' }));
+  assert.deepEqual(warned(await ok(o.dt, ['-c', cfg, 'list', gun], { env })), []);
   writeFileSync(cfg, JSON.stringify({ expiry_warning: 'soon' }));
   const bad = await fails(o.dt, ['-c', cfg, 'list', gun]);
   assert.match(bad.stderr, /invalid duration "soon" for expiry_warning: "soon" is not <number><unit> in /);
