@@ -23,6 +23,11 @@ export interface RenewPlan {
   skipped: { role: string; expires: number; why: string }[];
   /** Certificates of root and delegation keys within the window, with the rotation that renews them. */
   certs: { role: string; keyId: string; expires: number; status: ExpiryStatus; fix: string }[];
+  /**
+   * A root certificate is within the window and a root key is held here: `renew -p` rotates the
+   * root key (a new key with a new certificate, as `key rotate GUN root`).
+   */
+  rotateRoot: boolean;
 }
 
 export interface PlanOptions {
@@ -47,7 +52,7 @@ export function planRenewal(b: TrustedCollectionBuilder, opts: PlanOptions): Ren
       throw new ClientError('RENEW', `${opts.gun} has no role ${role}`, { hint: `see its roles with: dtrust expiry ${opts.gun}` });
     }
   }
-  const plan: RenewPlan = { items: [], skipped: [], certs: [] };
+  const plan: RenewPlan = { items: [], skipped: [], certs: [], rotateRoot: false };
   for (const row of rows) {
     const wanted = named ? named.has(row.role) : row.renewedBy === 'owner' && row.status !== 'ok';
     if (wanted) {
@@ -59,11 +64,15 @@ export function planRenewal(b: TrustedCollectionBuilder, opts: PlanOptions): Ren
       else plan.items.push({ role: row.role, expires, status: row.status });
     }
     if (row.role !== 'root' && row.role.indexOf('/') < 0) continue;
+    const rootHeld = row.role === 'root' && row.keys.some((k) => opts.held(k.id) !== undefined);
     for (const k of row.keys) {
       if (k.certStatus === undefined || k.certStatus === 'ok') continue;
+      if (rootHeld) plan.rotateRoot = true;
       const fix =
         row.role === 'root'
-          ? `dtrust key rotate ${opts.gun} root (a new root key with a new certificate)`
+          ? rootHeld
+            ? `renew -p rotates the root key (a new root key with a new certificate, as dtrust key rotate ${opts.gun} root)`
+            : `the holder of the root key runs: dtrust key rotate ${opts.gun} root`
           : `make a new certificate for the key, then: dtrust delegation add ${opts.gun} ${row.role} <new-cert.pem> -p; dtrust delegation remove ${opts.gun} ${row.role} ${k.id} -p`;
       plan.certs.push({ role: row.role, keyId: k.id, expires: k.certExpires!, status: k.certStatus, fix });
     }

@@ -50,12 +50,12 @@ async function repository(gun: string): Promise<{ o: Party; rel: { key: string; 
 }
 
 /** The real notary's cached copy of each role, after a fresh notary client read the repository. */
-async function notaryFiles(gun: string): Promise<Map<string, { version: number; expires: string }>> {
+async function notaryFiles(gun: string, roles = ['root', 'targets', 'snapshot', 'timestamp', 'targets/releases']): Promise<Map<string, { version: number; expires: string }>> {
   const nt = await NotaryClient.create({ serverUrl: server().url, home: await tempDir('expiry-notary-') });
   const r = await nt.run(['list', gun]);
   assert.equal(r.code, 0, describeFailure('notary', ['list', gun], r));
   const out = new Map<string, { version: number; expires: string }>();
-  for (const role of ['root', 'targets', 'snapshot', 'timestamp', 'targets/releases']) {
+  for (const role of roles) {
     const signed = (JSON.parse(readFileSync(join(nt.trustDir, 'tuf', gun, 'metadata', `${role}.json`), 'utf8')) as { signed: { version: number; expires: string } }).signed;
     out.set(role, { version: signed.version, expires: signed.expires });
   }
@@ -256,7 +256,7 @@ test('clock moved past the expiry: readers fail with a hint, the owner runs rene
   const ren = await faketimeDtrust(o, '+3d', ['renew', gun, '-p']);
   assert.equal(ren.code, 0, describeFailure('faketime dtrust', ['renew', '-p'], ren));
   assert.match(ren.stdout, /^Renewing in example\.com\/expiry\/renew:\n {2}targets: expired .* ago\)\n {2}targets\/releases: expired .* ago\)\n/);
-  assert.match(ren.stdout, /Certificates \(renewed by rotating the key, not by renew\):\n {2}targets\/releases key [0-9a-f]{64}: certificate expires \S+ \(in 1[67]d \d+h\): make a new certificate/);
+  assert.match(ren.stdout, /Certificates \(renewed by rotating the key\):\n {2}targets\/releases key [0-9a-f]{64}: certificate expires \S+ \(in 1[67]d \d+h\): make a new certificate/);
 
   // Readers work again, three days on and now; so does the real notary.
   const r2 = await faketimeDtrust(reader, '+3d', ['list', gun]);
@@ -351,4 +351,53 @@ test('doctor reports the set-up with a fix per problem, and with a GUN its expir
   assert.equal(dl.stderr.includes('rig-passphrase'), false, 'a passphrase in the debug log');
   const quiet = await ok(o.dt, ['list', gun]);
   assert.equal(quiet.stderr.includes('HTTP GET'), false);
+});
+
+test('renew re-signs the root and snapshot held here, rotates the root key when its certificate is within the window (after a confirmation), and leaves a server-held snapshot to the server', async () => {
+  const gun = 'example.com/expiry/root';
+  const base = ['root', 'targets', 'snapshot', 'timestamp'];
+  const o = await party(server().url, 'rootowner');
+  await ok(o.dt, ['init', gun, '-p']);
+  const reader = await party(server().url, 'rootreader');
+  await ok(reader.dt, ['list', gun]);
+  const v0 = await notaryFiles(gun, base);
+  const rootKey = (): Promise<string> => ok(o.dt, ['expiry', gun, '--json', '--within', '1d']).then((r) => report(r)[0]!.roles[0]!.keys[0]!.id);
+  const key0 = await rootKey();
+
+  // Named roles, a new lifetime: both re-signed, the root key unchanged.
+  const r = await ok(o.dt, ['renew', gun, '--role', 'root,snapshot', '--expires', '400d', '-p']);
+  assert.match(r.stdout, /^Renewing in example\.com\/expiry\/root:\n {2}root: expires \S+ \(in 3649d 23h\)\n {2}snapshot: expires /);
+  const v1 = await notaryFiles(gun, base);
+  assert.equal(v1.get('root')!.version, v0.get('root')!.version + 1);
+  assert.equal(v1.get('snapshot')!.version, v0.get('snapshot')!.version + 1);
+  for (const role of ['root', 'snapshot']) assert.ok(Math.abs(Date.parse(v1.get(role)!.expires) - (Date.now() + 400 * DAY)) < 60_000, role);
+  assert.equal(await rootKey(), key0);
+
+  // A window past the root certificate's end: without -y and no terminal, no rotation.
+  const asked = await ok(o.dt, ['renew', gun, '--within', '4000d', '-p']);
+  assert.match(asked.stdout, /Certificates \(renewed by rotating the key\):\n {2}root key [0-9a-f]{64}: certificate expires \S+ \(in 36\d\dd \d+h\): renew -p rotates the root key/);
+  assert.match(asked.stdout, /Are you sure you want to proceed\?  \(yes\/no\)  \nNot rotating the root key; run dtrust renew example\.com\/expiry\/root -p -y/);
+  assert.equal(await rootKey(), key0);
+  // With -y: the root key is rotated; the reader (who trusted the old root) and a fresh notary read it.
+  const rot = await ok(o.dt, ['renew', gun, '--within', '4000d', '-p', '-y']);
+  assert.match(rot.stdout, new RegExp(`Rotating the root key of example\\.com/expiry/root: ${key0} -> [0-9a-f]{64}; root version \\d+ is signed by .*\nSuccessfully rotated root key for repository example\\.com/expiry/root\n$`));
+  const key1 = await rootKey();
+  assert.notEqual(key1, key0);
+  await ok(reader.dt, ['list', gun]);
+  await notaryFiles(gun, base);
+
+  // The server takes the snapshot key: it renews the snapshot, renew leaves it.
+  await ok(o.dt, ['key', 'rotate', gun, 'snapshot', '-r']);
+  const ex = report(await ok(o.dt, ['expiry', gun, '--json']))[0]!;
+  const snap = ex.roles.find((x) => x.role === 'snapshot')!;
+  assert.equal(snap.renewedBy, 'server');
+  assert.deepEqual(snap.keys.map((k) => k.held), [null]);
+  const left = await ok(o.dt, ['renew', gun, '--role', 'snapshot', '-p']);
+  assert.match(left.stdout, /^Nothing of example\.com\/expiry\/root can be renewed here\nNot renewed here:\n {2}snapshot: expires \S+ \(in \S+ \S+\): the server holds its key and renews it\n$/);
+  const ts = await o.dt.run(['renew', gun, '--role', 'timestamp']);
+  assert.equal(ts.code, 1);
+  assert.match(ts.stderr, /the timestamp is signed and renewed by the server, not by this machine/);
+  const noexp = await o.dt.run(['renew', gun, '--expires', '10d']);
+  assert.equal(noexp.code, 1);
+  assert.match(noexp.stderr, /--expires applies when renew publishes: add -p/);
 });

@@ -4,11 +4,13 @@
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { EXIT_EXPIRED, EXIT_WITHIN, exitCodeOf, expiryJson, expiryTableRows, repoExpiry, type RepoExpiry } from '../../client/expiry.js';
 import { planRenewal, renewal, stageRenewal, type RenewPlan } from '../../client/renew.js';
+import { rotateKey } from '../../client/rotation.js';
 import type { Ctx } from '../app.js';
 import { UsageError } from '../errors.js';
-import { heldKeys } from '../keys.js';
+import { heldKeys, keyAccess } from '../keys.js';
+import { isYes, TerminalPrompt } from '../prompt.js';
 import { autoPublish } from '../publishing.js';
-import { locked, openSession, refresh } from '../session.js';
+import { connect, locked, openSession, refresh, type Session } from '../session.js';
 import { formatTable } from '../table.js';
 
 type Opts = Record<string, unknown>;
@@ -62,15 +64,50 @@ export async function renew(ctx: Ctx, gun: string | undefined): Promise<void> {
   const plan = planRenewal(builder, { gun: s.gun, now, withinMs, roles: Array.isArray(o.role) ? (o.role as string[]) : undefined, held });
   const out = ctx.app.output;
   out.out(planText(s.gun, plan, now, within));
-  if (plan.items.length === 0) return;
-  const staged = await locked(s, () => stageRenewal(s.changelist, plan));
-  if (!o.publish) {
-    if (staged.length > 0) out.out(`Staged for re-signing on the next publish: ${staged.join(', ')}\n`);
-    const atPublish = plan.items.map((i) => i.role).filter((r) => r === 'root' || r === 'snapshot');
-    if (atPublish.length > 0) out.out(`${atPublish.join(' and ')} ${atPublish.length > 1 ? 'are' : 'is'} re-signed only by a publish: run dtrust renew ${s.gun} -p\n`);
-    return;
+  if (plan.items.length > 0) {
+    const staged = await locked(s, () => stageRenewal(s.changelist, plan));
+    if (!o.publish) {
+      if (staged.length > 0) out.out(`Staged for re-signing on the next publish: ${staged.join(', ')}\n`);
+      const atPublish = plan.items.map((i) => i.role).filter((r) => r === 'root' || r === 'snapshot');
+      if (atPublish.length > 0) out.out(`${atPublish.join(' and ')} ${atPublish.length > 1 ? 'are' : 'is'} re-signed only by a publish: run dtrust renew ${s.gun} -p\n`);
+    } else await autoPublish(s, renewal(plan, lifetimeMs));
   }
-  await autoPublish(s, renewal(plan, lifetimeMs));
+  if (plan.rotateRoot && o.publish) await rotateRoot(s, o.yes === true);
+}
+
+/** A root certificate near its end: the root key is rotated as `key rotate GUN root` does, after a confirmation. */
+async function rotateRoot(s: Session, yes: boolean): Promise<void> {
+  const out = s.ctx.app.output;
+  if (!yes) {
+    out.out(`The root certificate of ${s.gun} ends soon: renewing it rotates the root key (a new key and certificate, signed by the old key).\nAre you sure you want to proceed?  (yes/no)  `);
+    if (!isYes(await new TerminalPrompt().readLine())) {
+      out.out('\nNot rotating the root key; run dtrust renew ' + s.gun + ' -p -y, or dtrust key rotate ' + s.gun + ' root\n');
+      return;
+    }
+  }
+  await locked(s, async () => {
+    const keys = await keyAccess(s.ctx);
+    const remote = await connect(s, '*');
+    try {
+      await rotateKey({
+        gun: s.gun,
+        now: s.ctx.app.now,
+        cache: s.cache,
+        changelist: s.changelist,
+        remote,
+        keys,
+        pinning: s.cfg.trustPinning,
+        warn: (m) => out.log('warning', m),
+        role: 'root',
+        serverManaged: false,
+        keyFiles: [],
+        onPlan: (p) => out.out(`Rotating the root key of ${s.gun}: ${p.oldIds.join(', ')} -> ${p.newIds.join(', ')}; root version ${p.rootVersion} is signed by ${p.rootSigners.join(', ')}\n`),
+      });
+    } finally {
+      remote.close();
+    }
+  });
+  out.out(`Successfully rotated root key for repository ${s.gun}\n`);
 }
 
 function planText(gun: string, plan: RenewPlan, now: number, within: string): string {
@@ -86,7 +123,7 @@ function planText(gun: string, plan: RenewPlan, now: number, within: string): st
     for (const k of plan.skipped) t += `  ${k.role}: ${when(k.expires)}: ${k.why}\n`;
   }
   if (plan.certs.length > 0) {
-    t += 'Certificates (renewed by rotating the key, not by renew):\n';
+    t += 'Certificates (renewed by rotating the key):\n';
     for (const c of plan.certs) t += `  ${c.role} key ${c.keyId}: certificate ${when(c.expires)}: ${c.fix}\n`;
   }
   return t;

@@ -33,7 +33,8 @@ export function registerExpiry(program: Command, app: App, word?: string): void 
     .option('--within <duration>', 'Renew what expires within this window, e.g. 30d, 90d', '30d')
     .option('--role <role>', 'Renew this role whatever its expiry (repeatable, comma-separated)', collectRoles)
     .option('--expires <duration>', 'New lifetime of the renewed roles, e.g. 365d (default: notary\'s per role); needs -p')
-    .option('-p, --publish', 'Publish the renewal (with any other staged changes) at once')
+    .option('-p, --publish', 'Publish the renewal (with any other staged changes) at once; a root certificate within the window is renewed by rotating the root key')
+    .option('-y, --yes', 'Rotate the root key without asking for confirmation')
     .action(app.action(async (ctx, gun?: string) => (await run()).renew(ctx, gun)));
 
   command('doctor')
