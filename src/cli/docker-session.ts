@@ -113,5 +113,6 @@ function openRegistry(ctx: Ctx, d: DockerRepo): Promise<RegistryClient> {
     onFallback: (from, e) => ctx.app.output.log('info', `${from}: ${e.message}; trying the next endpoint`),
     certsDir: DOCKER_CERTS_D,
     nodeExtraCaCerts: env['NODE_EXTRA_CA_CERTS'],
+    trace: (line) => ctx.app.output.log('debug', line),
   });
 }

@@ -6,6 +6,7 @@
 import type { Changelist } from '../storage/changelist.js';
 import type { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { expiryReport, type ExpiryStatus } from '../tuf/expiry.js';
+import { isDelegationName } from '../tuf/roles.js';
 import { ClientError } from './errors.js';
 import { serverSigns, type Held } from './expiry.js';
 import type { Renewal } from './publish.js';
@@ -63,7 +64,7 @@ export function planRenewal(b: TrustedCollectionBuilder, opts: PlanOptions): Ren
       else if (!canSign) plan.skipped.push({ role: row.role, expires, why: `no key of it is held here (key IDs ${row.keys.map((k) => k.id).join(', ')})` });
       else plan.items.push({ role: row.role, expires, status: row.status });
     }
-    if (row.role !== 'root' && row.role.indexOf('/') < 0) continue;
+    if (row.role !== 'root' && !isDelegationName(row.role)) continue;
     const rootHeld = row.role === 'root' && row.keys.some((k) => opts.held(k.id) !== undefined);
     for (const k of row.keys) {
       if (k.certStatus === undefined || k.certStatus === 'ok') continue;
@@ -82,7 +83,7 @@ export function planRenewal(b: TrustedCollectionBuilder, opts: PlanOptions): Ren
 
 /** The targets roles of the plan, staged for re-signing as `witness` stages them (the caller holds the GUN's lock). */
 export async function stageRenewal(changelist: Changelist, plan: RenewPlan): Promise<string[]> {
-  const roles = plan.items.map((i) => i.role).filter((r) => r === 'targets' || r.startsWith('targets/'));
+  const roles = plan.items.map((i) => i.role).filter((r) => r === 'targets' || isDelegationName(r));
   if (roles.length > 0) await changelist.addAll(roles.map((role) => ({ action: 'update', scope: role, type: 'witness', path: '', data: null })));
   return roles;
 }

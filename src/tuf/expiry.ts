@@ -7,6 +7,7 @@ import type { TrustedCollectionBuilder } from './builder.js';
 import type { Expires } from './expires.js';
 import type { PublicKey } from './keys.js';
 import type { Targets } from './metadata.js';
+import { parentOf } from './roles.js';
 import { breadthFirst } from './walk.js';
 
 /** `ok`: beyond the window; `within`: ends inside it; `expired`: already ended. */
@@ -81,7 +82,7 @@ export function expiryReport(b: TrustedCollectionBuilder, opts: ExpiryOptions): 
   for (const role of breadthFirst(['targets'], children)) {
     if (role === 'targets') continue;
     const meta = fileOf(role);
-    const parent = b.targetsRoles.get(role.slice(0, role.lastIndexOf('/')))?.meta;
+    const parent = b.targetsRoles.get(parentOf(role))?.meta;
     const decl = parent?.delegations.roles.find((d) => d.name === role);
     const keys = (decl?.keyids ?? []).flatMap((id) => parent?.delegations.keys.get(id) ?? []);
     const why = b.invalid.get(role);
