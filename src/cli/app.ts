@@ -26,6 +26,8 @@ export class App {
   exitCode = 0;
   /** The exit code of a failure, for a command whose failures have their own codes (verify-image); default 1. */
   exitCodeOf: ((e: unknown) => number) | undefined;
+  /** Roles and certificates this command already warned about nearing their end (cli/session.ts). */
+  readonly expiryWarned = new Set<string>();
   private readonly configs = new Map<TrustDirDefault, Promise<Config>>();
 
   constructor(
@@ -60,6 +62,10 @@ export class App {
       p = import('../config/config.js').then(async (m) => {
         const cfg = await m.loadConfig(flags, this.env, this.cwd, this.program, defaults);
         for (const n of cfg.notices) this.output.log('warning', n);
+        // notary's debug log names the trust directory and configuration; -D here adds the server.
+        this.output.log('debug', `trust directory: ${cfg.trustDir} (from ${cfg.trustDirFrom === 'flag' ? '-d' : cfg.trustDirFrom === 'config' ? 'trust_dir in the configuration file' : 'the default'})`);
+        this.output.log('debug', `configuration file: ${cfg.configFile ?? 'none'}`);
+        this.output.log('debug', `server: ${cfg.serverUrl} (from ${cfg.serverUrlFrom === 'flag' ? '-s' : cfg.serverUrlFrom === 'config' ? 'remote_server.url' : cfg.serverUrlFrom === 'env' ? 'DOCKER_CONTENT_TRUST_SERVER' : 'the default'})`);
         return cfg;
       });
       this.configs.set(defaults, p);

@@ -17,7 +17,7 @@ import { RegistryClient } from '../remote/registry.js';
 import { redactUrl } from '../remote/url.js';
 import type { Ctx } from './app.js';
 import { keyAccessOver, openKeyService } from './keys.js';
-import { locked, openSession, type Session } from './session.js';
+import { locked, openSession, warnExpiry, type Session } from './session.js';
 
 /** Extra registries docker would treat as insecure (its daemon's insecure-registries), comma-separated host[:port]. */
 export const INSECURE_REGISTRIES_VARIABLE = 'DTRUST_INSECURE_REGISTRIES';
@@ -41,6 +41,7 @@ export async function openDockerRepo(ctx: Ctx, ref: ImageReference): Promise<Doc
     registry: () => openRegistry(ctx, d),
     locked: (fn) => locked(s, fn),
     log: (level, msg) => ctx.app.output.log(level, msg),
+    warnExpiry: (b) => warnExpiry(s, b),
   };
   return d;
 }
@@ -91,6 +92,7 @@ async function connectNotary(s: Session, d: DockerRepo, scope: 'pull' | 'push,pu
       tls,
       credentials: d.credentials,
       allowInsecureAuth: serverIsLoopback(d.serverUrl),
+      ...(s.cfg.logLevel === 'debug' ? { trace: (line: string) => s.ctx.app.output.log('debug', line) } : {}),
     });
   } catch (e) {
     if (e instanceof RemoteError && (e.code === 'OFFLINE' || e.code === 'TIMEOUT')) {
@@ -114,5 +116,6 @@ function openRegistry(ctx: Ctx, d: DockerRepo): Promise<RegistryClient> {
     onFallback: (from, e) => ctx.app.output.log('info', `${from}: ${e.message}; trying the next endpoint`),
     certsDir: DOCKER_CERTS_D,
     nodeExtraCaCerts: env['NODE_EXTRA_CA_CERTS'],
+    trace: (line) => ctx.app.output.log('debug', line),
   });
 }

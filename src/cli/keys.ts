@@ -3,12 +3,13 @@
 // PINs from the environment or the terminal, and the adapter the workflows sign through.
 
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { RepoKeyAccess } from '../client/keys.js';
 import { decodePemBlocks } from '../crypto/pem.js';
 import { decodeKeyBlock, isPrivateKeyBlock } from '../crypto/keyfile.js';
 import { KeyStoreError } from '../keystore/errors.js';
 import { FileKeyStore, kdfIterationsFromEnv } from '../keystore/filestore.js';
+import { PRIVATE_DIR, listKeyFiles } from '../keystore/keyfiles.js';
 import { PassphraseRetriever, type PromptIO } from '../keystore/passphrase.js';
 import {
   PKCS11_TOKEN_VARIABLE,
@@ -27,6 +28,8 @@ import { TerminalPrompt } from './prompt.js';
 
 export interface Keys {
   service: KeyService;
+  /** The command's log (debug lines name the keys used). */
+  log: (level: 'debug', msg: string) => void;
   files: FileKeyStore;
   passphrases: PassphraseRetriever;
   token: TokenAccess;
@@ -50,7 +53,44 @@ export async function openKeyService(ctx: Ctx, opts: KeyServiceOptions = {}): Pr
   });
   const token = await openTokenStore(ctx, files, prompt);
   const stores: KeyStore[] = token.store ? [token.store, files] : [files];
-  return { service: new KeyService(stores), files, passphrases, token };
+  return { service: new KeyService(stores), files, passphrases, token, log: (level, msg) => ctx.app.output.log(level, msg) };
+}
+
+/**
+ * The IDs of the key files in a trust directory, without opening the store (a read's expiry
+ * warnings only need to know whether the snapshot key is here).
+ */
+export function fileKeyIds(trustDir: string): Set<string> {
+  try {
+    return new Set(listKeyFiles(join(trustDir, PRIVATE_DIR), () => undefined).map((e) => e.id));
+  } catch {
+    return new Set();
+  }
+}
+
+/** Where each key held here is: a key file of the trust directory, or a token (`expiry`, `doctor`). */
+export async function heldKeys(ctx: Ctx): Promise<(canonicalId: string) => 'file' | 'token' | undefined> {
+  const keys = await openKeyService(ctx);
+  const where = new Map<string, 'file' | 'token'>();
+  for (const r of await keys.service.list()) if (!where.has(r.id)) where.set(r.id, r.location === keys.files.name ? 'file' : 'token');
+  return (id) => where.get(id);
+}
+
+/** What `doctor` shows of the key stores: the roles of the keys held, and the token in use (or why not). */
+export async function keySetup(ctx: Ctx): Promise<{ roles: string[]; pkcs11: { module?: string; from?: string; token?: string; error?: string }; held: (id: string) => 'file' | 'token' | undefined }> {
+  const keys = await openKeyService(ctx);
+  const records = await keys.service.list();
+  const t = keys.token;
+  const pkcs11: { module?: string; from?: string; token?: string; error?: string } = {};
+  if (t.choice) {
+    pkcs11.module = t.choice.path;
+    pkcs11.from = describeModuleSource(t.choice);
+  }
+  if (t.store) pkcs11.token = t.store.label;
+  if (t.failure) pkcs11.error = t.failure.message;
+  const where = new Map<string, 'file' | 'token'>();
+  for (const r of records) if (!where.has(r.id)) where.set(r.id, r.location === keys.files.name ? 'file' : 'token');
+  return { roles: records.map((r) => r.role), pkcs11, held: (id) => where.get(id) };
 }
 
 /** Test hook: comma-separated write steps (`passwd:synced`, `import:renamed@2`) where the process kills itself. */
@@ -180,8 +220,10 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
   return {
     records,
     has: (id) => ids.has(id),
-    signer: async (canonicalId: string, listed: PublicKey, role: string) =>
-      (await keys.service.signer(canonicalId, { role })).withPublicKey(listed),
+    signer: async (canonicalId: string, listed: PublicKey, role: string) => {
+      keys.log('debug', `signing ${role} with key ${canonicalId}`);
+      return (await keys.service.signer(canonicalId, { role })).withPublicKey(listed);
+    },
     prepare: (canonicalId, role) => void keys.service.prepare(canonicalId, { role }).catch(() => undefined),
     requirePassphrases: async (needs) => {
       for (const n of needs) {

@@ -6,6 +6,7 @@ import { App, type Program } from './app.js';
 import { registerArchive } from './commands/archive.js';
 import { registerDelegation } from './commands/delegation.js';
 import { registerDocker } from './commands/docker.js';
+import { registerExpiry } from './commands/expiry.js';
 import { registerKey } from './commands/key.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRepo } from './commands/repo.js';
@@ -111,6 +112,7 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['verify-image'], register: registerVerifyImage },
   { names: ['archive'], register: registerArchive },
   { names: ['migrate'], register: registerMigrate },
+  { names: ['expiry', 'renew', 'doctor'], register: registerExpiry },
 ];
 
 /** Global flags that take their value in the next argument. */

@@ -2,6 +2,7 @@
 // GUN's lock, with this command's keys and server, through client/staged.ts; notary's messages,
 // and what to do when the upload failed.
 
+import type { Renewal } from '../client/publish.js';
 import { publishStaged } from '../client/staged.js';
 import { RemoteError } from '../remote/errors.js';
 import { CliError } from './errors.js';
@@ -14,13 +15,13 @@ export async function pushChanges(s: Session, prepared?: Map<string, Buffer>): P
   await publishNow(s, prepared);
 }
 
-/** A command's -p. */
-export async function autoPublish(s: Session): Promise<void> {
+/** A command's -p; `renew -p` adds what its publish re-signs. */
+export async function autoPublish(s: Session, renew?: Renewal): Promise<void> {
   s.ctx.app.output.out(`Auto-publishing changes to ${s.gun}\n`);
-  await publishNow(s);
+  await publishNow(s, undefined, renew);
 }
 
-async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<void> {
+async function publishNow(s: Session, prepared?: Map<string, Buffer>, renew?: Renewal): Promise<void> {
   const out = s.ctx.app.output;
   await locked(s, async () => {
     const keys = await keyAccess(s.ctx);
@@ -32,6 +33,7 @@ async function publishNow(s: Session, prepared?: Map<string, Buffer>): Promise<v
           ...repoContext(s, remote),
           keys,
           prepared,
+          renew,
           onCreated: (c) => out.log('warning', `repository ${s.gun} was new (not on the server, not initialized here): initialized it with root key ${c.rootKeyId}`),
         });
       } catch (e) {

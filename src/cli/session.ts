@@ -42,7 +42,13 @@ export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
   return NotaryRemote.connect(remoteOptions(s, scope));
 }
 
-function remoteOptions(s: Session, scope: Scope): RemoteOptions {
+/** The server of a command that may have no GUN (`doctor`): opened for `gun`, its ping under way. */
+export async function openServer(ctx: Ctx, cfg: Config, gun: string): Promise<NotaryRemote> {
+  const { NotaryRemote } = await import('../remote/notary.js');
+  return NotaryRemote.open(remoteOptions({ ctx, cfg, gun }, 'pull'));
+}
+
+function remoteOptions(s: Pick<Session, 'ctx' | 'cfg' | 'gun'>, scope: Scope): RemoteOptions {
   return {
     baseUrl: s.cfg.serverUrl,
     gun: s.gun,
@@ -51,6 +57,7 @@ function remoteOptions(s: Session, scope: Scope): RemoteOptions {
     tls: s.cfg.tls,
     // Credentials may cross plain http only to this machine (a local test or proxy).
     allowInsecureAuth: isLoopback(s.cfg.serverUrl),
+    ...(s.cfg.logLevel === 'debug' ? { trace: (line: string) => s.ctx.app.output.log('debug', line) } : {}),
   };
 }
 
@@ -76,11 +83,19 @@ export function repoContext(s: Session, remote: NotaryRemote): RepoContext {
   };
 }
 
+export interface RefreshOptions {
+  /** Roles whose expiry is tolerated (`renew`, `expiry`); no expiry warnings are printed then. */
+  allowExpired?: ReadonlySet<string> | 'all';
+  /** Read the verified cache only, without asking the server (`expiry --offline`). */
+  offline?: boolean;
+}
+
 /**
  * The verified repository for reads: online when possible, else from the verified cache. The
- * first downloads go out with the ping (update waits for its verdict before using them).
+ * first downloads go out with the ping (update waits for its verdict before using them). Roles
+ * and certificates near their end are warned about here, once each per command.
  */
-export async function refresh(s: Session): Promise<Updated> {
+export async function refresh(s: Session, o: RefreshOptions = {}): Promise<Updated> {
   const log = s.ctx.app.output;
   const [{ NotaryRemote }, { RemoteError }, { redactUrl }, { update }] = await Promise.all([
     import('../remote/notary.js'),
@@ -90,12 +105,16 @@ export async function refresh(s: Session): Promise<Updated> {
   ]);
   // Never the user:password@ part of -s or remote_server.url (CLI-09).
   const shown = redactUrl(s.cfg.serverUrl);
+  const common = { gun: s.gun, now: s.ctx.app.now, cache: s.cache, pinning: s.cfg.trustPinning, warn: (m: string) => log.log('warning', m), allowExpired: o.allowExpired };
+  if (o.offline) {
+    const offlineCause = new RemoteError('OFFLINE', `no verified copy of ${s.gun} is cached in ${s.cfg.trustDir}`, { url: shown, hint: `run without --offline once the server is reachable, or check the trust directory (-d)` });
+    return update({ ...common, remote: null, offlineCause, offlineByChoice: true });
+  }
   const remote = await NotaryRemote.open(remoteOptions(s, 'pull'));
+  let updated: Updated;
   try {
-    return await update({
-      gun: s.gun,
-      now: s.ctx.app.now,
-      cache: s.cache,
+    updated = await update({
+      ...common,
       remote,
       // As notary: a server that cannot be reached (or does not answer the ping) means offline mode for reads.
       unreachable: (e) => {
@@ -103,10 +122,23 @@ export async function refresh(s: Session): Promise<Updated> {
         log.log('info', 'continuing in offline mode');
         return new RemoteError('OFFLINE', 'client is offline', { url: shown, hint: `check that ${shown} is reachable, or pass the server with -s` });
       },
-      pinning: s.cfg.trustPinning,
-      warn: (m) => log.log('warning', m),
     });
   } finally {
     remote.close();
+  }
+  if (!o.allowExpired) await warnExpiry(s, updated.builder);
+  return updated;
+}
+
+/** The expiry warnings of a read (client/expiry.ts), each role or certificate once per command. */
+export async function warnExpiry(s: Session, b: Updated['builder']): Promise<void> {
+  const windowMs = s.cfg.expiryWarningMs;
+  if (windowMs <= 0) return;
+  const { expiryWarnings } = await import('../client/expiry.js');
+  const { fileKeyIds } = await import('./keys.js');
+  const ids = fileKeyIds(s.cfg.trustDir);
+  const app = s.ctx.app;
+  for (const line of expiryWarnings(b, { gun: s.gun, now: app.now, windowMs, held: (id) => (ids.has(id) ? 'file' : undefined), seen: app.expiryWarned })) {
+    app.output.log('warning', line);
   }
 }

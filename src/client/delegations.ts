@@ -18,8 +18,14 @@ import { CACHED_MAX } from '../tuf/limits.js';
 import { parentOf } from '../tuf/roles.js';
 import { encodeDelegationData, type DelegationData } from './changes.js';
 
-/** The delegation key in a PEM file: an x509 key from a certificate, or a plain ecdsa/rsa key. */
-export function delegationKeyFromPem(text: string, file: string, nowMs: number): PublicKey {
+/** Six months, as notary's ValidateCertificate warns about a certificate near its end. */
+const NEAR_EXPIRY_MS = 182 * 86_400_000;
+
+/**
+ * The delegation key in a PEM file: an x509 key from a certificate, or a plain ecdsa/rsa key. A
+ * certificate ending within six months is accepted with a warning (notary's words, then the date).
+ */
+export function delegationKeyFromPem(text: string, file: string, nowMs: number, warn?: (msg: string) => void): PublicKey {
   const block = decodePemBlocks(text)[0];
   const invalid = (why: string, hint?: string): never => {
     throw new TrustError('BAD_KEY', `unable to parse valid public key certificate from PEM file ${file}: ${why}`, { hint });
@@ -36,6 +42,11 @@ export function delegationKeyFromPem(text: string, file: string, nowMs: number):
       invalid(`the certificate is not valid now (valid from ${new Date(cert.notBefore).toISOString()} to ${new Date(cert.notAfter).toISOString()})`, 'create a new certificate for the key');
     }
     if (isWeakSignatureAlgorithm(cert.signatureAlgorithmOid)) invalid('the certificate uses a SHA-1 or weaker signature');
+    if (cert.notAfter < nowMs + NEAR_EXPIRY_MS) {
+      warn?.(
+        `certificate with CN ${cert.commonName ?? ''} is near expiry: ${file} ends at ${new Date(cert.notAfter).toISOString().replace(/\.\d+Z$/, 'Z')}; make a new certificate for the key before then and add it the same way`,
+      );
+    }
     if (cert.rsaModulusBits !== null && cert.rsaModulusBits < 2048) invalid('RSA keys must have at least 2048 bits');
     const keytype = cert.publicKey.asymmetricKeyType === 'rsa' ? 'rsa-x509' : cert.publicKey.asymmetricKeyType === 'ec' ? 'ecdsa-x509' : '';
     if (keytype === '') invalid(`unsupported ${cert.publicKey.asymmetricKeyType} certificate key`);

@@ -18,7 +18,9 @@ export type ClientErrorCode =
   /** The archive does not hold the repository asked for. */
   | 'ARCHIVE_NO_REPO'
   /** Some repositories could not be archived (each was reported; the others are in the archive). */
-  | 'ARCHIVE_PARTIAL';
+  | 'ARCHIVE_PARTIAL'
+  /** A role `renew` was asked for that this machine does not renew. */
+  | 'RENEW';
 
 export class ClientError extends DtrustError<ClientErrorCode> {
   constructor(code: ClientErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {

@@ -57,6 +57,22 @@ export interface PublishOptions {
    * (cli.md §8 step 3), and this is told its root key; without it, that is an error.
    */
   onCreated?: (created: InitResult) => void;
+  /** `renew` (renew.ts): what this publish re-signs beyond the staged changes. */
+  renew?: Renewal;
+}
+
+export interface Renewal {
+  /**
+   * Expired base roles this publish re-signs, loaded despite their age (a read still refuses
+   * them); the publish fails unless each one is re-signed.
+   */
+  allowExpired: ReadonlySet<string>;
+  /** Re-sign the root whatever its expiry (its keys must be here). */
+  root: boolean;
+  /** Re-sign the snapshot even when nothing else changed (its key must be here). */
+  snapshot: boolean;
+  /** New lifetimes (ms) of renewed roles; others get notary's defaults. */
+  lifetimes?: ReadonlyMap<string, number>;
 }
 
 export interface PublishResult {
@@ -76,9 +92,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const changes = opts.staged === false ? [] : await stagedChanges(opts);
   const all = [...changes, ...(opts.extraChanges ?? [])];
   if (all.length > 0) await prepareSigners(opts, all);
-  const { state, firstPublish } = await loadState(opts);
+  const { state, firstPublish, expiredAllowed } = await loadState(opts);
   const prepared = opts.prepared ?? new Map<string, Buffer>();
-  if (all.length === 0 && !firstPublish && prepared.size === 0) return { uploaded: [], applied: [], nothingToDo: true };
+  const renewing = opts.renew !== undefined && (opts.renew.root || opts.renew.snapshot);
+  if (all.length === 0 && !firstPublish && prepared.size === 0 && !renewing) return { uploaded: [], applied: [], nothingToDo: true };
 
   const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
   applyChanges(repo, all, opts.gun);
@@ -91,15 +108,28 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     files.set('root', Buffer.from(state.files.get('root')!));
   }
   await signTargetsRoles(opts, repo, files);
-  if (repo.rootNeedsSigning(opts.now)) files.set('root', await signRoot(opts, repo));
+  if (repo.rootNeedsSigning(opts.now) || opts.renew?.root) files.set('root', await signRoot(opts, repo));
   const applied = changes.map((c) => c.file);
   if (files.size === 0 && !repo.canSign('snapshot')) {
     if (applied.length > 0) await opts.changelist.remove(applied);
     return { uploaded: [], applied, nothingToDo: true };
   }
   if (repo.canSign('snapshot')) files.set('snapshot', await signSnapshot(opts, repo));
+  requireRenewed(opts.gun, expiredAllowed, files);
   await upload(opts, files, applied);
   return { uploaded: [...files.keys()], applied, nothingToDo: false };
+}
+
+/** An expired role was loaded only to be re-signed: a publish that does not re-sign it is refused. */
+function requireRenewed(gun: string, expiredAllowed: ReadonlySet<string>, files: ReadonlyMap<string, Buffer>): void {
+  for (const role of expiredAllowed) {
+    if (files.has(role)) continue;
+    throw new TrustError('EXPIRED', `${role} of ${gun} has expired and this machine cannot re-sign it`, {
+      role,
+      gun,
+      hint: role === 'snapshot' ? `the holder of the snapshot key runs: dtrust renew ${gun} -p` : `the holder of the ${role} key runs: dtrust renew ${gun} -p`,
+    });
+  }
 }
 
 /** The staged changes, in changelist order; one that cannot be read stops the publish. */
@@ -146,7 +176,7 @@ function acceptCosigned(repo: EditableRepo, prepared: ReadonlyMap<string, Buffer
 async function signTargetsRoles(opts: PublishOptions, repo: EditableRepo, files: Map<string, Buffer>): Promise<void> {
   for (const role of repo.dirtyTargetsRoles()) {
     const meta = repo.state.targets.get(role)!;
-    bump(meta, 'targets', opts.now);
+    bump(meta, 'targets', opts.now, opts.renew?.lifetimes?.get(role));
     const signers = await signersFor(opts, repo, role);
     const bytes = (await signMetadata(meta, signers)).bytes;
     const needed = repo.roleKeys(role)!.threshold;
@@ -159,7 +189,7 @@ async function signTargetsRoles(opts: PublishOptions, repo: EditableRepo, files:
 /** The root, re-signed: by its keys, by the keys it had before a rotation, and by earlier versions' keys when asked (-l). */
 async function signRoot(opts: PublishOptions, repo: EditableRepo): Promise<Buffer> {
   const root = repo.state.root;
-  bump(root, 'root', opts.now);
+  bump(root, 'root', opts.now, opts.renew?.lifetimes?.get('root'));
   const signers = await signersFor(opts, repo, 'root');
   if (repo.rootRoleChanged()) signers.push(...(await previousRootSigners(opts, repo, signers)));
   if (opts.legacyRootVersions) signers.push(...(await legacyRootSigners(opts, root.version - 1, signers)));
@@ -179,7 +209,7 @@ async function signSnapshot(opts: PublishOptions, repo: EditableRepo): Promise<B
     const bytes = state.files.get(role);
     if (bytes && !repo.deleted.has(role)) snap.meta.set(role, fileMeta(bytes));
   }
-  bump(snap, 'snapshot', opts.now);
+  bump(snap, 'snapshot', opts.now, opts.renew?.lifetimes?.get('snapshot'));
   return (await signMetadata(snap, await signersFor(opts, repo, 'snapshot'))).bytes;
 }
 
@@ -245,7 +275,7 @@ async function prepareSigners(opts: PublishOptions, changes: readonly StagedChan
   }
 }
 
-async function loadState(opts: PublishOptions): Promise<{ state: EditableState; firstPublish: boolean }> {
+async function loadState(opts: PublishOptions): Promise<{ state: EditableState; firstPublish: boolean; expiredAllowed: ReadonlySet<string> }> {
   if (!(await opts.remote.exists())) {
     let files = await localFiles(opts.cache);
     if (!files.has('root') && !files.has('targets') && opts.onCreated) {
@@ -272,6 +302,7 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
         files,
       },
       firstPublish: true,
+      expiredAllowed: new Set(),
     };
   }
   const { builder } = await update({
@@ -281,6 +312,7 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
     remote: opts.remote,
     pinning: opts.pinning,
     warn: opts.warn,
+    allowExpired: opts.renew?.allowExpired,
   });
   const files = new Map<string, Uint8Array>();
   const targets = new Map<string, Targets>();
@@ -293,6 +325,7 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
   return {
     state: { root: builder.root!.meta, targets, snapshot: builder.snapshot!.meta, files, invalid },
     firstPublish: false,
+    expiredAllowed: builder.expiredAllowed,
   };
 }
 

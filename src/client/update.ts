@@ -37,6 +37,10 @@ export interface UpdateOptions {
   warn: (msg: string) => void;
   /** Downloads in flight at once (default: what the remote runs at once). */
   concurrency?: number;
+  /** The caller asked for the cache alone (`expiry --offline`): no warning that the server was not used. */
+  offlineByChoice?: boolean;
+  /** Roles whose expiry is tolerated (BuilderOptions.allowExpired): `renew` and `expiry` only. */
+  allowExpired?: ReadonlySet<string> | 'all';
 }
 
 export interface Updated {
@@ -223,6 +227,7 @@ async function newBuilder(run: Run, limits: Limits): Promise<TrustedCollectionBu
     cachedTimestamp: await run.cached('timestamp', limits.timestampMax),
     pin: run.pin,
     limits,
+    allowExpired: opts.allowExpired,
   });
 }
 
@@ -327,7 +332,7 @@ const CACHE_READ_ATTEMPTS = 5;
 async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<TrustedCollectionBuilder> {
   const offline = opts.offlineCause ?? new RemoteError('OFFLINE', 'client is offline', { url: '' });
   if (!(await opts.cache.read('root', limits.rootMax)) || !(await opts.cache.read('timestamp', limits.timestampMax))) throw offline;
-  opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
+  if (!opts.offlineByChoice) opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
   for (let attempt = 1; ; attempt++) {
     const read = new Map<string, { max: number; bytes: Buffer | undefined }>();
     const cached = async (role: string, max: number): Promise<Buffer | undefined> => {
@@ -352,7 +357,7 @@ async function loadCached(
   const root = await cached('root', limits.rootMax);
   const ts = await cached('timestamp', limits.timestampMax);
   if (!root || !ts) throw offline;
-  const b = new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, limits });
+  const b = new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, limits, allowExpired: opts.allowExpired });
   fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
   fromCache(opts, 'timestamp', () => b.updateTimestamp(ts));
   const need = async (role: string, meta: FileMeta | undefined): Promise<Buffer> => {

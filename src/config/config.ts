@@ -22,6 +22,7 @@ import { isJsonObject, parseJson, type Json, type JsonObject } from '../tuf/json
 import { ConfigError } from './errors.js';
 import { errnoCode, goFileError } from '../fs/errno.js';
 import { goJsonSyntaxError } from './gojson.js';
+import { parseDuration } from './duration.js';
 
 export interface GlobalFlags {
   configFile?: string;
@@ -59,7 +60,16 @@ export interface Config {
   pkcs11Module?: string;
   /** Lines for the user (stderr), e.g. the HOME warnings or the keys-elsewhere note. */
   notices: string[];
+  /**
+   * Reads warn about roles and certificates expiring within this many milliseconds (0: never):
+   * `expiry_warning` in the config file > DTRUST_EXPIRY_WARNING > 30 days.
+   */
+  expiryWarningMs: number;
+  expiryWarningFrom: 'env' | 'config' | 'default';
 }
+
+export const DEFAULT_EXPIRY_WARNING_MS = 30 * 86_400_000;
+export const EXPIRY_WARNING_VARIABLE = 'DTRUST_EXPIRY_WARNING';
 
 export type Env = Record<string, string | undefined>;
 
@@ -319,6 +329,8 @@ export async function loadConfig(
   const pkcs11Module = pkcs11ModuleOf(values, file, paths, configDir);
   const trustServers = trustServersOf(values, file);
 
+  const { expiryWarningMs, expiryWarningFrom } = expiryWarningOf(values, file, env);
+
   // Keys kept in the other program's default directory.
   if (trustDirFrom === 'default') {
     const other = defaults === 'notary' ? dockerTrustDir : notaryDir;
@@ -344,6 +356,8 @@ export async function loadConfig(
     trustServers,
     logLevel: flags.debug ? 'debug' : flags.verbose ? 'info' : 'warning',
     notices,
+    expiryWarningMs,
+    expiryWarningFrom,
   };
   if (file) config.configFile = file.path;
   if (pkcs11Module !== undefined) config.pkcs11Module = pkcs11Module;
@@ -458,4 +472,19 @@ function trustServersOf(values: Values, file: ConfigFile): Record<string, string
     trustServers[registry === 'index.docker.io' ? 'docker.io' : registry] = url as string;
   }
   return trustServers;
+}
+
+/** The expiry warning window of reads: the file's key first, as for every other setting. */
+function expiryWarningOf(values: Values, file: ConfigFile, env: Env): Pick<Config, 'expiryWarningMs' | 'expiryWarningFrom'> {
+  const warnConfig = values.string(file?.root, 'expiry_warning', 'expiry_warning');
+  if (warnConfig !== undefined) {
+    try {
+      return { expiryWarningMs: parseDuration(warnConfig, 'expiry_warning'), expiryWarningFrom: 'config' };
+    } catch (e) {
+      throw new ConfigError('CONFIG_INVALID_VALUE', `${(e as Error).message} in ${file?.path}`, { ...(file ? { path: file.path } : {}), key: 'expiry_warning', hint: `fix expiry_warning in ${file?.path}: e.g. "30d", or "0" to turn the warnings off` }, e);
+    }
+  }
+  const warnEnv = nonEmpty(env[EXPIRY_WARNING_VARIABLE]);
+  if (warnEnv !== undefined) return { expiryWarningMs: parseDuration(warnEnv, EXPIRY_WARNING_VARIABLE), expiryWarningFrom: 'env' };
+  return { expiryWarningMs: DEFAULT_EXPIRY_WARNING_MS, expiryWarningFrom: 'default' };
 }

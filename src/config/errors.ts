@@ -14,6 +14,8 @@ export type ConfigErrorCode =
   | 'CONFIG_SYNTAX'
   /** A key holds a value of the wrong shape (e.g. `invalid format for trust_pinning.certs`). */
   | 'CONFIG_INVALID_VALUE'
+  /** A duration (`30d`, `12h`) that does not parse. */
+  | 'BAD_DURATION'
   /** A path starts with `~` but HOME is not set. */
   | 'HOME_UNSET'
   /** The working directory given to loadConfig is not absolute (a caller bug). */

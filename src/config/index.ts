@@ -2,3 +2,4 @@
 export * from './errors.js';
 export * from './config.js';
 export { goJsonSyntaxError, type GoJsonSyntaxError } from './gojson.js';
+export { formatDuration, parseDuration } from './duration.js';

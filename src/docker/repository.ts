@@ -44,6 +44,8 @@ export interface DockerRepo {
   /** Runs `fn` under the GUN's lock. */
   locked<T>(fn: () => Promise<T>): Promise<T>;
   log(level: 'warning' | 'info', msg: string): void;
+  /** The expiry warnings of a read (client/expiry.ts), once per role and command. */
+  warnExpiry(b: TrustedCollectionBuilder): Promise<void>;
 }
 
 /** The key stores as every verb opens them, with docker's prompt names. */
@@ -67,6 +69,7 @@ export async function refreshRepo(d: DockerRepo, remote: NotaryRemote | null, of
       pinning: d.pinning,
       warn: (m) => d.log('warning', m),
     });
+    await d.warnExpiry(builder);
     return builder;
   } catch (e) {
     if (e instanceof RemoteError && e.code === 'NOT_FOUND') {

@@ -102,6 +102,8 @@ export interface HttpClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Connections per agent: as many requests as this run at once, more wait (default 64). */
   maxSockets?: number;
+  /** Told of every attempt: method, URL (without credentials), status or failure (`-D`). */
+  trace?: (line: string) => void;
 }
 
 export const DEFAULT_MAX_SOCKETS = 64;
@@ -128,6 +130,7 @@ export class HttpClient {
   private readonly plain: Agents;
   private secure: Promise<Agents> | undefined;
   private readonly tls: LoadedTls;
+  private readonly trace: ((line: string) => void) | undefined;
   private closed = false;
   /** Backoff waits under way; close() ends them. */
   private readonly waits = new Set<() => void>();
@@ -139,6 +142,7 @@ export class HttpClient {
     this.retry = { ...DEFAULT_RETRY, ...defined(opts.retry) };
     this.maxSockets = opts.maxSockets ?? DEFAULT_MAX_SOCKETS;
     this.tls = opts.tls;
+    this.trace = opts.trace;
     this.plain = {
       request: http.request,
       keepAlive: new http.Agent(this.keepAliveOptions()),
@@ -192,12 +196,15 @@ export class HttpClient {
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw this.closedError(spec);
       let delay: number | undefined;
+      const started = Date.now();
       try {
         const res = await this.attempt(spec, t, deadline, secure);
+        this.trace?.(`HTTP ${spec.method} ${traceUrl(spec.url)}: ${res.status} (${Date.now() - started} ms)`);
         if (attempt < attempts && retryableStatus(res.status)) delay = this.backoff(attempt, retryAfterMs(res));
         if (delay === undefined || Date.now() + delay >= deadline) return res;
       } catch (e) {
         if (!(e instanceof Failure)) throw e;
+        this.trace?.(`HTTP ${spec.method} ${traceUrl(spec.url)}: ${e.error.message} (${Date.now() - started} ms)`);
         if (!e.retryable || attempt >= attempts) throw e.error;
         delay = this.backoff(attempt, undefined);
         if (Date.now() + delay >= deadline) throw e.error;
@@ -457,4 +464,9 @@ function defined<T extends object>(o: Partial<T> | undefined): Partial<T> {
   if (!o) return out;
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
   return out;
+}
+
+/** A URL for the debug log: never its user name and password. */
+function traceUrl(u: URL): string {
+  return `${u.protocol}//${u.host}${u.pathname}${u.search}`;
 }

@@ -38,6 +38,8 @@ export interface RemoteOptions {
   allowInsecureAuth?: boolean;
   /** Connections per agent, i.e. requests in flight at once (default 64). */
   maxSockets?: number;
+  /** Each HTTP request and its status, for the debug log (HttpClientOptions.trace). */
+  trace?: (line: string) => void;
 }
 
 export interface RemoteStats {
@@ -122,6 +124,7 @@ export class NotaryRemote {
       ...(timeouts ? { timeouts } : {}),
       ...(opts.retry ? { retry: opts.retry } : {}),
       ...(opts.maxSockets !== undefined ? { maxSockets: opts.maxSockets } : {}),
+      ...(opts.trace ? { trace: opts.trace } : {}),
     });
     const credentials: CredentialProvider = opts.credentials ?? defaultCredentials(server.display, opts.env);
     const auth = new AuthSession({

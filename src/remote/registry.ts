@@ -54,6 +54,8 @@ export interface RegistryOptions {
   retry?: Partial<RetryPolicy>;
   /** Told when an endpoint fails and the next is tried. */
   onFallback?: (from: string, error: RemoteError) => void;
+  /** Each HTTP request and its status, for the debug log (HttpClientOptions.trace). */
+  trace?: (line: string) => void;
   /** docker's certs.d: `<certsDir>/<host:port>` holds the registry's CAs and client certificate. */
   certsDir?: string;
   /** NODE_EXTRA_CA_CERTS of the environment, kept beside certs.d's CAs (see certsdir.ts). */
@@ -110,6 +112,7 @@ export class RegistryClient {
       timeouts: { connectMs: 10_000, readMs: 20_000, totalMs: 60_000, ...opts.timeouts },
       ...(opts.retry ? { retry: opts.retry } : {}),
       maxSockets: 4,
+      ...(opts.trace ? { trace: opts.trace } : {}),
     });
     const auth = new AuthSession({
       http,

@@ -42,6 +42,12 @@ export interface BuilderOptions {
   /** The trust pinning rule for the GUN's first root (pinRule, with a CA bundle read); none: TOFU. */
   pin?: RootPin;
   limits?: Partial<Limits>;
+  /**
+   * Roles whose expiry is not held against them (`'all'`: every role): a write that re-signs
+   * them (`renew`), and `expiry`, which shows the dates. Every other check still applies, and
+   * each role let through is named in `expiredAllowed`. Reads never pass this.
+   */
+  allowExpired?: ReadonlySet<string> | 'all';
 }
 
 export interface TrustedFile<T> {
@@ -63,6 +69,9 @@ export class TrustedCollectionBuilder {
   private readonly floors: Map<string, number>;
   private cachedTimestamp: Uint8Array | undefined;
   private readonly pin: RootPin | undefined;
+  private readonly allowExpired: ReadonlySet<string> | 'all';
+  /** Expired roles that were trusted because `allowExpired` names them. */
+  readonly expiredAllowed = new Set<string>();
   private step: Step = 'nothing';
 
   root: TrustedFile<Root> | undefined;
@@ -87,6 +96,7 @@ export class TrustedCollectionBuilder {
     this.cachedTimestamp = opts.cachedTimestamp;
     this.pin = opts.pin;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.allowExpired = opts.allowExpired ?? new Set();
   }
 
   /** The trusted targets roles by name: `targets` and every delegation verified so far. */
@@ -349,7 +359,8 @@ export class TrustedCollectionBuilder {
       if (isTrustError(e, 'THRESHOLD_NOT_MET') || isTrustError(e, 'EXPIRED') || isTrustError(e, 'INVALID_THRESHOLD')) {
         this.invalid.set(role, e);
         this.invalidFiles.set(role, { meta: file.meta, bytes });
-        this.warnings.push(`skipping delegation ${role}: ${e.message}`);
+        const renew = e.code === 'EXPIRED' ? `; the holder of its key renews it with: dtrust renew ${this.gun} --role ${role} -p` : '';
+        this.warnings.push(`skipping delegation ${role}: ${e.message}${renew}`);
         return false;
       }
       throw e;
@@ -417,13 +428,32 @@ export class TrustedCollectionBuilder {
   }
 
   private checkExpiry(role: string, expires: Expires): void {
-    if (isExpired(expires, this.now)) {
-      throw new TrustError('EXPIRED', `${role} metadata expired at ${new Date(expires.ms).toISOString()}`, { role });
+    if (!isExpired(expires, this.now)) return;
+    if (this.allowExpired === 'all' || this.allowExpired.has(role)) {
+      this.expiredAllowed.add(role);
+      return;
     }
+    throw new TrustError('EXPIRED', `${role} metadata expired at ${new Date(expires.ms).toISOString()}`, {
+      role,
+      gun: this.gun,
+      hint: expiredHint(role, this.gun, this.now),
+    });
   }
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** Who can make an expired role valid again: the clock, the server, or the owner's `renew`. */
+function expiredHint(role: string, gun: string, now: number): string {
+  const clock = `check this machine's clock first (it reads ${new Date(now).toISOString()})`;
+  if (role === 'timestamp') {
+    return `${clock}; notary-server signs the timestamp and renews it when it is asked for one, so if the clock is right the server's clock or its timestamp signing is at fault: dtrust doctor ${gun} shows what the server answers`;
+  }
+  if (role === 'snapshot') {
+    return `${clock}; if the server holds the snapshot key it renews the snapshot itself (check its clock), otherwise the holder of the snapshot key runs: dtrust renew ${gun} -p`;
+  }
+  return `${clock}; if it is right, the holder of the ${role} key renews it: dtrust renew ${gun} -p`;
+}
 
 function readPlain<T>(bytes: Uint8Array, role: string, parse: (v: Envelope['signed'], role: string) => T): { env: Envelope; meta: T } {
   const env = parseEnvelope(bytes, role);

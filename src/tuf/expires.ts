@@ -79,7 +79,7 @@ function pad(n: number, w: number): string {
 
 /** A new expiry `days` after `now`, in UTC (what dtrust writes). */
 export function expiresAfter(nowMs: number, days: number): Expires {
-  const ms = nowMs + days * 86_400_000;
+  const ms = Math.round(nowMs + days * 86_400_000);
   return { ms, nanos: (((ms % 1000) + 1000) % 1000) * 1e6, offsetMinutes: 0 };
 }
 

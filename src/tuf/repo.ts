@@ -364,12 +364,12 @@ export class EditableRepo {
 }
 
 /**
- * A role about to be re-signed: one version up, expiring its role's term after `now`
- * (signMetadata refuses a version notary-server cannot store).
+ * A role about to be re-signed: one version up, expiring its role's term (or `lifetimeMs`) after
+ * `now` (signMetadata refuses a version notary-server cannot store).
  */
-export function bump(meta: { version: number; expires: Expires }, role: keyof typeof EXPIRY_DAYS, now: number): void {
+export function bump(meta: { version: number; expires: Expires }, role: keyof typeof EXPIRY_DAYS, now: number, lifetimeMs?: number): void {
   meta.version += 1;
-  meta.expires = expiresAfter(now, EXPIRY_DAYS[role]);
+  meta.expires = lifetimeMs === undefined ? expiresAfter(now, EXPIRY_DAYS[role]) : expiresAfter(now, lifetimeMs / 86_400_000);
 }
 
 export function emptyTargets(): Targets {

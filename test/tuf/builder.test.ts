@@ -457,3 +457,29 @@ test('a refused file leaves the order where it was: the next good one is taken',
   assert.throws(() => b.updateSnapshot(Buffer.concat([repo.files.get('snapshot')!, Buffer.from(' ')])), (e: unknown) => isTrustError(e, 'TOO_LARGE'));
   assert.equal(b.updateSnapshot(repo.files.get('snapshot')!).version, 1);
 });
+
+test('allowExpired lets through only the roles it names and records them; every other expired role still fails, with a hint', async () => {
+  const repo = await freshRepo();
+  repo.targets.expires = expiresAfter(NOW, -1);
+  repo.snapshot.expires = expiresAfter(NOW, -1);
+  await repo.sign();
+  // Named: targets only. The expired snapshot is still refused.
+  assert.throws(
+    () => build(repo, { allowExpired: new Set(['targets']) }),
+    (e: unknown) => isTrustError(e, 'EXPIRED') && e.role === 'snapshot' && /dtrust renew example\.com\/app -p/.test(e.hint ?? ''),
+  );
+  const b = build(repo, { allowExpired: new Set(['targets', 'snapshot']) });
+  assert.deepEqual([...b.expiredAllowed].sort(), ['snapshot', 'targets']);
+  assert.ok(b.lookup('v1'));
+  // Without it (every read): refused, the hint naming the clock and renew.
+  assert.throws(
+    () => build(repo),
+    (e: unknown) => isTrustError(e, 'EXPIRED') && /check this machine's clock first/.test(e.hint ?? ''),
+  );
+  // 'all' (expiry): an expired delegation is trusted for display, not skipped.
+  repo.delegations.get('targets/releases')!.meta.expires = expiresAfter(NOW, -1);
+  await repo.sign();
+  const all = build(repo, { allowExpired: 'all' });
+  assert.equal(all.invalid.size, 0);
+  assert.ok(all.expiredAllowed.has('targets/releases'));
+});

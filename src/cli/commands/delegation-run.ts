@@ -63,7 +63,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
     } catch {
       throw new CliError('KEY_FILE', `file for public key does not exist: ${f}`, { hint: 'pass the path of the collaborator\'s certificate (cert.pem) or public key' });
     }
-    keys.push(delegationKeyFromPem(text, f, ctx.app.now));
+    keys.push(delegationKeyFromPem(text, f, ctx.app.now, (m) => ctx.app.output.log('warning', m)));
   }
   const threshold = typeof o.threshold === 'number' ? o.threshold : undefined;
   if (threshold !== undefined && keys.length > 0 && threshold > keys.length) {
