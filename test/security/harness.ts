@@ -203,9 +203,8 @@ export async function assertRefusedEverywhere(sim: Simulator, c: Case, refused: 
   assert.equal(p.stdout, `Pushing changes to ${c.gun}\n`);
   assert.match(p.stderr, refused);
   assert.equal(sim.count(sim.tufPath(c.gun), 'POST'), posts, 'nothing uploaded');
+  // The tree hash covers the change file: still staged, byte for byte.
   assert.deepEqual(await tree(c), beforePublish, 'trust directory and staged change unchanged');
-  const st = await run(c, ['status', c.gun]);
-  assert.match(st.stdout, /staged\/one/, 'the change is still staged');
 }
 
 /** A fresh client (no cache) meeting the same server: refused on first contact, nothing cached. */
