@@ -3,10 +3,11 @@
 // the signing commands read a cosign.key (written by cosign or by dtrust) with its passphrase.
 
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { cosignPublicPem, decryptCosignKey, encryptCosignKey, readCosignPublicKey } from '../crypto/cosignkey.js';
 import { KeyFileError } from '../crypto/pbes2.js';
+import { exists } from '../fs/exists.js';
 import { DockerError } from './errors.js';
 
 export const COSIGN_PASSWORD_VARIABLE = 'COSIGN_PASSWORD';
@@ -14,15 +15,6 @@ export const COSIGN_PASSWORD_VARIABLE = 'COSIGN_PASSWORD';
 export interface CosignKeyPair {
   privateKey: KeyObject;
   publicKey: KeyObject;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Writes `<dir>/<name>.key` and `<dir>/<name>.pub`; returns both paths as the user gave the directory. */

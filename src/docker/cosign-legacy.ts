@@ -8,10 +8,10 @@
 
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { RegistryClient as OciRegistry } from '@sigstore/oci/dist/registry.js';
-import type { Credentials } from '../remote/credentials.js';
 import { RemoteError } from '../remote/errors.js';
 import type { RegistryClient } from '../remote/registry.js';
 import { DockerError } from './errors.js';
+import type { SignAndAttach } from './cosign-attach.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
@@ -67,19 +67,8 @@ async function layerVerifies(client: RegistryClient, layer: Layer, digest: strin
   }
 }
 
-export interface LegacySign {
-  client: RegistryClient;
-  registryHost: string;
-  repository: string;
-  digest: string;
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-  optional: Record<string, string>;
-  credentials: () => Promise<Credentials | undefined>;
-  dryRun?: boolean;
-  /** Runs the push (one at a time per repository: the `.sig` manifest is read, extended, written). */
-  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
-}
+/** As a bundle is attached, with the provenance in the payload's `optional` section instead of annotations. */
+export type LegacySign = Omit<SignAndAttach, 'annotations'> & { optional: Record<string, string> };
 
 /** Adds a signature of `digest` to its `.sig` manifest unless one made with the key is there. */
 export async function signLegacy(o: LegacySign): Promise<{ status: 'attached' | 'already-signed' | 'would-attach'; manifest?: string }> {

@@ -7,6 +7,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { isPrivateKeyBlock } from '../crypto/keyfile.js';
 import { decodePemBlocks, encodePem } from '../crypto/pem.js';
+import { exists } from '../fs/exists.js';
 import { KeyStoreError, isKeyStoreError } from '../keystore/errors.js';
 import type { Logger } from '../keystore/types.js';
 import { importKeys } from '../keystore/importexport.js';
@@ -53,15 +54,6 @@ export async function generateSignerKey(o: GenerateOptions): Promise<string> {
     throw new DockerError('FILE', `failed to write public key to ${pubShown}: ${(e as Error).message}`, { hint: 'the private key is in the trust directory already; write its public key with: dtrust key export' });
   }
   return pubShown;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const MAX_PRIVATE_KEY_FILE = 1024 * 1024;
