@@ -9,7 +9,8 @@ import type { PublicKey } from '../../tuf/keys.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
-import { isYes, TerminalPrompt } from '../prompt.js';
+import { confirm, TerminalPrompt } from '../prompt.js';
+import { shellLine } from '../shell.js';
 import { formatTable } from '../table.js';
 import { autoPublish, pushChanges } from '../publishing.js';
 import { locked, openSession, refresh } from '../session.js';
@@ -106,7 +107,12 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
   if (keyIds.length === 0 && removePaths.length === 0 && !o.allPaths) {
     out.out('\nAre you sure you want to remove all data for this delegation? (yes/no)\n');
     if (o.yes) out.out('Confirmed `yes` from flag\n');
-    else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', { hint: 'pass -y to confirm without a question' });
+    else {
+      const piped = `echo yes | ${shellLine([ctx.app.program, 'delegation', 'remove', gun, role])}`;
+      if (!(await confirm(new TerminalPrompt(), { flag: '--yes', action: 'remove the delegation', piped }))) {
+        throw new CliError('ABORTED', 'Aborting action.', { hint: 'pass --yes to confirm without a question' });
+      }
+    }
     await locked(s, () => stageDelegationDelete(s.changelist, role));
     out.out(`\nForced removal (including all keys and paths) of delegation role ${role} to repository "${s.gun}" staged for next publish.\n\n`);
   } else {

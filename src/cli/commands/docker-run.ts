@@ -25,7 +25,8 @@ import type { DockerKeys } from '../../docker/repository.js';
 import type { Ctx } from '../app.js';
 import { dockerKeys, openDockerRepo } from '../docker-session.js';
 import { CliError, UsageError } from '../errors.js';
-import { TerminalPrompt } from '../prompt.js';
+import { confirm, TerminalPrompt } from '../prompt.js';
+import { shellLine } from '../shell.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
@@ -155,9 +156,10 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
   if (ref.tag === undefined && ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', { hint: 'revoke a tag (IMAGE:TAG), or every tag (IMAGE)' });
   if (ref.tag === undefined && !o.yes) {
     out.out(`Confirm you would like to delete all signature data for ${image}? [y/N] `);
-    const answer = await new TerminalPrompt().readLine();
-    if (answer === null) out.out('\n');
-    if (!yesAnswer(answer)) throw new DockerError('CANCELLED', 'trust revoke has been cancelled', { hint: 'pass -y to revoke every signed tag without the question' });
+    const piped = `echo y | ${shellLine([ctx.app.program, 'revoke', image])}`;
+    if (!(await confirm(new TerminalPrompt(), { flag: '--yes', action: 'revoke every signed tag', piped, yes: yesAnswer }))) {
+      throw new DockerError('CANCELLED', 'trust revoke has been cancelled', { hint: 'pass -y to revoke every signed tag without the question' });
+    }
   }
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to revoke');
@@ -210,7 +212,7 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
 export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
   requireArgs(ctx, args, 2);
   const [name, ...repos] = args as [string, ...string[]];
-  const force = opts(ctx).force === true;
+  const force = opts(ctx).force === true || opts(ctx).yes === true;
   const out = ctx.app.output;
   let keys: DockerKeys | undefined;
   const failed: string[] = [];
@@ -234,9 +236,8 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
 async function confirmLastSigner(ctx: Ctx, name: string, repo: string): Promise<boolean> {
   const out = ctx.app.output;
   out.out(`The signer "${name}" signed the last released version of ${repo}. Removing this signer will make ${repo} unpullable. Are you sure you want to continue? [y/N] `);
-  const answer = await new TerminalPrompt().readLine();
-  if (answer === null) out.out('\n');
-  if (yesAnswer(answer)) return true;
+  const piped = `echo y | ${shellLine([ctx.app.program, 'signer', 'remove', name, repo])}`;
+  if (await confirm(new TerminalPrompt(), { flag: '--yes', action: `remove ${name}`, piped, yes: yesAnswer })) return true;
   out.out('\nAborting action.\n');
   out.log('warning', `${name} was not removed from ${repo}; pass -f to remove it without the question`);
   return false;

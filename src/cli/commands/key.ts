@@ -10,6 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { App, Ctx } from '../app.js';
 import { group } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
+import { shellLine } from '../shell.js';
 import type { KeyFiles, TokenAccess } from '../keys.js';
 
 /** Variable for the new passphrase of `key passwd` (never the role's variable: §12 item 24). */
@@ -74,6 +75,7 @@ export function registerKey(program: Command, app: App): void {
     .command('remove')
     .description('Removes the key with the given keyID.')
     .usage('[ keyID ] [flags]')
+    .option('-y, --yes', 'Remove the key without asking for confirmation (beyond notary)')
     .allowExcessArguments(true)
     .action(
       app.action(async (ctx) => {
@@ -342,8 +344,10 @@ async function keyRemove(ctx: Ctx, id: string): Promise<void> {
   }
   const description = `${chosen.record.id} (role ${chosen.record.role}) from ${chosen.store.name}`;
   out.out(`Are you sure you want to remove ${description}?  (yes/no)  `);
-  const { isYes } = await import('../prompt.js');
-  if (!isYes(await files.prompt.readLine())) {
+  const yes = (ctx.cmd.opts() as { yes?: boolean }).yes === true;
+  if (yes) out.out('yes (--yes)\n');
+  const { confirm } = await import('../prompt.js');
+  if (!yes && !(await confirm(files.prompt, { flag: '--yes', action: 'remove the key', piped: `echo yes | ${shellLine([ctx.app.program, 'key', 'remove', id])}` }))) {
     out.out('\nAborting action.\n\n');
     return;
   }
