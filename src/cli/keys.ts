@@ -24,6 +24,8 @@ import type { PublicKey } from '../tuf/keys.js';
 import type { Ctx } from './app.js';
 import { CliError } from './errors.js';
 import { TerminalPrompt } from './prompt.js';
+import { shellQuote } from '../shellwords.js';
+import { errnoCode, goFileError, NOT_A_DIRECTORY_HINT } from '../fs/errno.js';
 
 export interface Keys {
   service: KeyService;
@@ -218,13 +220,15 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
       try {
         text = await readFile(path, 'utf8');
       } catch (e) {
-        throw new CliError('KEY_FILE', `Error reading input ${role} key file: ${(e as Error).message}`);
+        const hint = errnoCode(e) === 'EISDIR' ? NOT_A_DIRECTORY_HINT : undefined;
+        throw new CliError('KEY_FILE', `Error reading input ${role} key file: ${goFileError(e, path)}`, hint ? { hint } : {}, e);
       }
       const block = decodePemBlocks(text).find(isPrivateKeyBlock);
       if (!block) throw new CliError('KEY_FILE', `no private key found in ${path}`, { hint: 'pass a PEM private key file' });
       const encrypted = block.type === 'ENCRYPTED PRIVATE KEY' || block.headers.has('DEK-Info');
       if (role === 'root' && !encrypted) {
-        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', { hint: 'encrypt the key first: dtrust key import it, then dtrust key export it' });
+        // `key import -r root` encrypts it into the key store, where init finds it (`Root key found`).
+        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', { hint: `import it into the key store as the root key, then run init without --rootkey: dtrust key import ${shellQuote(path)} -r root` });
       }
       const key = encrypted
         ? await keys.passphrases.unlock({ keyId: '', alias: role, keyName: '' }, (pass) => decodeKeyBlock(block, pass))

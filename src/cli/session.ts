@@ -12,6 +12,7 @@ import { validateGun } from '../storage/paths.js';
 import type { Updated } from '../client/update.js';
 import type { Ctx } from './app.js';
 import { UsageError } from './errors.js';
+import { shellLine } from '../shellwords.js';
 
 export type Scope = 'pull' | 'push,pull' | '*';
 
@@ -88,4 +89,21 @@ export async function refresh(s: Session): Promise<Updated> {
   } finally {
     remote.close();
   }
+}
+
+/** The program name and the global flags the user gave, for command lines in hints. */
+export function commandPrefix(ctx: Ctx): string {
+  const f = ctx.flags;
+  const words: string[] = [ctx.app.program];
+  const add = (flag: string, v: string | undefined): void => {
+    if (v !== undefined && v !== '') words.push(flag, v);
+  };
+  add('-c', f.configFile);
+  add('-s', f.server);
+  add('-d', f.trustDir);
+  add('--tlscacert', f.tlscacert);
+  add('--tlscert', f.tlscert);
+  add('--tlskey', f.tlskey);
+  add('--pkcs11-module', f.pkcs11Module);
+  return shellLine(words);
 }

@@ -17,6 +17,7 @@ import { parseTargets } from '../tuf/metadata.js';
 import { CACHED_MAX } from '../tuf/limits.js';
 import { parentOf } from '../tuf/roles.js';
 import { encodeDelegationData, type DelegationData } from './changes.js';
+import { withArticle } from '../errors.js';
 
 /** The delegation key in a PEM file: an x509 key from a certificate, or a plain ecdsa/rsa key. */
 export function delegationKeyFromPem(text: string, file: string, nowMs: number): PublicKey {
@@ -55,7 +56,7 @@ export function delegationKeyFromPem(text: string, file: string, nowMs: number):
     }
     return invalid('unknown public key format', 'notary reads ECDSA and RSA public keys only');
   }
-  return invalid('no valid public key found', `the first PEM block is a ${block.type}, not a CERTIFICATE or PUBLIC KEY`);
+  return invalid('no valid public key found', `the first PEM block is ${withArticle(block.type)}, not a CERTIFICATE or PUBLIC KEY`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ export type ClientErrorCode =
   /** The connection dropped after an upload was sent: the server may or may not have applied it. */
   | 'UNKNOWN_OUTCOME'
   /** A role file that cannot be co-signed here. */
-  | 'COSIGN';
+  | 'COSIGN'
+  /** A repository initialized here (`init` without -p) that the server does not have yet. */
+  | 'NOT_PUBLISHED';
 
 export class ClientError extends DtrustError<ClientErrorCode> {
   constructor(code: ClientErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {

@@ -118,8 +118,8 @@ async function acquire(trustDir: string, gun: string, dir: string, lockPath: str
       if (await breakStale(dir, lockPath, bytes, gun)) {
         opts.onNotice?.(
           holder === undefined
-            ? `note: removed an unreadable lock file ${lockPath}`
-            : `note: took over the lock on ${gun} left by PID ${holder.pid}, which is no longer running (locked since ${holder.started})`,
+            ? `removed an unreadable lock file ${lockPath}`
+            : `took over the lock on ${gun} left by PID ${holder.pid}, which is no longer running (locked since ${holder.started})`,
         );
         continue;
       }

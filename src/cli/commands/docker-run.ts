@@ -16,6 +16,7 @@ import { DockerError } from '../../docker/errors.js';
 import { dockerPassphraseError, requirePassphrase } from '../../docker/passphrases.js';
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
 import { inspectJson, prettyInspect, trustRepoJson } from '../../docker/format.js';
+import { REPO_ADMIN } from '../../docker/trustdata.js';
 import { trustInfo } from '../../docker/inspect.js';
 import { revokeImage } from '../../docker/revoke.js';
 import { addSigner, readSignerKeys, removeSigner } from '../../docker/signers.js';
@@ -26,7 +27,7 @@ import type { Ctx } from '../app.js';
 import { dockerKeys, openDockerRepo } from '../docker-session.js';
 import { CliError, UsageError } from '../errors.js';
 import { confirm, TerminalPrompt } from '../prompt.js';
-import { shellLine } from '../shell.js';
+import { shellLine } from '../../shellwords.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
@@ -107,7 +108,8 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
       if (!pinned) out.log('info', `manifest read from ${t.source}`);
     },
     publishing: () => out.out(`Signing and pushing trust metadata for ${image}\n`),
-    existing: (first) => out.out(`Existing signatures for tag ${first.tag} digest ${first.digest} from:\n${[...first.signers].sort().join(', ')}\n`),
+    // No signer role: signed with the repository key (targets), which docker's inspect calls Repo Admin.
+    existing: (first) => out.out(`Existing signatures for tag ${first.tag} digest ${first.digest} from:\n${first.signers.length === 0 ? REPO_ADMIN : [...first.signers].sort().join(', ')}\n`),
   });
   if (signed.kind === 'created-with-signer') out.out(`Created signer: ${signed.signer}\nFinished initializing signed repository for ${image}\n`);
   else if (signed.kind === 'created') out.out(`Finished initializing "${d.gun}"\n`);

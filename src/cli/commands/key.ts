@@ -10,7 +10,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { App, Ctx } from '../app.js';
 import { group } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
-import { shellLine } from '../shell.js';
+import { NOT_A_DIRECTORY_HINT } from '../../fs/errno.js';
+import { shellLine } from '../../shellwords.js';
 import type { KeyFiles, TokenAccess } from '../keys.js';
 
 /** Variable for the new passphrase of `key passwd` (never the role's variable: §12 item 24). */
@@ -250,6 +251,7 @@ async function keyImport(ctx: Ctx, paths: string[]): Promise<void> {
       const fh = await fsp.open(absolute(ctx, f), 'r');
       try {
         const st = await fh.stat();
+        if (st.isDirectory()) throw new CliError('BAD_INPUT', `read ${f}: is a directory`, { hint: NOT_A_DIRECTORY_HINT });
         if (!st.isFile()) throw new CliError('BAD_INPUT', `${f} is not a regular file`);
         if (st.size > MAX_IMPORT_FILE_SIZE) throw new CliError('BAD_INPUT', `${f} is too large to be a key file (${st.size} bytes)`);
         text = (await fh.readFile()).toString('utf8');

@@ -7,7 +7,7 @@ import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
 import { keyAccess } from '../keys.js';
 import { confirm, TerminalPrompt } from '../prompt.js';
-import { shellLine } from '../shell.js';
+import { shellLine } from '../../shellwords.js';
 import { connect, locked, openSession } from '../session.js';
 
 export async function rotate(ctx: Ctx, args: string[]): Promise<void> {

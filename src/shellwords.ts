@@ -1,4 +1,5 @@
 // Command lines shown to the user (hints, the demo) must work when pasted into a POSIX shell.
+// Below every layer, as errors.ts is: hints are written in every layer.
 
 const PLAIN = /^[A-Za-z0-9_\-./:@%+=,]+$/;
 
