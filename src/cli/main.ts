@@ -11,6 +11,7 @@ import { registerRotate } from './commands/rotate.js';
 import { registerCompletion } from './commands/completion.js';
 import { UsageError } from './errors.js';
 import { configureHelpLayout, unknownCommandMessage } from './help.js';
+import { installInterruptHandlers } from './interrupt.js';
 import { processOutput } from './output.js';
 import { stderr, stdout } from './stdio.js';
 import { versionBlock, versionLine } from './version.js';
@@ -21,6 +22,7 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
   const app = new App(name, processOutput(now), process.env, process.cwd(), now);
   const args = normaliseArgv(argv);
   if (args[0] === '__complete') return completeWords(app, argv.slice(1));
+  installInterruptHandlers(name);
   const program = buildProgram(app, commandWord(args));
   // pflag reads every argument before `--` that starts with `-` as a flag; commander takes a
   // negative number for an operand (`addhash GUN t -5` must fail as notary's does).

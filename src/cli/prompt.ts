@@ -6,6 +6,7 @@
 
 import type { PromptIO } from '../keystore/passphrase.js';
 import { CliError } from './errors.js';
+import { interrupt, notePrompt } from './interrupt.js';
 import { stdout } from './stdio.js';
 
 type Input = NodeJS.ReadStream;
@@ -83,6 +84,7 @@ export class TerminalPrompt implements PromptIO {
     if (!this.interactive) return null;
     // Echo goes off before the prompt appears, so that nothing typed early is echoed.
     this.input.setRawMode(true);
+    notePrompt(this.input);
     this.output.write(prompt);
     const typed: number[] = [];
     try {
@@ -99,9 +101,8 @@ export class TerminalPrompt implements PromptIO {
           return Buffer.from(typed);
         }
         if (b === 0x03) {
-          this.input.setRawMode(false);
-          process.kill(process.pid, 'SIGINT');
-          return null;
+          // As the terminal would have sent SIGINT: restore it, end the line, say so, exit.
+          interrupt('SIGINT');
         }
         if (b === 0x04) {
           if (typed.length === 0) return null;
@@ -124,6 +125,7 @@ export class TerminalPrompt implements PromptIO {
     } finally {
       typed.fill(0);
       if (this.input.isTTY) this.input.setRawMode(false);
+      notePrompt(undefined);
       this.output.write('\n');
     }
   }

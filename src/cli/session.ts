@@ -13,6 +13,7 @@ import type { Updated } from '../client/update.js';
 import type { Ctx } from './app.js';
 import { UsageError } from './errors.js';
 import { shellLine } from '../shellwords.js';
+import { noteRepository, noteUpload } from './interrupt.js';
 
 export type Scope = 'pull' | 'push,pull' | '*';
 
@@ -28,6 +29,7 @@ export async function openSession(ctx: Ctx, gun: string | undefined, missing = '
   if (gun === undefined || gun === '') throw new UsageError(missing);
   validateGun(gun);
   const cfg = await ctx.config();
+  noteRepository(cfg.trustDir, gun);
   return { ctx, cfg, gun, cache: new MetadataCache(cfg.trustDir, gun), changelist: new Changelist(cfg.trustDir, gun) };
 }
 
@@ -39,7 +41,14 @@ export function locked<T>(s: Session, fn: () => Promise<T>): Promise<T> {
 /** Connects to the server (after its ping answered). */
 export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
   const { NotaryRemote } = await import('../remote/notary.js');
-  return NotaryRemote.connect(remoteOptions(s, scope));
+  const remote = await NotaryRemote.connect(remoteOptions(s, scope));
+  const publish = remote.publish.bind(remote);
+  remote.publish = async (files) => {
+    noteUpload('sending');
+    await publish(files);
+    noteUpload('sent');
+  };
+  return remote;
 }
 
 function remoteOptions(s: Session, scope: Scope): RemoteOptions {
