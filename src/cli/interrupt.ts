@@ -29,6 +29,10 @@ export function noteUpload(s: UploadState): void {
   state.upload = s;
 }
 
+export function promptActive(): boolean {
+  return state.prompt !== undefined;
+}
+
 /** A passphrase prompt has the terminal in raw mode (undefined: it gave it back). */
 export function notePrompt(input: NodeJS.ReadStream | undefined): void {
   state.prompt = input;

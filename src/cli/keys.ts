@@ -23,6 +23,7 @@ import type { KeyRecord, KeyStore } from '../keystore/types.js';
 import type { PublicKey } from '../tuf/keys.js';
 import type { Ctx } from './app.js';
 import { CliError } from './errors.js';
+import { withProgress } from './progress.js';
 import { TerminalPrompt } from './prompt.js';
 import { shellQuote } from '../shellwords.js';
 import { errnoCode, goFileError, NOT_A_DIRECTORY_HINT } from '../fs/errno.js';
@@ -183,7 +184,7 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
     records,
     has: (id) => ids.has(id),
     signer: async (canonicalId: string, listed: PublicKey, role: string) =>
-      (await keys.service.signer(canonicalId, { role })).withPublicKey(listed),
+      (await withProgress(`Decrypting the ${role} key...`, () => keys.service.signer(canonicalId, { role }))).withPublicKey(listed),
     prepare: (canonicalId, role) => void keys.service.prepare(canonicalId, { role }).catch(() => undefined),
     requirePassphrases: async (needs) => {
       for (const n of needs) {
@@ -193,7 +194,7 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
     },
     generate: async (role, gun) => {
       if (role === 'root') requireToken(keys.token);
-      const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });
+      const { record, publicKey } = await withProgress(`Encrypting the ${role} key...`, () => keys.service.create({ role, gun: gun === '' ? undefined : gun }));
       ids.add(record.id);
       records.push(record);
       return { canonicalId: record.id, publicKey };

@@ -64,12 +64,18 @@ export async function createRepository(opts: InitOptions): Promise<InitResult> {
     if (rootKeyId !== undefined) opts.onRootKeyFound?.(rootKeyId);
   }
   await opts.keys.requirePassphrases?.([{ role: 'root', ...(rootKeyId !== undefined ? { keyId: rootKeyId } : {}) }, { role: 'targets' }, { role: 'snapshot' }]);
-  rootKeyId ??= (await opts.keys.generate('root', '')).canonicalId;
+  // Each new key's encryption is a PBKDF2 derivation of a million rounds on the thread pool: the
+  // keys are made at once, while the server makes the timestamp key (prompts still come one by one).
+  const tsKey = opts.remote.getKey('timestamp');
+  tsKey.catch(() => undefined); // awaited below; a key failure must not leave it unhandled
+  const [newRoot, targets, snapshot] = await allSettled([
+    rootKeyId === undefined ? opts.keys.generate('root', '') : Promise.resolve(undefined),
+    opts.keys.generate('targets', opts.gun),
+    opts.keys.generate('snapshot', opts.gun),
+  ] as const);
+  rootKeyId ??= newRoot!.canonicalId;
   rootKey ??= await rootCertKey(opts.keys, rootKeyId, opts.gun, opts.now);
-
-  const targets = await opts.keys.generate('targets', opts.gun);
-  const snapshot = await opts.keys.generate('snapshot', opts.gun);
-  const ts = await opts.remote.getKey('timestamp');
+  const ts = await tsKey;
   const timestamp = new PublicKey(ts.keytype, ts.public);
 
   const root = firstRoot(opts.now, { root: rootKey, targets: targets.publicKey, snapshot: snapshot.publicKey, timestamp });
@@ -95,6 +101,14 @@ export async function createRepository(opts: InitOptions): Promise<InitResult> {
     ]),
   );
   return { rootKeyId, rootCertKeyId: rootKey.id };
+}
+
+/** Promise.all that throws only once every promise has settled (no key is written after the error). */
+async function allSettled<T extends readonly unknown[]>(all: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(all);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** The root key of a --rootcert certificate, checked as notary-server and notary would. */

@@ -187,6 +187,19 @@ export class PassphraseRetriever {
     }
     const prompt = this.opts.prompt;
     if (!prompt?.interactive) throw noInput(req, vars, true);
+    return this.oneAtATime(() => this.askNew(req, opts, prompt));
+  }
+
+  /** Keys made in parallel (init) ask on the terminal one after the other, in the order asked. */
+  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.terminalTurn.then(fn);
+    this.terminalTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private terminalTurn: Promise<unknown> = Promise.resolve();
+
+  private async askNew(req: PassphraseRequest, opts: NewPassphraseOptions, prompt: PromptIO): Promise<Buffer> {
     const max = this.opts.maxNewAttempts ?? 4;
     const display = this.display(req.alias);
     for (let i = 0; i < max; i++) {

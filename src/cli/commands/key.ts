@@ -194,16 +194,19 @@ async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<
   const alg = algorithm as (typeof ALGORITHMS)[number];
   if (opts.output === undefined || opts.output === '') {
     const files = await (await keys()).openKeyFiles(ctx);
-    const rec = await kr.generateKey({
-      files: files.store,
-      rootToken: async () => {
-        const token = await openToken(ctx, files);
-        (await keys()).requireToken(token);
-        return token.store;
-      },
-      role,
-      algorithm: alg,
-    });
+    const { withProgress } = await import('../progress.js');
+    const rec = await withProgress(`Encrypting the ${role} key...`, () =>
+      kr.generateKey({
+        files: files.store,
+        rootToken: async () => {
+          const token = await openToken(ctx, files);
+          (await keys()).requireToken(token);
+          return token.store;
+        },
+        role,
+        algorithm: alg,
+      }),
+    );
     ctx.app.output.out(`Generated new ${alg} ${role} key with keyID: ${rec.id}\n`);
     return;
   }
