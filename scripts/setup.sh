@@ -38,7 +38,7 @@ else
   install=yes
 fi
 if [ "$install" = yes ]; then
-  echo "setup: installing npm packages"
+  echo "setup: installing npm packages (npm ci, about 30 s)"
   npm ci --no-audit --no-fund </dev/null >/dev/null
   if ! node -e "require('pkcs11js')" >/dev/null 2>&1; then
     echo "$lock_hash" >"$tried"

@@ -29,7 +29,7 @@ test('setup.sh tries a failing pkcs11js build once per lockfile', async () => {
   assert.equal(first.code, 0, first.stderr);
   assert.equal(
     first.stdout,
-    'setup: installing npm packages\n' +
+    'setup: installing npm packages (npm ci, about 30 s)\n' +
       'setup: pkcs11js (optional, for PKCS#11 tokens) could not be built; not retried until package-lock.json changes (needs python3, make, g++)\n',
   );
   const again = await setup();
@@ -40,6 +40,6 @@ test('setup.sh tries a failing pkcs11js build once per lockfile', async () => {
   // A new lockfile is a new chance for the build.
   await writeFile(join(dir, 'package-lock.json'), '{"lockfileVersion":3,"packages":{}}\n');
   const changed = await setup();
-  assert.equal(changed.stdout.split('\n')[0], 'setup: installing npm packages');
+  assert.equal(changed.stdout.split('\n')[0], 'setup: installing npm packages (npm ci, about 30 s)');
   assert.equal(await readFile(calls, 'utf8'), 'npm ci --no-audit --no-fund\n'.repeat(2));
 });
