@@ -13,7 +13,11 @@
 //           2048 PBKDF2 iterations, as dtrust writes them DEFAULT_KDF_ITERATIONS (1,000,000): both
 //           key sets are timed with both tools, so the unlock cost shows separately.
 //
-// BENCH_COMMANDS=list,lookup,verify,add runs only the named measurements (default: all).
+//   init    init -p of a new repository, and the first publish of one target after a local init
+//           (issue 18): each tool with the keys it writes itself (dtrust: 1,000,000 PBKDF2
+//           iterations, derived in parallel while the server makes the timestamp key)
+//
+// BENCH_COMMANDS=list,lookup,verify,add,init runs only the named measurements (default: all).
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,7 +64,7 @@ function sameOutput(s: Record<Tool, Series>): boolean {
   return d !== undefined && n !== undefined && d.stdout === n.stdout;
 }
 
-const COMMANDS = ['list', 'lookup', 'verify', 'add'] as const;
+const COMMANDS = ['list', 'lookup', 'verify', 'add', 'init'] as const;
 
 function wanted(): Set<string> {
   const raw = process.env['BENCH_COMMANDS'];
@@ -223,6 +227,34 @@ export async function runCommands(ctx: BenchContext): Promise<void> {
         `${share > 0.5 ? ' - key unlock DOMINATES add -p' : ''}; difference of the medians ${ms(b.dtrust.medianMs - a.dtrust.medianMs)}`,
     );
     json['addPublish'] = { notaryKeyIterations: notaryKeys, dtrustKeyIterations: DEFAULT_KDF_ITERATIONS, unlockOneKeyMs: unlockMs, ...addSummary };
+  }
+
+  // ------------------------------------------------------------------- init -p, first publish
+  if (only.has('init')) {
+    const fileDir = await ctx.tempDir('dtrust-bench-initfile-');
+    const file = join(fileDir, 'first.bin');
+    await writeFile(file, randomBytes(1024));
+    const stamp = Date.now().toString(36);
+    const seats = { dtrust: await newSeat(ctx, 'dtrust', server.url, 'init'), notary: await newSeat(ctx, 'notary', server.url, 'init') };
+    const gun = (tool: Tool, what: string, i: number): string => `bench.example.com/${what}-${stamp}-${tool}-${i}`;
+    const init = await measurePair(ctx, 'init -p', (tool, i) => cli(seats[tool], ['init', '-p', gun(tool, 'init', i)]), { cold: true, warmup: false, runs: RUNS, interleave: false });
+    const first = await measurePair(
+      ctx,
+      'first publish',
+      async (tool, i) => {
+        const g = gun(tool, 'first', i);
+        await cli(seats[tool], ['init', g]);
+        await cli(seats[tool], ['add', g, 'first', file]);
+        return cli(seats[tool], ['publish', g]);
+      },
+      { cold: false, warmup: false, runs: RUNS, interleave: false },
+    );
+    const i = summaries(init);
+    const f = summaries(first);
+    rows.push(coldRow('init -p, first (also makes the root key)', i.dtrust, i.notary));
+    rows.push(timeRow('init -p (root key exists; new targets and snapshot keys)', i.dtrust, i.notary));
+    rows.push(timeRow('first publish after a local init (1 target)', f.dtrust, f.notary));
+    json['init'] = { init: i, firstPublish: f };
   }
 
   // ---------------------------------------------------------------------------------- report

@@ -23,8 +23,25 @@ if [ ${#need_deb[@]} -gt 0 ]; then
 fi
 
 # pkcs11js (optional dependency, native) is built by npm ci: package.json's allowScripts approves
-# its install script. A node_modules from before it was added, or from a failed build, is redone.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || ! node -e "require('pkcs11js')" >/dev/null 2>&1; then
-  echo "setup: installing npm packages"
+# its install script. A node_modules from before it was added, or from a failed build, is redone
+# once per lockfile: when the build fails (no compiler, no Node headers), the lockfile's hash is
+# kept in node_modules/.dtrust-pkcs11js-tried so that later runs do not reinstall every time.
+tried=node_modules/.dtrust-pkcs11js-tried
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  install=yes
+elif node -e "require('pkcs11js')" >/dev/null 2>&1; then
+  install=no
+elif [ "$(cat "$tried" 2>/dev/null)" = "$lock_hash" ]; then
+  install=no
+else
+  install=yes
+fi
+if [ "$install" = yes ]; then
+  echo "setup: installing npm packages (npm ci, about 30 s)"
   npm ci --no-audit --no-fund </dev/null >/dev/null
+  if ! node -e "require('pkcs11js')" >/dev/null 2>&1; then
+    echo "$lock_hash" >"$tried"
+    echo "setup: pkcs11js (optional, for PKCS#11 tokens) could not be built; not retried until package-lock.json changes (needs python3, make, g++)"
+  fi
 fi

@@ -24,3 +24,8 @@ export class DtrustError<Code extends string = string, Fields extends ErrorField
     this.fields = fields;
   }
 }
+
+/** `a CERTIFICATE`, `an EC PRIVATE KEY`, `an RSA key`: the article messages put before a name. */
+export function withArticle(noun: string): string {
+  return `${/^(?:[AEIOUaeiou]|RSA\b|X509\b|[FHLMNRSX](?:[A-Z0-9]|\b))/.test(noun) ? 'an' : 'a'} ${noun}`;
+}

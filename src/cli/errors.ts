@@ -2,7 +2,7 @@
 // what went wrong and, when known, one `hint:` line saying what to do next.
 
 import { DtrustError, type ErrorFields } from '../errors.js';
-import { goFileError } from '../fs/errno.js';
+import { errnoCode, goFileError, NOT_A_DIRECTORY_HINT } from '../fs/errno.js';
 
 /** A command line that cannot be run as given; the command's usage is printed above the error. */
 export class UsageError extends DtrustError<'USAGE'> {
@@ -30,7 +30,7 @@ export class CliError extends DtrustError<string> {
 /** A file error as notary prints it (`open <name>: no such file or directory`); other errors as they are. */
 export function openError(e: unknown, shown: string): unknown {
   if (typeof (e as NodeJS.ErrnoException | undefined)?.code !== 'string') return e;
-  return new CliError('FILE', goFileError(e, shown), {}, e);
+  return new CliError('FILE', goFileError(e, shown), errnoCode(e) === 'EISDIR' ? { hint: NOT_A_DIRECTORY_HINT } : {}, e);
 }
 
 /** True for errors dtrust raised on purpose; anything else is a bug and gets its stack in -D. */

@@ -24,7 +24,10 @@ import type { KeyRecord, KeyStore } from '../keystore/types.js';
 import type { PublicKey } from '../tuf/keys.js';
 import type { Ctx } from './app.js';
 import { CliError } from './errors.js';
+import { withProgress } from './progress.js';
 import { TerminalPrompt } from './prompt.js';
+import { shellQuote } from '../shellwords.js';
+import { errnoCode, goFileError, NOT_A_DIRECTORY_HINT } from '../fs/errno.js';
 
 export interface Keys {
   service: KeyService;
@@ -222,7 +225,7 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
     has: (id) => ids.has(id),
     signer: async (canonicalId: string, listed: PublicKey, role: string) => {
       keys.log('debug', `signing ${role} with key ${canonicalId}`);
-      return (await keys.service.signer(canonicalId, { role })).withPublicKey(listed);
+      return (await withProgress(`Decrypting the ${role} key...`, () => keys.service.signer(canonicalId, { role }))).withPublicKey(listed);
     },
     prepare: (canonicalId, role) => void keys.service.prepare(canonicalId, { role }).catch(() => undefined),
     requirePassphrases: async (needs) => {
@@ -233,7 +236,7 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
     },
     generate: async (role, gun) => {
       if (role === 'root') requireToken(keys.token);
-      const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });
+      const { record, publicKey } = await withProgress(`Encrypting the ${role} key...`, () => keys.service.create({ role, gun: gun === '' ? undefined : gun }));
       ids.add(record.id);
       records.push(record);
       return { canonicalId: record.id, publicKey };
@@ -260,13 +263,15 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
       try {
         text = await readFile(path, 'utf8');
       } catch (e) {
-        throw new CliError('KEY_FILE', `Error reading input ${role} key file: ${(e as Error).message}`);
+        const hint = errnoCode(e) === 'EISDIR' ? NOT_A_DIRECTORY_HINT : undefined;
+        throw new CliError('KEY_FILE', `Error reading input ${role} key file: ${goFileError(e, path)}`, hint ? { hint } : {}, e);
       }
       const block = decodePemBlocks(text).find(isPrivateKeyBlock);
       if (!block) throw new CliError('KEY_FILE', `no private key found in ${path}`, { hint: 'pass a PEM private key file' });
       const encrypted = block.type === 'ENCRYPTED PRIVATE KEY' || block.headers.has('DEK-Info');
       if (role === 'root' && !encrypted) {
-        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', { hint: 'encrypt the key first: dtrust key import it, then dtrust key export it' });
+        // `key import -r root` encrypts it into the key store, where init finds it (`Root key found`).
+        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', { hint: `import it into the key store as the root key, then run init without --rootkey: dtrust key import ${shellQuote(path)} -r root` });
       }
       const key = encrypted
         ? await keys.passphrases.unlock({ keyId: '', alias: role, keyName: '' }, (pass) => decodeKeyBlock(block, pass))

@@ -12,7 +12,10 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
 import { registerVerifyImage } from './commands/verify-image.js';
+import { registerCompletion } from './commands/completion.js';
 import { UsageError } from './errors.js';
+import { configureHelpLayout, unknownCommandMessage } from './help.js';
+import { installInterruptHandlers } from './interrupt.js';
 import { processOutput } from './output.js';
 import { stderr, stdout } from './stdio.js';
 import { versionBlock, versionLine } from './version.js';
@@ -22,6 +25,8 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
   const now = Date.now();
   const app = new App(name, processOutput(now), process.env, process.cwd(), now);
   const args = normaliseArgv(argv);
+  if (args[0] === '__complete') return completeWords(app, argv.slice(1));
+  installInterruptHandlers(name);
   const program = buildProgram(app, commandWord(args));
   // pflag reads every argument before `--` that starts with `-` as a flag; commander takes a
   // negative number for an operand (`addhash GUN t -5` must fail as notary's does).
@@ -39,6 +44,21 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
     } else app.fail(e, undefined, false);
   }
   return app.exitCode;
+}
+
+/** `__complete WORD...`: the candidates for the last word, from the whole tree (cli/completion.ts). */
+async function completeWords(app: App, words: string[]): Promise<number> {
+  const c = await import('./completion.js');
+  const names = await c.trustDirNames(async () => {
+    try {
+      const { loadConfig } = await import('../config/config.js');
+      return (await loadConfig(c.trustDirFlags(words), app.env, app.cwd, app.program)).trustDir;
+    } catch {
+      return undefined;
+    }
+  });
+  app.output.out(c.formatCandidates(c.complete(buildProgram(app), words, names)));
+  return 0;
 }
 
 /** True once main's output has left the process: bin/dtrust may then exit without draining the event loop. */
@@ -78,7 +98,7 @@ export function buildProgram(app: App, word?: string): Command {
           target.outputHelp();
           return;
         }
-        if (command !== undefined) throw new UsageError(`unknown command "${command}" for "${name}"`, false);
+        if (command !== undefined) throw new UsageError(unknownCommandMessage(command, ctx.cmd), false);
         if (ctx.cmd.opts().version) app.output.out(versionLine(name) + '\n');
         else ctx.cmd.outputHelp();
       }),
@@ -92,6 +112,7 @@ export function buildProgram(app: App, word?: string): Command {
   const known = word === 'version' || COMMAND_MODULES.some((m) => m.names.includes(word ?? ''));
   for (const m of COMMAND_MODULES) if (!known || m.names.includes(word ?? '')) m.register(program, app, known ? word : undefined);
   propagateSettings(program, app);
+  configureHelpLayout(program);
   return program;
 }
 
@@ -113,6 +134,7 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['archive'], register: registerArchive },
   { names: ['migrate'], register: registerMigrate },
   { names: ['expiry', 'renew', 'doctor'], register: registerExpiry },
+  { names: ['completion', '__complete'], register: registerCompletion },
 ];
 
 /** Global flags that take their value in the next argument. */
@@ -132,6 +154,7 @@ export function commandWord(args: readonly string[]): string | undefined {
 function propagateSettings(cmd: Command, app: App): void {
   for (const sub of cmd.commands) {
     sub.exitOverride().configureOutput({ writeOut: (s) => app.output.out(s), writeErr: (s) => app.output.out(s), outputError: () => {} });
+    configureHelpLayout(sub);
     propagateSettings(sub, app);
   }
 }

@@ -5,6 +5,8 @@
 // Prompts go to stdout, as notary writes them.
 
 import type { PromptIO } from '../keystore/passphrase.js';
+import { CliError } from './errors.js';
+import { interrupt, notePrompt } from './interrupt.js';
 import { stdout } from './stdio.js';
 
 type Input = NodeJS.ReadStream;
@@ -82,6 +84,7 @@ export class TerminalPrompt implements PromptIO {
     if (!this.interactive) return null;
     // Echo goes off before the prompt appears, so that nothing typed early is echoed.
     this.input.setRawMode(true);
+    notePrompt(this.input);
     this.output.write(prompt);
     const typed: number[] = [];
     try {
@@ -98,9 +101,8 @@ export class TerminalPrompt implements PromptIO {
           return Buffer.from(typed);
         }
         if (b === 0x03) {
-          this.input.setRawMode(false);
-          process.kill(process.pid, 'SIGINT');
-          return null;
+          // As the terminal would have sent SIGINT: restore it, end the line, say so, exit.
+          interrupt('SIGINT');
         }
         if (b === 0x04) {
           if (typed.length === 0) return null;
@@ -123,6 +125,7 @@ export class TerminalPrompt implements PromptIO {
     } finally {
       typed.fill(0);
       if (this.input.isTTY) this.input.setRawMode(false);
+      notePrompt(undefined);
       this.output.write('\n');
     }
   }
@@ -160,6 +163,34 @@ export function isYes(answer: string | null): boolean {
   if (t === '' || /\s/.test(t)) return false;
   const l = t.toLowerCase();
   return l === 'y' || l === 'yes';
+}
+
+/** What a confirming command passes to `confirm`. */
+export interface Question {
+  /** The flag that answers yes without the question (`--yes`). */
+  flag: string;
+  /** What the command does once confirmed, for the error (`remove the key`). */
+  action: string;
+  /** The command line that answers through a pipe (`echo yes | dtrust key remove ID`). */
+  piped: string;
+  /** The answer rule: notary's isYes unless given. */
+  yes?: (answer: string | null) => boolean;
+}
+
+/**
+ * Reads the answer to a question already printed. An answer piped in is honoured as notary does
+ * (`echo yes | notary key remove ID`); end of input without a terminal is not a "no" but an error
+ * naming the flag, so that a CI script does not get `Aborting action.` and exit 0 (issue 18).
+ */
+export async function confirm(prompt: { readLine(): Promise<string | null>; readonly interactive: boolean; write(s: string): void }, q: Question): Promise<boolean> {
+  const answer = await prompt.readLine();
+  if (answer === null && !prompt.interactive) {
+    prompt.write('\n');
+    throw new CliError('CONFIRMATION_NEEDED', `standard input is not a terminal and gave no answer: pass ${q.flag} to ${q.action} without the question`, {
+      hint: `or answer through standard input: ${q.piped}`,
+    });
+  }
+  return (q.yes ?? isYes)(answer);
 }
 
 /** A prompt that cannot read anything (no terminal): for tests and non-interactive use. */

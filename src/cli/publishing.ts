@@ -7,7 +7,7 @@ import { publishStaged } from '../client/staged.js';
 import { RemoteError } from '../remote/errors.js';
 import { CliError } from './errors.js';
 import { keyAccess } from './keys.js';
-import { connect, locked, repoContext, type Session } from './session.js';
+import { commandPrefix, connect, locked, repoContext, type Session } from './session.js';
 
 /** `publish`, and co-signed role files (`prepared`) published with whatever is staged. */
 export async function pushChanges(s: Session, prepared?: Map<string, Buffer>): Promise<void> {
@@ -32,6 +32,7 @@ async function publishNow(s: Session, prepared?: Map<string, Buffer>, renew?: Re
         r = await publishStaged({
           ...repoContext(s, remote),
           keys,
+          command: commandPrefix(s.ctx),
           prepared,
           renew,
           onCreated: (c) => out.log('warning', `repository ${s.gun} was new (not on the server, not initialized here): initialized it with root key ${c.rootKeyId}`),

@@ -13,6 +13,8 @@ import type { RepoContext } from '../client/publish.js';
 import type { Updated } from '../client/update.js';
 import type { Ctx } from './app.js';
 import { UsageError } from './errors.js';
+import { shellLine } from '../shellwords.js';
+import { noteRepository, noteUpload } from './interrupt.js';
 
 export type Scope = 'pull' | 'push,pull' | '*';
 
@@ -28,6 +30,7 @@ export async function openSession(ctx: Ctx, gun: string | undefined, missing = '
   if (gun === undefined || gun === '') throw new UsageError(missing);
   validateGun(gun);
   const cfg = await ctx.config();
+  noteRepository(cfg.trustDir, gun);
   return { ctx, cfg, gun, cache: new MetadataCache(cfg.trustDir, gun), changelist: new Changelist(cfg.trustDir, gun) };
 }
 
@@ -39,7 +42,14 @@ export function locked<T>(s: Session, fn: () => Promise<T>): Promise<T> {
 /** Connects to the server (after its ping answered). */
 export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
   const { NotaryRemote } = await import('../remote/notary.js');
-  return NotaryRemote.connect(remoteOptions(s, scope));
+  const remote = await NotaryRemote.connect(remoteOptions(s, scope));
+  const publish = remote.publish.bind(remote);
+  remote.publish = async (files) => {
+    noteUpload('sending');
+    await publish(files);
+    noteUpload('sent');
+  };
+  return remote;
 }
 
 /** The server of a command that may have no GUN (`doctor`): opened for `gun`, its ping under way. */
@@ -141,4 +151,21 @@ export async function warnExpiry(s: Session, b: Updated['builder']): Promise<voi
   for (const line of expiryWarnings(b, { gun: s.gun, now: app.now, windowMs, held: (id) => (ids.has(id) ? 'file' : undefined), seen: app.expiryWarned })) {
     app.output.log('warning', line);
   }
+}
+
+/** The program name and the global flags the user gave, for command lines in hints. */
+export function commandPrefix(ctx: Ctx): string {
+  const f = ctx.flags;
+  const words: string[] = [ctx.app.program];
+  const add = (flag: string, v: string | undefined): void => {
+    if (v !== undefined && v !== '') words.push(flag, v);
+  };
+  add('-c', f.configFile);
+  add('-s', f.server);
+  add('-d', f.trustDir);
+  add('--tlscacert', f.tlscacert);
+  add('--tlscert', f.tlscert);
+  add('--tlskey', f.tlskey);
+  add('--pkcs11-module', f.pkcs11Module);
+  return shellLine(words);
 }

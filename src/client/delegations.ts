@@ -17,6 +17,7 @@ import { parseTargets } from '../tuf/metadata.js';
 import { CACHED_MAX } from '../tuf/limits.js';
 import { parentOf } from '../tuf/roles.js';
 import { encodeDelegationData, type DelegationData } from './changes.js';
+import { withArticle } from '../errors.js';
 
 /** Six months, as notary's ValidateCertificate warns about a certificate near its end. */
 const NEAR_EXPIRY_MS = 182 * 86_400_000;
@@ -66,7 +67,7 @@ export function delegationKeyFromPem(text: string, file: string, nowMs: number, 
     }
     return invalid('unknown public key format', 'notary reads ECDSA and RSA public keys only');
   }
-  return invalid('no valid public key found', `the first PEM block is a ${block.type}, not a CERTIFICATE or PUBLIC KEY`);
+  return invalid('no valid public key found', `the first PEM block is ${withArticle(block.type)}, not a CERTIFICATE or PUBLIC KEY`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ export type ClientErrorCode =
   /** Some repositories could not be archived (each was reported; the others are in the archive). */
   | 'ARCHIVE_PARTIAL'
   /** A role `renew` was asked for that this machine does not renew. */
-  | 'RENEW';
+  | 'RENEW'
+  /** A repository initialized here (`init` without -p) that the server does not have yet. */
+  | 'NOT_PUBLISHED';
 
 export class ClientError extends DtrustError<ClientErrorCode> {
   constructor(code: ClientErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {

@@ -22,7 +22,8 @@ export interface InitOptions {
   now: number;
   cache: MetadataCache;
   remote: NotaryRemote;
-  keys: KeyAccess;
+  /** `remove`, when given, takes back the keys made for a repository that could not be made. */
+  keys: KeyAccess & { remove?(id: string): Promise<void> };
   /** Use this root key (canonical ID), e.g. one just imported from --rootkey. */
   rootKeyId?: string;
   /** A root certificate to use instead of a generated one (--rootcert), DER. */
@@ -64,12 +65,22 @@ export async function createRepository(opts: InitOptions): Promise<InitResult> {
     if (rootKeyId !== undefined) opts.onRootKeyFound?.(rootKeyId);
   }
   await opts.keys.requirePassphrases?.([{ role: 'root', ...(rootKeyId !== undefined ? { keyId: rootKeyId } : {}) }, { role: 'targets' }, { role: 'snapshot' }]);
-  rootKeyId ??= (await opts.keys.generate('root', '')).canonicalId;
+  // Each new key's encryption is a PBKDF2 derivation of a million rounds on the thread pool: the
+  // keys are made at once, while the server makes the timestamp key (prompts still come one by one).
+  const tsKey = opts.remote.getKey('timestamp');
+  tsKey.catch(() => undefined); // awaited below; a key failure must not leave it unhandled
+  const [newRoot, targets, snapshot] = await allSettled(
+    [
+      rootKeyId === undefined ? opts.keys.generate('root', '') : Promise.resolve(undefined),
+      opts.keys.generate('targets', opts.gun),
+      opts.keys.generate('snapshot', opts.gun),
+    ] as const,
+    (made) => made?.canonicalId,
+    opts.keys.remove?.bind(opts.keys),
+  );
+  rootKeyId ??= newRoot!.canonicalId;
   rootKey ??= await rootCertKey(opts.keys, rootKeyId, opts.gun, opts.now);
-
-  const targets = await opts.keys.generate('targets', opts.gun);
-  const snapshot = await opts.keys.generate('snapshot', opts.gun);
-  const ts = await opts.remote.getKey('timestamp');
+  const ts = await tsKey;
   const timestamp = new PublicKey(ts.keytype, ts.public);
 
   const root = firstRoot(opts.now, { root: rootKey, targets: targets.publicKey, snapshot: snapshot.publicKey, timestamp });
@@ -95,6 +106,27 @@ export async function createRepository(opts: InitOptions): Promise<InitResult> {
     ]),
   );
   return { rootKeyId, rootCertKeyId: rootKey.id };
+}
+
+/**
+ * Promise.all for keys made at once: throws only once every one has settled (no key is written
+ * after the error), and then removes the keys that were made, as if none had been started.
+ */
+async function allSettled<T extends readonly unknown[]>(
+  all: { [K in keyof T]: Promise<T[K]> },
+  idOf: (made: T[number]) => string | undefined,
+  remove: ((id: string) => Promise<void>) | undefined,
+): Promise<T> {
+  const settled = await Promise.allSettled(all);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    for (const s of settled) {
+      const id = s.status === 'fulfilled' ? idOf(s.value as T[number]) : undefined;
+      if (id !== undefined) await remove?.(id).catch(() => undefined);
+    }
+    throw failed.reason;
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** The root key of a --rootcert certificate, checked as notary-server and notary would. */

@@ -23,6 +23,7 @@ import type { KeyAccess } from './keys.js';
 import { createRepository, type InitResult } from './init.js';
 import { rootPin } from './pinning.js';
 import { update } from './update.js';
+import { shellQuote } from '../shellwords.js';
 
 /** What every write workflow of one GUN is given: the repository, its server and where to warn. */
 export type RepoContext = Pick<PublishOptions, 'gun' | 'now' | 'cache' | 'changelist' | 'remote' | 'pinning' | 'warn'>;
@@ -36,6 +37,8 @@ export interface PublishOptions {
   keys: KeyAccess;
   pinning?: TrustPinning;
   warn: (msg: string) => void;
+  /** The command line hints start with, keeping the user's -s/-d/-c and TLS flags (`dtrust -d DIR`). */
+  command?: string;
   /** Changes applied in memory only (key rotation), after the staged ones when `staged` is true. */
   extraChanges?: StagedChange[];
   /** Apply the staged changelist (false for key rotation, which publishes only its own change). */
@@ -98,7 +101,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   if (all.length === 0 && !firstPublish && prepared.size === 0 && !renewing) return { uploaded: [], applied: [], nothingToDo: true };
 
   const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
-  applyChanges(repo, all, opts.gun);
+  applyChanges(repo, all, opts.gun, opts.command ?? 'dtrust');
   for (const w of repo.warnings) opts.warn(w);
   // The files to upload, in the order the multipart body lists them.
   const files = new Map<string, Buffer>();
@@ -346,7 +349,7 @@ async function localFiles(cache: MetadataCache): Promise<Map<string, Uint8Array>
  * changes of the same target wait behind it, so their order holds. If it still fails, that is
  * the publish error.
  */
-function applyChanges(repo: EditableRepo, all: readonly StagedChange[], gun: string): void {
+function applyChanges(repo: EditableRepo, all: readonly StagedChange[], gun: string, cmd: string): void {
   const waiting: StagedChange[] = [];
   const sameTarget = (a: StagedChange, b: StagedChange): boolean => b.type === 'target' && a.scope === b.scope && a.path === b.path;
   for (const c of all) {
@@ -355,16 +358,16 @@ function applyChanges(repo: EditableRepo, all: readonly StagedChange[], gun: str
       continue;
     }
     try {
-      applyChange(repo, c, gun);
+      applyChange(repo, c, gun, cmd);
     } catch (e) {
       if (c.type !== 'target' || !isTrustError(e, 'NO_SIGNING_KEY')) throw e;
       waiting.push(c);
     }
   }
-  for (const c of waiting) applyChange(repo, c, gun);
+  for (const c of waiting) applyChange(repo, c, gun, cmd);
 }
 
-function applyChange(repo: EditableRepo, c: StagedChange, gun: string): void {
+function applyChange(repo: EditableRepo, c: StagedChange, gun: string, cmd: string): void {
   const what = `change #${c.index} (${c.action} ${c.type} ${c.scope}${c.path ? ' ' + c.path : ''})`;
   try {
     if (c.scope === 'root') {
@@ -403,29 +406,33 @@ function applyChange(repo: EditableRepo, c: StagedChange, gun: string): void {
     }
   } catch (e) {
     if (e instanceof TrustError) {
-      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c, gun) ?? unknownRoleHint(e, c, gun) }, e);
+      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c, shellQuote(gun), cmd) ?? unknownRoleHint(e, c, shellQuote(gun), cmd) }, e);
     }
     throw e;
   }
 }
 
 /** A staged change for a role that does not exist blocks every publish until it is reset. */
-function unknownRoleHint(e: TrustError, c: StagedChange, gun: string): string | undefined {
+function unknownRoleHint(e: TrustError, c: StagedChange, gun: string, cmd: string): string | undefined {
   if (e.code !== 'ROLE_NOT_FOUND') return undefined;
-  return `staged change #${c.index} (${c.action} ${c.type} ${c.scope}${c.path ? ' ' + c.path : ''}) cannot be published; drop it with: dtrust reset ${gun} -n ${c.index}`;
+  return `staged change #${c.index} (${c.action} ${c.type} ${c.scope}${c.path ? ' ' + c.path : ''}) cannot be published; drop it with: ${cmd} reset ${gun} -n ${c.index}`;
 }
 
-function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: string): string | undefined {
+/** `gun` is shell-quoted; `cmd` carries the user's global flags. */
+function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: string, cmd: string): string | undefined {
   if (e.code !== 'NO_SIGNING_KEY') return undefined;
   const role = e.fields.role ?? c.scope;
-  if (role === 'targets') return `this machine does not hold the targets key of ${gun}: import it (dtrust key import <file> -r targets -g ${gun}) or publish from the machine that holds it`;
+  if (role === 'targets') return `this machine does not hold the targets key of ${gun}: import it (${cmd} key import <file> -r targets -g ${gun}) or publish from the machine that holds it`;
   const parent = parentOf(role);
-  const imp = `${role} accepts only those keys; import one of them (dtrust key import <key.pem> -r ${role})`;
+  const imp = `${role} accepts only those keys; import one of them (${cmd} key import <key.pem> -r ${role})`;
   if (!repo.canSign(parent)) return `${imp}, or ask the holder of the ${parent} key to add yours to ${role}`;
+  // The key pair is written to the working directory under the role's name, then its private
+  // half goes into the key store the command uses and its public half into the role.
+  const file = `./${role.replace(/\//g, '-')}`;
   return (
-    `${imp}, or add a key of your own to the role: ` +
-    `dtrust key generate ecdsa -r ${role} -o ${role.replace(/\//g, '-')} && dtrust key import ${role.replace(/\//g, '-')}-key.pem && ` +
-    `dtrust delegation add ${gun} ${role} ${role.replace(/\//g, '-')}.pem --publish`
+    `${imp}, or add a key of your own to the role (the files ${file}-key.pem and ${file}.pem are written here): ` +
+    `${cmd} key generate ecdsa -r ${role} -o ${file} && ${cmd} key import ${file}-key.pem && ` +
+    `${cmd} delegation add ${gun} ${role} ${file}.pem --publish`
   );
 }
 

@@ -18,6 +18,8 @@ import { CACHED_MAX, DEFAULT_LIMITS, MiB, type Limits } from '../tuf/limits.js';
 import type { FileMeta } from '../tuf/metadata.js';
 import type { RootPin, TrustPinning } from '../tuf/rootcerts.js';
 import { rootPin } from './pinning.js';
+import { ClientError } from './errors.js';
+import { shellQuote } from '../shellwords.js';
 
 export interface UpdateOptions {
   gun: string;
@@ -130,6 +132,11 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
     await persist(run, b, fetchedRoot);
     return { builder: b, offline: false };
   } catch (e) {
+    if (cachedRoot && e instanceof RemoteError && e.code === 'NOT_FOUND' && !(await opts.cache.read('timestamp', CACHED_MAX))) {
+      throw new ClientError('NOT_PUBLISHED', `${opts.gun} is initialized here but not yet published to ${remote.host}`, {
+        hint: `publish it (with any staged changes) with: dtrust publish ${shellQuote(opts.gun)}`,
+      }, e);
+    }
     if (!isTrustError(e) || fetchedRoot) throw e;
     // Any verification failure: fetch the newest root, rotate trust through the chain, retry once.
     const newRoot = await remote.getMeta('root', limits.rootMax);

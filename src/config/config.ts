@@ -20,7 +20,7 @@ import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isJsonObject, parseJson, type Json, type JsonObject } from '../tuf/json.js';
 import { ConfigError } from './errors.js';
-import { errnoCode, goFileError } from '../fs/errno.js';
+import { errnoCode, goFileError, NOT_A_DIRECTORY_HINT } from '../fs/errno.js';
 import { goJsonSyntaxError } from './gojson.js';
 import { parseDuration } from './duration.js';
 
@@ -127,10 +127,18 @@ interface ConfigFileData {
   root: Map<string, Json>;
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function readConfigFile(path: string, shown: string, explicit: boolean): ConfigFileData | undefined {
   if (explicit) {
     const ext = extname(path).slice(1);
-    if (ext.toLowerCase() !== 'json') {
+    if (ext.toLowerCase() !== 'json' && !isDirectory(path)) {
       throw new ConfigError('CONFIG_UNSUPPORTED_TYPE', `error opening config file: Unsupported Config Type ${JSON.stringify(ext)}`, {
         path,
         hint: OTHER_VIPER_TYPES.has(ext.toLowerCase())
@@ -163,7 +171,7 @@ function readConfigFile(path: string, shown: string, explicit: boolean): ConfigF
     }
     throw new ConfigError('CONFIG_UNREADABLE', `error opening config file: ${goFileError(e, shown)}`, {
       path,
-      hint: `make ${path} a readable file, or pass another one with -c`,
+      hint: errnoCode(e) === 'EISDIR' ? NOT_A_DIRECTORY_HINT : `make ${path} a readable file, or pass another one with -c`,
     }, e);
   }
 
@@ -339,7 +347,7 @@ export async function loadConfig(
       const theirs = mine === 0 ? countKeys(other) : 0;
       if (mine === 0 && theirs > 0) {
         notices.push(
-          `note: no keys in ${tildePath(join(trustDir, 'private'), home)}, but ${tildePath(join(other, 'private'), home)} has ${theirs} key${theirs === 1 ? '' : 's'}; pass -d ${tildePath(other, home)} to use them`,
+          `no keys in ${tildePath(join(trustDir, 'private'), home)}, but ${tildePath(join(other, 'private'), home)} has ${theirs} key${theirs === 1 ? '' : 's'}; pass -d ${tildePath(other, home)} to use them`,
         );
       }
     }

@@ -48,6 +48,7 @@ import {
   type Pbes2Params,
 } from './pbes2.js';
 import { encodePem, type PemBlock } from './pem.js';
+import { withArticle } from '../errors.js';
 
 export { KeyFileError } from './pbes2.js';
 export type { KeyFileErrorCode } from './pbes2.js';
@@ -394,7 +395,7 @@ export function keyBlockEncryption(block: PemBlock): KeyBlockEncryption {
 
 function blockTypeMessage(type: string): string {
   if (type === 'PUBLIC KEY' || type === 'CERTIFICATE' || type === 'RSA PUBLIC KEY') {
-    return `the PEM block is a ${type}, not a private key`;
+    return `the PEM block is ${withArticle(type)}, not a private key`;
   }
   return `unsupported PEM block type ${JSON.stringify(type)}`;
 }

@@ -2,7 +2,7 @@
 // the `method` field never selects an algorithm on its own.
 
 import { constants, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { DtrustError, type ErrorFields } from '../errors.js';
+import { DtrustError, type ErrorFields, withArticle } from '../errors.js';
 import { decodePemBlocks } from './pem.js';
 import { X509Certificate } from 'node:crypto';
 
@@ -124,7 +124,7 @@ export function signWithKey(key: KeyObject, msg: Uint8Array): { method: SigMetho
         sig: nodeSign('sha256', msg, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
       };
     default:
-      throw new CryptoError('UNSUPPORTED_KEY', `cannot sign with a ${key.asymmetricKeyType} key`);
+      throw new CryptoError('UNSUPPORTED_KEY', `cannot sign with ${withArticle(`${key.asymmetricKeyType} key`)}`);
   }
 }
 

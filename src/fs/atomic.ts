@@ -202,3 +202,21 @@ export async function syncDir(dir: string): Promise<void> {
     if (fh) await fh.close().catch(() => undefined);
   }
 }
+
+/**
+ * Removes the temp files of writes still in flight, synchronously (an interrupted process is
+ * about to exit: their targets keep their old content).
+ */
+export function abandonWritesInFlight(): number {
+  let n = 0;
+  for (const tmp of inFlight) {
+    try {
+      unlinkSync(tmp);
+      n++;
+    } catch {
+      // already renamed or removed
+    }
+  }
+  inFlight.clear();
+  return n;
+}

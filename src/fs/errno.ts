@@ -23,6 +23,9 @@ export function goErrnoText(e: unknown): string | undefined {
   return code !== undefined && Object.hasOwn(GO_ERRNO_TEXT, code) ? GO_ERRNO_TEXT[code] : undefined;
 }
 
+/** The hint of every "a directory where a file is expected" error. */
+export const NOT_A_DIRECTORY_HINT = 'pass the path of a file, not a directory';
+
 /**
  * A failed open or read of `shown` as Go's os.ReadFile reports it, the way notary prints it:
  * `open <shown>: no such file or directory`; a directory opens and fails at the read

@@ -26,6 +26,7 @@ import { DEFAULT_IMPORT_ROLE, isKeyId, roleHasGun, validateGun, validateRole } f
 import type { PassphraseRetriever } from './passphrase.js';
 import { keyIdOf } from './signer.js';
 import type { KeyRecord, Logger } from './types.js';
+import { withArticle } from '../errors.js';
 
 export interface ImportSource {
   /** Shown in messages (the file name). */
@@ -157,7 +158,7 @@ async function prepareBlock(
 ): Promise<Prepared | { record: KeyRecord } | 'unchanged'> {
   const { headers, role, gun } = resolveHeaders(block, opts);
   if (!isPrivateKeyBlock(block)) {
-    throw new Reject('UNSUPPORTED_KEY', `the PEM block is a ${block.type}, not a private key`);
+    throw new Reject('UNSUPPORTED_KEY', `the PEM block is ${withArticle(block.type)}, not a private key`);
   }
   let enc;
   try {

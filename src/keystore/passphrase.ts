@@ -139,11 +139,16 @@ export class PassphraseRetriever {
     if (fromEnv.length > 0) {
       const names = fromEnv.map((e) => e.name).join(' and ');
       if (!prompt?.interactive) {
+        // A variable shared by several keys (docker's) is not the one to change: the key's own is read first.
+        const own = vars.length > 1 && !fromEnv.some((e) => e.name === vars[0]) ? vars[0]! : undefined;
         throw new KeyStoreError('WRONG_PASSPHRASE', `the passphrase in ${names} does not decrypt the ${what}`, {
           keyId: req.keyId,
           role: req.alias,
           variable: fromEnv[0]!.name,
-          hint: `set ${names} to this key's passphrase, or unset it and enter the passphrase on a terminal`,
+          hint:
+            own !== undefined
+              ? `set ${own} to this key's passphrase (it is read before ${names}, which other keys use too)`
+              : `set ${names} to this key's passphrase, or unset it and enter the passphrase on a terminal`,
         });
       }
       prompt.write(`The passphrase in ${names} does not decrypt the ${what}.\n`);
@@ -182,6 +187,19 @@ export class PassphraseRetriever {
     }
     const prompt = this.opts.prompt;
     if (!prompt?.interactive) throw noInput(req, vars, true);
+    return this.oneAtATime(() => this.askNew(req, opts, prompt));
+  }
+
+  /** Keys made in parallel (init) ask on the terminal one after the other, in the order asked. */
+  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.terminalTurn.then(fn);
+    this.terminalTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private terminalTurn: Promise<unknown> = Promise.resolve();
+
+  private async askNew(req: PassphraseRequest, opts: NewPassphraseOptions, prompt: PromptIO): Promise<Buffer> {
     const max = this.opts.maxNewAttempts ?? 4;
     const display = this.display(req.alias);
     for (let i = 0; i < max; i++) {

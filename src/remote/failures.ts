@@ -62,6 +62,22 @@ function isTlsError(err: NodeJS.ErrnoException): boolean {
   return TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code === 'EPROTO';
 }
 
+/** What a TLS failure means, in words, when OpenSSL's text says it; undefined otherwise. */
+function tlsWords(err: NodeJS.ErrnoException): { reason: string; hint: string } | undefined {
+  const code = err.code ?? '';
+  const text = `${code} ${err.message}`;
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number|packet length too long|http request/i.test(text)) {
+    return { reason: 'the server speaks plain HTTP on this port', hint: 'use http:// in the server URL if the server really has no TLS, or the port where it serves https' };
+  }
+  if (/UNSUPPORTED_PROTOCOL|unsupported protocol|alert protocol version|TLSV1_ALERT_PROTOCOL_VERSION/i.test(text)) {
+    return { reason: 'the server offers only TLS 1.0/1.1', hint: 'dtrust (as notary) needs TLS 1.2 or later: enable TLS 1.2 on the server' };
+  }
+  if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY') {
+    return { reason: "the server's certificate is not issued by a CA this machine trusts", hint: "pass the CA that issued the server's certificate with --tlscacert (remote_server.root_ca)" };
+  }
+  return undefined;
+}
+
 function tlsHint(err: NodeJS.ErrnoException): string {
   const code = err.code ?? '';
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
@@ -144,9 +160,13 @@ export function classify(spec: Attempted, err: Error, phase: Phase, status: numb
   }
   const code = e.code ?? '';
   if (isTlsError(e) || ((phase === 'tls') && RESET_CODES.has(code))) {
-    const reason = phase === 'tls' && RESET_CODES.has(code) ? 'the server closed the connection during the TLS handshake' : `${e.message}${code && !e.message.includes(code) ? ` (${code})` : ''}`;
+    const words = tlsWords(e);
+    const reason =
+      phase === 'tls' && RESET_CODES.has(code)
+        ? 'the server closed the connection during the TLS handshake'
+        : (words?.reason ?? `${e.message.trim()}${code && !e.message.includes(code) ? ` (${code})` : ''}`);
     return new Failure(
-      new RemoteError('TLS', `could not establish a secure connection to ${url}: ${reason}`, { ...fields, hint: tlsHint(e) }, err),
+      new RemoteError('TLS', `could not establish a secure connection to ${url}: ${reason}`, { ...fields, hint: words?.hint ?? tlsHint(e) }, err),
       false,
     );
   }

@@ -400,3 +400,12 @@ function removeQuietly(path: string): void {
     // gone already, or never written
   }
 }
+
+/** How many changes are staged for `gun`, read synchronously (for the line an interruption prints). */
+export function stagedCountSync(trustDir: string, gun: string): number {
+  try {
+    return readdirSync(changelistDir(trustDir, gun)).filter((n) => n.endsWith('.change') && !n.startsWith('.')).length;
+  } catch {
+    return 0;
+  }
+}

@@ -14,7 +14,7 @@
 // Readers do not lock; they rely on atomic renames (SEC-C5).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { closeSync, constants, fchmodSync, linkSync, openSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, linkSync, openSync, readFileSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -89,11 +89,28 @@ export async function withGunLock<T>(trustDir: string, gun: string, fn: () => Pr
   await acquire(trustDir, gun, dir, lockPath, mine, opts);
   const next = new Set(current ?? []);
   next.add(lockPath);
+  heldNow.set(lockPath, mine.token);
   try {
     return await held.run(next, fn);
   } finally {
+    heldNow.delete(lockPath);
     await release(dir, lockPath, mine);
   }
+}
+
+/** Lock files this process holds now, with their tokens (for an interruption). */
+const heldNow = new Map<string, string>();
+
+/** Releases every lock this process holds, synchronously (an interrupted process is about to exit). */
+export function releaseLocksNow(): void {
+  for (const [lockPath, token] of heldNow) {
+    try {
+      if (parseHolder(readFileSync(lockPath))?.token === token) unlinkSync(lockPath);
+    } catch {
+      // gone already
+    }
+  }
+  heldNow.clear();
 }
 
 async function acquire(trustDir: string, gun: string, dir: string, lockPath: string, mine: LockHolder, opts: LockOptions): Promise<void> {
@@ -118,8 +135,8 @@ async function acquire(trustDir: string, gun: string, dir: string, lockPath: str
       if (await breakStale(dir, lockPath, bytes, gun)) {
         opts.onNotice?.(
           holder === undefined
-            ? `note: removed an unreadable lock file ${lockPath}`
-            : `note: took over the lock on ${gun} left by PID ${holder.pid}, which is no longer running (locked since ${holder.started})`,
+            ? `removed an unreadable lock file ${lockPath}`
+            : `took over the lock on ${gun} left by PID ${holder.pid}, which is no longer running (locked since ${holder.started})`,
         );
         continue;
       }

@@ -80,13 +80,15 @@ describe('delegation workflows', { concurrency: 3 }, () => {
     const r = await fails(o.dt, ['publish', gun]);
     assert.equal(fatalOf(r), `could not find necessary signing keys, at least one of these keys must be available: ${collab.keys.id}`);
     const hint = hintOf(r);
+    // The commands keep the owner's -s and -d, and say where the key files go.
+    const pre = `dtrust -s ${o.dt.serverUrl} -d ${o.dt.trustDir}`;
     const commands =
-      `dtrust key generate ecdsa -r targets/releases -o targets-releases && dtrust key import targets-releases-key.pem && ` +
-      `dtrust delegation add ${gun} targets/releases targets-releases.pem --publish`;
+      `${pre} key generate ecdsa -r targets/releases -o ./targets-releases && ${pre} key import ./targets-releases-key.pem && ` +
+      `${pre} delegation add ${gun} targets/releases ./targets-releases.pem --publish`;
     assert.equal(
       hint,
-      `targets/releases accepts only those keys; import one of them (dtrust key import <key.pem> -r targets/releases), ` +
-        `or add a key of your own to the role: ${commands}`,
+      `targets/releases accepts only those keys; import one of them (${pre} key import <key.pem> -r targets/releases), ` +
+        `or add a key of your own to the role (the files ./targets-releases-key.pem and ./targets-releases.pem are written here): ${commands}`,
     );
     // The staged change is kept for later.
     assert.match((await ok(o.dt, ['status', gun])).stdout, /create +targets\/releases +target +v2/);
@@ -95,7 +97,7 @@ describe('delegation workflows', { concurrency: 3 }, () => {
     for (const cmd of commands.split(' && ')) {
       const argv = cmd.split(' ');
       assert.equal(argv[0], 'dtrust');
-      const step = await ok(o.dt, argv.slice(1), { cwd: o.home });
+      const step = await ok(o.dt, argv.slice(1), { cwd: o.home, noGlobalFlags: true });
       // Adding a key to a role that already has paths is not the path-less role of cli.md §12 #26.
       assert.doesNotMatch(step.stderr, /has no paths yet/);
     }

@@ -279,7 +279,7 @@ describe('delegations, cross-checked with the real notary', { concurrency: 3 }, 
     assert.match(keysOnly.stderr, /role targets\/y has no paths yet, so it cannot sign any target; add them with --paths or --all-paths/);
     // --threshold above the number of keys: a warning at staging.
     const th = await ok(o.dt, ['delegation', 'add', gun, 'targets/z', k.cert, '--all-paths', '--threshold', '2']);
-    assert.match(th.stderr, /role targets\/z needs 2 signatures but only 1 keys are being added/);
+    assert.match(th.stderr, /role targets\/z needs 2 signatures but only 1 key is being added/);
     const bad = await o.dt.run(['delegation', 'add', gun, 'targets/z', '--threshold', '0']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /invalid argument "0" for "--threshold" flag/);

@@ -197,8 +197,8 @@ test('key remove: confirmation from stdin (yes / anything else), invalid and unk
   assert.equal(no.code, 0);
   assert.equal(no.stdout, `\nAre you sure you want to remove ${id} (role targets/releases) from ${loc}?  (yes/no)  \nAborting action.\n\n`);
   const eof = await dtrustKey(dir, ['key', 'remove', id]);
-  assert.equal(eof.code, 0);
-  assert.match(eof.stdout, /Aborting action/);
+  assert.equal(eof.code, 1);
+  assert.match(eof.stderr, /pass --yes to remove the key without the question/);
   assert.ok(keyFiles(dir).includes(id));
   const yes = await dtrustKey(dir, ['key', 'remove', id], { input: 'YES\n' });
   assert.equal(yes.code, 0, yes.stderr);

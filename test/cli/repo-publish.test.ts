@@ -161,7 +161,8 @@ test('the owner without the targets key: the error names the key IDs, with a hin
   const hint = /\n {2}hint: (.*)\n$/.exec(r.stderr)?.[1];
   assert.ok(hint, r.stderr);
   assert.match(hint, new RegExp(`targets key of ${gun}`), 'the hint names the role and the GUN');
-  assert.match(hint, /dtrust key import/);
+  // The command keeps the user's -s and -d.
+  assert.match(hint, /dtrust -s http:\/\/127\.0\.0\.1:\d+ -d \S+ key import/);
   // The change is kept, and nothing reached the server.
   assert.equal(ok('dtrust', ['status'], await dtrust.run(['status', gun])).stdout.includes('    v\n'), true);
   assert.equal(await serverVersion(gun, 'targets'), targetsBefore);
@@ -203,7 +204,7 @@ test('a staged change for an unknown role blocks the publish with a hint naming 
   ok('dtrust', ['add'], await dtrust.run(['add', gun, 'v', f]));
   const w = fails('dtrust', ['witness', '-p'], await dtrust.run(['witness', gun, 'targets/releases', '-p']));
   assert.equal(fatal(w.stderr), 'tuf: invalid role targets/releases. this role is not known');
-  assert.match(w.stderr, new RegExp(`\n  hint: staged change #1 \\(update witness targets/releases\\) cannot be published; drop it with: dtrust reset ${gun} -n 1\n$`));
+  assert.match(w.stderr, new RegExp(`\n  hint: staged change #1 \\(update witness targets/releases\\) cannot be published; drop it with: dtrust -s ${url.replace(/\./g, '\\.')} -d ${dtrust.trustDir} reset ${gun} -n 1\n$`));
   // root/snapshot/timestamp are refused at staging time.
   for (const role of ['root', 'snapshot', 'timestamp', 'bogus']) {
     const r = fails('dtrust', ['witness', role], await dtrust.run(['witness', gun, role]));

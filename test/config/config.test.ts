@@ -84,7 +84,7 @@ test("docker's verbs run as notary: docker's default trust dir, the same precede
   assert.deepEqual([c.trustDir, c.trustDirFrom], [join(w.cwd, 'td'), 'flag']);
   await addKeys(join(w.home, '.notary'), 1);
   c = await loadConfig({}, w.env, w.cwd, 'notary', 'docker');
-  assert.deepEqual(c.notices, ['note: no keys in ~/.docker/trust/private, but ~/.notary/private has 1 key; pass -d ~/.notary to use them']);
+  assert.deepEqual(c.notices, ['no keys in ~/.docker/trust/private, but ~/.notary/private has 1 key; pass -d ~/.notary to use them']);
 });
 
 test('server precedence: -s > remote_server.url > DOCKER_CONTENT_TRUST_SERVER > default', async () => {
@@ -371,7 +371,7 @@ test('one notice when the default trust dir has no keys and the other default ha
   await addKeys(notary, 2);
   await addKeys(notary, 1, 'root_keys'); // legacy layout counts too
   let c = await loadConfig({}, w.env, w.cwd, 'dtrust');
-  assert.deepEqual(c.notices, ['note: no keys in ~/.docker/trust/private, but ~/.notary/private has 3 keys; pass -d ~/.notary to use them']);
+  assert.deepEqual(c.notices, ['no keys in ~/.docker/trust/private, but ~/.notary/private has 3 keys; pass -d ~/.notary to use them']);
   // Not when the trust dir was chosen explicitly.
   c = await loadConfig({ trustDir: docker }, w.env, w.cwd, 'dtrust');
   assert.deepEqual(c.notices, []);
@@ -387,12 +387,12 @@ test('one notice when the default trust dir has no keys and the other default ha
   const w2 = await world();
   await addKeys(join(w2.home, '.docker', 'trust'), 1);
   c = await loadConfig({}, w2.env, w2.cwd, 'notary');
-  assert.deepEqual(c.notices, ['note: no keys in ~/.notary/private, but ~/.docker/trust/private has 1 key; pass -d ~/.docker/trust to use them']);
+  assert.deepEqual(c.notices, ['no keys in ~/.notary/private, but ~/.docker/trust/private has 1 key; pass -d ~/.docker/trust to use them']);
   // With DOCKER_CONFIG outside HOME the path is shown in full.
   const dc = join(w2.cwd, 'dockercfg');
   await addKeys(join(dc, 'trust'), 2);
   c = await loadConfig({}, { ...w2.env, DOCKER_CONFIG: dc }, w2.cwd, 'notary');
-  assert.deepEqual(c.notices, [`note: no keys in ~/.notary/private, but ${join(dc, 'trust', 'private')} has 2 keys; pass -d ${join(dc, 'trust')} to use them`]);
+  assert.deepEqual(c.notices, [`no keys in ~/.notary/private, but ${join(dc, 'trust', 'private')} has 2 keys; pass -d ${join(dc, 'trust')} to use them`]);
 });
 
 test('a relative cwd is a caller bug', async () => {

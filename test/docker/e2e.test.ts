@@ -136,11 +136,18 @@ describe('sign after push', () => {
     assert.match(r2.stderr, /was signed for digest .* signing the new digest/);
     assert.equal((await nc.runOk(['lookup', gun, 'v1'])).stdout, `v1 ${img2.digest} ${img2.size}\n`);
 
-    // revoke: without a tag and without -y, nobody can confirm: cancelled, nothing changes.
+    // revoke: without a tag and without -y, nobody can confirm: refused naming the flag, nothing changes.
     const cancel = await dt(owner, ['revoke', image]);
     assert.equal(cancel.code, 1, show(cancel));
-    assert.match(cancel.stdout, /Confirm you would like to delete all signature data for .*\? \[y\/N\] /);
-    assert.match(cancel.stderr, /trust revoke has been cancelled/);
+    assert.equal(cancel.stdout, `Confirm you would like to delete all signature data for ${image}? [y/N] \n`);
+    assert.equal(
+      cancel.stderr,
+      '\n* fatal: standard input is not a terminal and gave no answer: pass --yes to revoke every signed tag without the question\n' +
+        `  hint: or answer through standard input: echo y | dtrust revoke ${image}\n`,
+    );
+    const declined = await runDtrust(['revoke', image], { home: owner.home, env: owner.env, input: 'n\n' });
+    assert.equal(declined.code, 1, show(declined));
+    assert.match(declined.stderr, /\* fatal: trust revoke has been cancelled/);
     const rv = await dtOk(owner, ['revoke', '-y', `${image}:v1`]);
     assert.match(rv.stdout, new RegExp(`^Successfully deleted signature for ${image.replace(/\./g, '\\.')}:v1$`, 'm'));
     const gone = await nc.run(['lookup', gun, 'v1']);
@@ -286,9 +293,16 @@ describe('signers', () => {
     // Nothing released yet: docker refuses ("all signed tags are currently revoked"); dtrust removes.
     await pushed(reg, 'team/last', 'v1', 'last 1');
     await dtOk(bob, ['sign', `${image}:v1`]);
-    const ask = await dtOk(owner, ['signer', 'remove', 'bob', image]);
-    assert.match(ask.stdout, /The signer "bob" signed the last released version of .* Are you sure you want to continue\? \[y\/N\] /);
-    assert.match(ask.stdout, /\nAborting action\.\n/);
+    // No terminal and no answer: refused naming the flag (docker prints `Aborting action.`, exit 0).
+    const ask = await dt(owner, ['signer', 'remove', 'bob', image]);
+    assert.equal(ask.code, 1, show(ask));
+    assert.ok(ask.stdout.endsWith(`The signer "bob" signed the last released version of ${image}. Removing this signer will make ${image} unpullable. Are you sure you want to continue? [y/N] \n`), show(ask));
+    assert.equal(
+      ask.stderr,
+      'standard input is not a terminal and gave no answer: pass --yes to remove bob without the question\n' +
+        `  hint: or answer through standard input: echo y | dtrust signer remove bob ${image}\n\n` +
+        `\n* fatal: error removing signer from: ${image}\n  hint: the reason for each repository is printed above\n`,
+    );
     const nc = await notaryClient();
     assert.match((await nc.runOk(['delegation', 'list', image])).stdout, /targets\/bob/);
     const no = await runDtrust(['signer', 'remove', 'bob', image], { home: owner.home, env: owner.env, input: 'n\n' });

@@ -115,7 +115,7 @@ test('run as notary, notary verbs keep ~/.notary beside docker verbs', async () 
   await ok('notary', home, ['trust', 'key', 'generate', 'alice'], dockerEnv({ DOCKER_CONFIG: config }));
   const list = await ok('notary', home, ['key', 'list'], { DOCKER_CONFIG: config });
   assert.match(list.stdout, /No signing keys found/);
-  assert.match(list.stderr, /note: no keys in ~\/\.notary\/private, but .*docker-config\/trust\/private has 1 key/);
+  assert.match(list.stderr, /no keys in ~\/\.notary\/private, but .*docker-config\/trust\/private has 1 key/);
 });
 
 describe('key generate: one meaning per command line', () => {

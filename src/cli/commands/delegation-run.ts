@@ -9,7 +9,9 @@ import type { PublicKey } from '../../tuf/keys.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
-import { isYes, TerminalPrompt } from '../prompt.js';
+import { errnoCode, goFileError, NOT_A_DIRECTORY_HINT } from '../../fs/errno.js';
+import { confirm, TerminalPrompt } from '../prompt.js';
+import { shellLine } from '../../shellwords.js';
 import { formatTable } from '../table.js';
 import { autoPublish, pushChanges } from '../publishing.js';
 import { locked, openSession, refresh } from '../session.js';
@@ -60,14 +62,15 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
     let text: string;
     try {
       text = await readFile(resolve(ctx.app.cwd, f), 'utf8');
-    } catch {
+    } catch (e) {
+      if (errnoCode(e) === 'EISDIR') throw new CliError('KEY_FILE', goFileError(e, f), { hint: NOT_A_DIRECTORY_HINT }, e);
       throw new CliError('KEY_FILE', `file for public key does not exist: ${f}`, { hint: 'pass the path of the collaborator\'s certificate (cert.pem) or public key' });
     }
     keys.push(delegationKeyFromPem(text, f, ctx.app.now, (m) => ctx.app.output.log('warning', m)));
   }
   const threshold = typeof o.threshold === 'number' ? o.threshold : undefined;
   if (threshold !== undefined && keys.length > 0 && threshold > keys.length) {
-    ctx.app.output.log('warning', `role ${role} needs ${threshold} signatures but only ${keys.length} keys are being added; add more keys before it can sign`);
+    ctx.app.output.log('warning', `role ${role} needs ${threshold} signatures but only ${keys.length} key${keys.length === 1 ? ' is' : 's are'} being added; add more keys before it can sign`);
   }
   await locked(s, () => stageDelegationAdd(s.changelist, role, { keys, paths, threshold }));
   if (keys.length > 0 && paths.length === 0 && !(await hasCachedPaths(s.cache, role))) {
@@ -106,7 +109,12 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
   if (keyIds.length === 0 && removePaths.length === 0 && !o.allPaths) {
     out.out('\nAre you sure you want to remove all data for this delegation? (yes/no)\n');
     if (o.yes) out.out('Confirmed `yes` from flag\n');
-    else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', { hint: 'pass -y to confirm without a question' });
+    else {
+      const piped = `echo yes | ${shellLine([ctx.app.program, 'delegation', 'remove', gun, role])}`;
+      if (!(await confirm(new TerminalPrompt(), { flag: '--yes', action: 'remove the delegation', piped }))) {
+        throw new CliError('ABORTED', 'Aborting action.', { hint: 'pass --yes to confirm without a question' });
+      }
+    }
     await locked(s, () => stageDelegationDelete(s.changelist, role));
     out.out(`\nForced removal (including all keys and paths) of delegation role ${role} to repository "${s.gun}" staged for next publish.\n\n`);
   } else {

@@ -24,7 +24,7 @@ export function registerDelegation(program: Command, app: App): void {
 
   d.command('add')
     .usage('[ GUN ] [ Role ] <X509 file path 1> ... [flags]')
-    .description('Add a keys to delegation using the provided public key X509 certificates.')
+    .description('Add keys to a delegation using the provided public key X509 certificates.')
     .argument('[args...]')
     .option('--paths <paths>', 'List of paths to add', collect)
     .option('--all-paths', 'Add all paths to this delegation')

@@ -19,6 +19,7 @@ import { dockerPassphraseError, requirePassphrase } from '../../docker/passphras
 import { VALID_NAME, parseImageReference } from '../../docker/reference.js';
 import { inspectJson, prettyInspect, trustRepoJson, type InspectData } from '../../docker/format.js';
 import { trustInfo as inspectData } from '../../docker/inspect.js';
+import { REPO_ADMIN } from '../../docker/trustdata.js';
 import { revokeImage } from '../../docker/revoke.js';
 import { addSigner, readSignerKeys, removeSigner } from '../../docker/signers.js';
 import { generateSignerKey, loadSignerKey } from '../../docker/signer-keys.js';
@@ -28,7 +29,8 @@ import type { Ctx } from '../app.js';
 import { cosignPassphrase } from '../cosign-passphrase.js';
 import { dockerKeys, openDockerRepo } from '../docker-session.js';
 import { CliError, UsageError } from '../errors.js';
-import { TerminalPrompt } from '../prompt.js';
+import { confirm, TerminalPrompt } from '../prompt.js';
+import { shellLine } from '../../shellwords.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
@@ -113,7 +115,8 @@ export async function sign(ctx: Ctx, args: string[]): Promise<void> {
       if (!pinned) out.log('info', `manifest read from ${t.source}`);
     },
     publishing: () => out.out(`Signing and pushing trust metadata for ${image}\n`),
-    existing: (first) => out.out(`Existing signatures for tag ${first.tag} digest ${first.digest} from:\n${[...first.signers].sort().join(', ')}\n`),
+    // No signer role: signed with the repository key (targets), which docker's inspect calls Repo Admin.
+    existing: (first) => out.out(`Existing signatures for tag ${first.tag} digest ${first.digest} from:\n${first.signers.length === 0 ? REPO_ADMIN : [...first.signers].sort().join(', ')}\n`),
   });
   if (signed.kind === 'created-with-signer') out.out(`Created signer: ${signed.signer}\nFinished initializing signed repository for ${image}\n`);
   else if (signed.kind === 'created') out.out(`Finished initializing "${d.gun}"\n`);
@@ -170,9 +173,10 @@ export async function revoke(ctx: Ctx, args: string[]): Promise<void> {
   if (ref.tag === undefined && ref.digest !== undefined) throw new DockerError('TAG_REQUIRED', 'cannot use a digest reference for IMAGE:TAG', { hint: 'revoke a tag (IMAGE:TAG), or every tag (IMAGE)' });
   if (ref.tag === undefined && !o.yes) {
     out.out(`Confirm you would like to delete all signature data for ${image}? [y/N] `);
-    const answer = await new TerminalPrompt().readLine();
-    if (answer === null) out.out('\n');
-    if (!yesAnswer(answer)) throw new DockerError('CANCELLED', 'trust revoke has been cancelled', { hint: 'pass -y to revoke every signed tag without the question' });
+    const piped = `echo y | ${shellLine([ctx.app.program, 'revoke', image])}`;
+    if (!(await confirm(new TerminalPrompt(), { flag: '--yes', action: 'revoke every signed tag', piped, yes: yesAnswer }))) {
+      throw new DockerError('CANCELLED', 'trust revoke has been cancelled', { hint: 'pass -y to revoke every signed tag without the question' });
+    }
   }
   const keys = await dockerKeys(ctx);
   requirePassphrase(keys.passphrases.interactive, ctx.app.env, 'repository', 'needed to revoke');
@@ -225,7 +229,7 @@ export async function signerAdd(ctx: Ctx, args: string[]): Promise<void> {
 export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
   requireArgs(ctx, args, 2);
   const [name, ...repos] = args as [string, ...string[]];
-  const force = opts(ctx).force === true;
+  const force = opts(ctx).force === true || opts(ctx).yes === true;
   const out = ctx.app.output;
   let keys: DockerKeys | undefined;
   const failed: string[] = [];
@@ -249,9 +253,8 @@ export async function signerRemove(ctx: Ctx, args: string[]): Promise<void> {
 async function confirmLastSigner(ctx: Ctx, name: string, repo: string): Promise<boolean> {
   const out = ctx.app.output;
   out.out(`The signer "${name}" signed the last released version of ${repo}. Removing this signer will make ${repo} unpullable. Are you sure you want to continue? [y/N] `);
-  const answer = await new TerminalPrompt().readLine();
-  if (answer === null) out.out('\n');
-  if (yesAnswer(answer)) return true;
+  const piped = `echo y | ${shellLine([ctx.app.program, 'signer', 'remove', name, repo])}`;
+  if (await confirm(new TerminalPrompt(), { flag: '--yes', action: `remove ${name}`, piped, yes: yesAnswer })) return true;
   out.out('\nAborting action.\n');
   out.log('warning', `${name} was not removed from ${repo}; pass -f to remove it without the question`);
   return false;

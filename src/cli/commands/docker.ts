@@ -82,6 +82,7 @@ function addSigner(signer: Command, app: App): void {
     .description('Remove a signer')
     .argument('[args...]')
     .option('-f, --force', 'Do not prompt for confirmation before removing the most recent signer')
+    .option('-y, --yes', 'The same as --force (beyond docker)')
     .action(app.action(async (ctx, args: string[]) => (await run()).signerRemove(ctx, args), DOCKER));
 }
 

@@ -10,6 +10,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { App, Ctx } from '../app.js';
 import { group } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
+import { NOT_A_DIRECTORY_HINT } from '../../fs/errno.js';
+import { shellLine } from '../../shellwords.js';
 import type { KeyFiles, TokenAccess } from '../keys.js';
 
 /** Variable for the new passphrase of `key passwd` (never the role's variable: §12 item 24). */
@@ -75,6 +77,7 @@ export function registerKey(program: Command, app: App): void {
     .command('remove')
     .description('Removes the key with the given keyID.')
     .usage('[ keyID ] [flags]')
+    .option('-y, --yes', 'Remove the key without asking for confirmation (beyond notary)')
     .allowExcessArguments(true)
     .action(
       app.action(async (ctx) => {
@@ -192,16 +195,19 @@ async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<
   const alg = algorithm as (typeof ALGORITHMS)[number];
   if (opts.output === undefined || opts.output === '') {
     const files = await (await keys()).openKeyFiles(ctx);
-    const rec = await kr.generateKey({
-      files: files.store,
-      rootToken: async () => {
-        const token = await openToken(ctx, files);
-        (await keys()).requireToken(token);
-        return token.store;
-      },
-      role,
-      algorithm: alg,
-    });
+    const { withProgress } = await import('../progress.js');
+    const rec = await withProgress(`Encrypting the ${role} key...`, () =>
+      kr.generateKey({
+        files: files.store,
+        rootToken: async () => {
+          const token = await openToken(ctx, files);
+          (await keys()).requireToken(token);
+          return token.store;
+        },
+        role,
+        algorithm: alg,
+      }),
+    );
     ctx.app.output.out(`Generated new ${alg} ${role} key with keyID: ${rec.id}\n`);
     return;
   }
@@ -249,6 +255,7 @@ async function keyImport(ctx: Ctx, paths: string[]): Promise<void> {
       const fh = await fsp.open(absolute(ctx, f), 'r');
       try {
         const st = await fh.stat();
+        if (st.isDirectory()) throw new CliError('BAD_INPUT', `read ${f}: is a directory`, { hint: NOT_A_DIRECTORY_HINT });
         if (!st.isFile()) throw new CliError('BAD_INPUT', `${f} is not a regular file`);
         if (st.size > MAX_IMPORT_FILE_SIZE) throw new CliError('BAD_INPUT', `${f} is too large to be a key file (${st.size} bytes)`);
         text = (await fh.readFile()).toString('utf8');
@@ -343,8 +350,10 @@ async function keyRemove(ctx: Ctx, id: string): Promise<void> {
   }
   const description = `${chosen.record.id} (role ${chosen.record.role}) from ${chosen.store.name}`;
   out.out(`Are you sure you want to remove ${description}?  (yes/no)  `);
-  const { isYes } = await import('../prompt.js');
-  if (!isYes(await files.prompt.readLine())) {
+  const yes = (ctx.cmd.opts() as { yes?: boolean }).yes === true;
+  if (yes) out.out('yes (--yes)\n');
+  const { confirm } = await import('../prompt.js');
+  if (!yes && !(await confirm(files.prompt, { flag: '--yes', action: 'remove the key', piped: `echo yes | ${shellLine([ctx.app.program, 'key', 'remove', id])}` }))) {
     out.out('\nAborting action.\n\n');
     return;
   }

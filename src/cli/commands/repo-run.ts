@@ -8,6 +8,7 @@ import { initRepository } from '../../client/init.js';
 import { unstage } from '../../client/staged.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
+import { errnoCode, goFileError, NOT_A_DIRECTORY_HINT } from '../../fs/errno.js';
 import { formatTable } from '../table.js';
 import { autoPublish, pushChanges } from '../publishing.js';
 import { connect, locked, openSession } from '../session.js';
@@ -26,7 +27,7 @@ export async function init(ctx: Ctx, gun: string | undefined): Promise<void> {
     const keys = await keyAccess(s.ctx);
     let rootKeyId: string | undefined;
     if (typeof o.rootkey === 'string') rootKeyId = await keys.importKeyFile(resolve(ctx.app.cwd, o.rootkey), 'root', '');
-    const rootCert = typeof o.rootcert === 'string' ? await readRootCert(resolve(ctx.app.cwd, o.rootcert)) : undefined;
+    const rootCert = typeof o.rootcert === 'string' ? await readRootCert(resolve(ctx.app.cwd, o.rootcert), o.rootcert) : undefined;
     const remote = await connect(s, 'push,pull');
     try {
       await initRepository({
@@ -47,13 +48,14 @@ export async function init(ctx: Ctx, gun: string | undefined): Promise<void> {
   if (o.publish) await autoPublish(s);
 }
 
-async function readRootCert(path: string): Promise<Buffer> {
+async function readRootCert(path: string, shown: string): Promise<Buffer> {
   const { decodePemBlocks } = await import('../../crypto/pem.js');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new CliError('ROOT_CERT', `error reading certificate file: ${(e as Error).message}`);
+    const hint = errnoCode(e) === 'EISDIR' ? NOT_A_DIRECTORY_HINT : undefined;
+    throw new CliError('ROOT_CERT', `error reading certificate file: ${goFileError(e, shown)}`, hint ? { hint } : {}, e);
   }
   const block = decodePemBlocks(text)[0];
   if (!block || block.type !== 'CERTIFICATE') {

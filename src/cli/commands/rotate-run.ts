@@ -6,7 +6,8 @@ import { rotateKey, type RotatableRole, type RotationPlan } from '../../client/r
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
 import { keyAccess } from '../keys.js';
-import { isYes, TerminalPrompt } from '../prompt.js';
+import { confirm, TerminalPrompt } from '../prompt.js';
+import { shellLine } from '../../shellwords.js';
 import { connect, locked, openSession, repoContext } from '../session.js';
 
 export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
@@ -16,7 +17,8 @@ export async function rotate(ctx: Ctx, args: string[]): Promise<void> {
   const out = ctx.app.output;
   if (role === 'root' && !o.yes) {
     out.out('Warning: you are about to rotate your root key.\n\nYou must use your old key to sign this root rotation.\nAre you sure you want to proceed?  (yes/no)  ');
-    if (!isYes(await new TerminalPrompt().readLine())) {
+    const piped = `echo yes | ${shellLine([ctx.app.program, 'key', 'rotate', gun, 'root'])}`;
+    if (!(await confirm(new TerminalPrompt(), { flag: '--yes', action: 'rotate the root key', piped }))) {
       out.out('\nAborting action.\n');
       return;
     }
