@@ -373,10 +373,12 @@ test('renew re-signs the root and snapshot held here, rotates the root key when 
   for (const role of ['root', 'snapshot']) assert.ok(Math.abs(Date.parse(v1.get(role)!.expires) - (Date.now() + 400 * DAY)) < 60_000, role);
   assert.equal(await rootKey(), key0);
 
-  // A window past the root certificate's end: without -y and no terminal, no rotation.
-  const asked = await ok(o.dt, ['renew', gun, '--within', '4000d', '-p']);
+  // A window past the root certificate's end: without -y and no terminal, no rotation, and exit 1
+  // naming the flag (the renewals before it are published).
+  const asked = await fails(o.dt, ['renew', gun, '--within', '4000d', '-p']);
+  assert.match(asked.stderr, /standard input is not a terminal and gave no answer: pass -y to rotate the root key without the question/);
   assert.match(asked.stdout, /Certificates \(renewed by rotating the key\):\n {2}root key [0-9a-f]{64}: certificate expires \S+ \(in 36\d\dd \d+h\): renew -p rotates the root key/);
-  assert.match(asked.stdout, /Are you sure you want to proceed\?  \(yes\/no\)  \nNot rotating the root key; run dtrust renew example\.com\/expiry\/root -p -y/);
+  assert.match(asked.stdout, /Are you sure you want to proceed\?  \(yes\/no\)  \n$/);
   assert.equal(await rootKey(), key0);
   // With -y: the root key is rotated; the reader (who trusted the old root) and a fresh notary read it.
   const rot = await ok(o.dt, ['renew', gun, '--within', '4000d', '-p', '-y']);

@@ -8,9 +8,10 @@ import { rotateKey } from '../../client/rotation.js';
 import type { Ctx } from '../app.js';
 import { UsageError } from '../errors.js';
 import { heldKeys, keyAccess } from '../keys.js';
-import { isYes, TerminalPrompt } from '../prompt.js';
+import { confirm, TerminalPrompt } from '../prompt.js';
+import { shellLine } from '../../shellwords.js';
 import { autoPublish } from '../publishing.js';
-import { connect, locked, openSession, refresh, type Session } from '../session.js';
+import { connect, locked, openSession, refresh, repoContext, type Session } from '../session.js';
 import { formatTable } from '../table.js';
 
 type Opts = Record<string, unknown>;
@@ -80,7 +81,8 @@ async function rotateRoot(s: Session, yes: boolean): Promise<void> {
   const out = s.ctx.app.output;
   if (!yes) {
     out.out(`The root certificate of ${s.gun} ends soon: renewing it rotates the root key (a new key and certificate, signed by the old key).\nAre you sure you want to proceed?  (yes/no)  `);
-    if (!isYes(await new TerminalPrompt().readLine())) {
+    const piped = `echo yes | ${shellLine([s.ctx.app.program, 'renew', s.gun, '-p'])}`;
+    if (!(await confirm(new TerminalPrompt(), { flag: '-y', action: 'rotate the root key', piped }))) {
       out.out('\nNot rotating the root key; run dtrust renew ' + s.gun + ' -p -y, or dtrust key rotate ' + s.gun + ' root\n');
       return;
     }
@@ -90,14 +92,8 @@ async function rotateRoot(s: Session, yes: boolean): Promise<void> {
     const remote = await connect(s, '*');
     try {
       await rotateKey({
-        gun: s.gun,
-        now: s.ctx.app.now,
-        cache: s.cache,
-        changelist: s.changelist,
-        remote,
+        ...repoContext(s, remote),
         keys,
-        pinning: s.cfg.trustPinning,
-        warn: (m) => out.log('warning', m),
         role: 'root',
         serverManaged: false,
         keyFiles: [],
