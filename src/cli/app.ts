@@ -65,7 +65,9 @@ export class App {
         // notary's debug log names the trust directory and configuration; -D here adds the server.
         this.output.log('debug', `trust directory: ${cfg.trustDir} (from ${cfg.trustDirFrom === 'flag' ? '-d' : cfg.trustDirFrom === 'config' ? 'trust_dir in the configuration file' : 'the default'})`);
         this.output.log('debug', `configuration file: ${cfg.configFile ?? 'none'}`);
-        this.output.log('debug', `server: ${cfg.serverUrl} (from ${cfg.serverUrlFrom === 'flag' ? '-s' : cfg.serverUrlFrom === 'config' ? 'remote_server.url' : cfg.serverUrlFrom === 'env' ? 'DOCKER_CONTENT_TRUST_SERVER' : 'the default'})`);
+        // Never the user:password@ part of the URL (CLI-09).
+        const { redactUrl } = await import('../remote/url.js');
+        this.output.log('debug', `server: ${redactUrl(cfg.serverUrl)} (from ${cfg.serverUrlFrom === 'flag' ? '-s' : cfg.serverUrlFrom === 'config' ? 'remote_server.url' : cfg.serverUrlFrom === 'env' ? 'DOCKER_CONTENT_TRUST_SERVER' : 'the default'})`);
         return cfg;
       });
       this.configs.set(defaults, p);

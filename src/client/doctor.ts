@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import { PRIVATE_DIR, listKeyFiles } from '../keystore/keyfiles.js';
 import { RemoteError } from '../remote/errors.js';
+import { redactUrl } from '../remote/url.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import { describeError } from './errors.js';
 
@@ -99,7 +100,8 @@ export async function checkSetup(input: SetupInput): Promise<SetupReport> {
 async function checkServer(input: SetupInput, problems: Problem[]): Promise<ServerCheck> {
   const { cfg } = input;
   const tls = cfg.serverUrl.startsWith('http:') ? 'none' : cfg.tls.skipVerify ? 'not verified' : 'verified';
-  const out: ServerCheck = { url: cfg.serverUrl, from: cfg.serverUrlFrom, answers: false, tls, auth: [] };
+  const url = redactUrl(cfg.serverUrl);
+  const out: ServerCheck = { url, from: cfg.serverUrlFrom, answers: false, tls, auth: [] };
   if (tls === 'not verified') problems.push({ problem: `the server's TLS certificate is not checked (remote_server.skipTLSVerify)`, fix: 'give its CA with --tlscacert or remote_server.root_ca and remove skipTLSVerify' });
   let remote: NotaryRemote | undefined;
   try {
@@ -111,7 +113,7 @@ async function checkServer(input: SetupInput, problems: Problem[]): Promise<Serv
     out.error = describeError(e).message;
     const tlsFailure = e instanceof RemoteError && e.code === 'TLS';
     problems.push({
-      problem: `the server ${cfg.serverUrl} does not answer: ${out.error}`,
+      problem: `the server ${url} does not answer: ${out.error}`,
       fix: tlsFailure ? 'give the CA that signed its certificate with --tlscacert (or remote_server.root_ca)' : `check the URL (-s, remote_server.url${cfg.program === 'dtrust' ? ', DOCKER_CONTENT_TRUST_SERVER' : ''}) and that the server runs`,
     });
   } finally {

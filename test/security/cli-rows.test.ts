@@ -107,7 +107,7 @@ describe('CLI-09 server URLs', () => {
     });
   }
 
-  test('credentials in the URL are never echoed: list, publish, a malformed URL', T, async () => {
+  test('credentials in the URL are never echoed: list, publish, doctor, -D, a malformed URL', T, async () => {
     const secret = 'S3cretInUrl';
     const d = await DtrustClient.create({ serverUrl: `http://127.0.0.1:${closedPort}`, env: ENV });
     const runs = [
@@ -117,6 +117,9 @@ describe('CLI-09 server URLs', () => {
       await d.run(['-s', `https://user:${secret}@a b`, 'list', GUN]),
       await d.run(['-s', `ftp://user:${secret}@host:1`, 'list', GUN]),
     ];
+    const doctor = await d.run(['-D', '-s', `http://user:${secret}@127.0.0.1:${closedPort}`, 'doctor', '--json']);
+    assert.equal(doctor.code, 0, doctor.stderr);
+    assert.ok(!(doctor.stdout + doctor.stderr).includes(secret), `doctor echoed the password:\n${doctor.stdout}\n${doctor.stderr}`);
     for (const r of runs) {
       assert.equal(r.code, 1, r.stderr);
       assert.ok(!(r.stdout + r.stderr).includes(secret), `the password was echoed:\n${r.stdout}\n${r.stderr}`);
