@@ -43,8 +43,9 @@ export function parseEnvelope(bytes: Uint8Array, role: string, sink?: MemberSink
     if (scanned && buf.subarray(scanned.end, scanned.end + MIDDLE.length).equals(MIDDLE)) {
       const sigStart = scanned.end + MIDDLE.length;
       const last = buf.length - 1;
-      if (buf[last] === 0x7d) {
-        const sigs = parseJson(buf.subarray(sigStart, last), { rejectDuplicates: true, what: role });
+      // Members after `signatures` (Go ignores unknown fields) make this more than one value.
+      const sigs = buf[last] === 0x7d ? oneValue(buf.subarray(sigStart, last), role) : undefined;
+      if (sigs !== undefined) {
         const cut = scanned.indexed;
         // The indexed object is parsed as {} and then dropped: `signed` keeps only the small members.
         const text = cut
@@ -68,6 +69,15 @@ export function parseEnvelope(bytes: Uint8Array, role: string, sink?: MemberSink
     signatures: parseSignatures(get(o, 'signatures'), role),
     indexed: false,
   };
+}
+
+/** The JSON value that is all of `b`, or undefined (the general path then reads the file). */
+function oneValue(b: Uint8Array, role: string): Json | undefined {
+  try {
+    return parseJson(b, { rejectDuplicates: true, what: role });
+  } catch {
+    return undefined;
+  }
 }
 
 function isPlainObject(v: unknown): v is JsonObject {
