@@ -1,6 +1,7 @@
 // Two outputs:
 //  dist/   the CLI as one CommonJS file, loaded by bin/dtrust with a V8 code cache;
 //  build/  every source, test and bench file transpiled one-to-one for `node --test`.
+// `node scripts/build.mjs dist` makes dist/ only: what a package needs (npm's prepare and prepack).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,8 +27,9 @@ function files(dir) {
   return out;
 }
 
+const distOnly = process.argv[2] === 'dist';
 rmSync('dist', { recursive: true, force: true });
-rmSync('build', { recursive: true, force: true });
+if (!distOnly) rmSync('build', { recursive: true, force: true });
 
 // Built-in modules that cost milliseconds to load (crypto ~2.6 ms, https ~6 ms with tls and http)
 // are loaded on first use, not when a module that imports them initialises: `key list` never
@@ -43,10 +45,14 @@ const lazyBuiltins = {
     b.onResolve({ filter: /^node:/ }, (args) => (LAZY_BUILTINS.includes(args.path) && args.namespace !== 'lazy' ? { path: args.path, namespace: 'lazy' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'lazy' }, async (args) => {
       const names = Object.keys(await import(args.path)).filter((n) => n !== 'default');
+      // The getters sit on the prototype of the exports: esbuild's interop (__toESM) copies own
+      // properties into a new object for every module that imports this one, and inherits the
+      // prototype, so nothing is copied (a copy per importer was ~0.1 ms and 70 closures each).
       return {
         contents:
-          `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)}));\n` +
-          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });\n`,
+          `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)}));\nconst getters = {};\n` +
+          `for (const name of ${JSON.stringify(names)}) Object.defineProperty(getters, name, { enumerable: true, get: () => load()[name] });\n` +
+          `module.exports = Object.create(getters);\n`,
         loader: 'js',
       };
     });
@@ -75,9 +81,9 @@ await build({
   legalComments: 'none',
   // The bundle is CommonJS: import.meta.url (createRequire's base) is the bundle's own path.
   define: { ...define, 'import.meta.url': '__filename' },
-  // Smaller source is less to read and hash at every start; names are kept for error classes.
+  // Smaller source is less to read and hash at every start. Function names are not kept: defining
+  // them costs a command ~1.7 ms of CPU, and the error classes set their own `name`.
   minify: true,
-  keepNames: true,
   sourcemap: false,
   logLevel: 'warning',
 });
@@ -87,15 +93,17 @@ if (/[^\x00-\x7f]/.test(readFileSync(bundle, 'latin1'))) throw new Error(`${bund
 const id = createHash('sha256').update(readFileSync(bundle)).digest('hex').slice(0, 16);
 writeFileSync(bundle, `${readFileSync(bundle, 'utf8')}//# dtrust-build ${id}\n`);
 
-await build({
-  entryPoints: [...files('src'), ...files('test'), ...files('bench'), ...files('demo')],
-  outdir: 'build',
-  outbase: '.',
-  bundle: false,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'inline',
-  logLevel: 'warning',
-  define,
-});
+if (!distOnly) {
+  await build({
+    entryPoints: [...files('src'), ...files('test'), ...files('bench'), ...files('demo')],
+    outdir: 'build',
+    outbase: '.',
+    bundle: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'inline',
+    logLevel: 'warning',
+    define,
+  });
+}

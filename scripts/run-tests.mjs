@@ -20,7 +20,9 @@ if (files.length === 0) {
   console.error(`no test file matches ${filter.join(' ')}; run npm run build first?`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], {
+// leak-check.mjs fails a file whose process outlives its tests, naming what keeps it alive.
+const leakCheck = new URL('leak-check.mjs', import.meta.url).href;
+const r = spawnSync(process.execPath, [`--import=${leakCheck}`, '--test', '--test-concurrency=2', '--test-timeout=300000', ...files], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);

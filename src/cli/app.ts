@@ -3,8 +3,9 @@
 // with `app.action`, which renders errors the one way.
 
 import type { Command } from 'commander';
-import type { Config, GlobalFlags } from '../config/config.js';
-import { UsageError, describeError, isExpected } from './errors.js';
+import type { Config, GlobalFlags, TrustDirDefault } from '../config/config.js';
+import { describeError } from '../client/errors.js';
+import { UsageError, isExpected } from './errors.js';
 import type { Output } from './output.js';
 
 export type Program = 'dtrust' | 'notary';
@@ -16,9 +17,14 @@ export interface Ctx {
   config(): Promise<Config>;
 }
 
+export interface ActionOptions {
+  /** docker's verbs use docker's default trust directory under either program name. */
+  docker?: boolean;
+}
+
 export class App {
   exitCode = 0;
-  private configPromise: Promise<Config> | undefined;
+  private readonly configs = new Map<TrustDirDefault, Promise<Config>>();
 
   constructor(
     readonly program: Program,
@@ -30,13 +36,14 @@ export class App {
   ) {}
 
   /** Wraps a command action: builds the context, runs it, renders any error. */
-  action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promise<void>): (...args: unknown[]) => Promise<void> {
+  action<A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promise<void>, opts: ActionOptions = {}): (...args: unknown[]) => Promise<void> {
+    const defaults: TrustDirDefault = opts.docker || this.program === 'dtrust' ? 'docker' : 'notary';
     return async (...raw: unknown[]) => {
       const cmd = raw[raw.length - 1] as Command;
       const flags = globalFlags(cmd);
       if (flags.debug) this.output.setLevel('debug');
       else if (flags.verbose) this.output.setLevel('info');
-      const ctx: Ctx = { app: this, cmd, flags, config: () => this.config(flags) };
+      const ctx: Ctx = { app: this, cmd, flags, config: () => this.config(flags, defaults) };
       try {
         await fn(ctx, ...(raw.slice(0, -2) as A));
       } catch (e) {
@@ -45,13 +52,17 @@ export class App {
     };
   }
 
-  private config(flags: GlobalFlags): Promise<Config> {
-    this.configPromise ??= import('../config/config.js').then(async (m) => {
-      const cfg = await m.loadConfig(flags, this.env, this.cwd, this.program);
-      for (const n of cfg.notices) this.output.log('warning', n);
-      return cfg;
-    });
-    return this.configPromise;
+  private config(flags: GlobalFlags, defaults: TrustDirDefault): Promise<Config> {
+    let p = this.configs.get(defaults);
+    if (p === undefined) {
+      p = import('../config/config.js').then(async (m) => {
+        const cfg = await m.loadConfig(flags, this.env, this.cwd, this.program, defaults);
+        for (const n of cfg.notices) this.output.log('warning', n);
+        return cfg;
+      });
+      this.configs.set(defaults, p);
+    }
+    return p;
   }
 
   /** Prints the fatal line (stdout as notary when invoked as notary, else stderr) and a hint. */

@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { KeyAccess } from '../client/keys.js';
+import type { RepoKeyAccess } from '../client/keys.js';
 import { decodePemBlocks } from '../crypto/pem.js';
 import { decodeKeyBlock, isPrivateKeyBlock } from '../crypto/keyfile.js';
 import { KeyStoreError } from '../keystore/errors.js';
@@ -51,6 +51,48 @@ export async function openKeyService(ctx: Ctx, opts: KeyServiceOptions = {}): Pr
   const token = await openTokenStore(ctx, files, prompt);
   const stores: KeyStore[] = token.store ? [token.store, files] : [files];
   return { service: new KeyService(stores), files, passphrases, token };
+}
+
+/** Test hook: comma-separated write steps (`passwd:synced`, `import:renamed@2`) where the process kills itself. */
+export const KILL_AT_VARIABLE = 'DTRUST_TEST_KILL_AT';
+
+/** The key commands' file store (with the crash tests' kill-at hook), its passphrases and the prompt. */
+export interface KeyFiles {
+  store: FileKeyStore;
+  passphrases: PassphraseRetriever;
+  prompt: TerminalPrompt;
+}
+
+export async function openKeyFiles(ctx: Ctx): Promise<KeyFiles> {
+  const cfg = await ctx.config();
+  const app = ctx.app;
+  const prompt = new TerminalPrompt();
+  const passphrases = new PassphraseRetriever({ env: app.env, prompt });
+  const store = await FileKeyStore.open({
+    trustDir: cfg.trustDir,
+    passphrases,
+    iterations: kdfIterationsFromEnv(app.env),
+    log: (level, msg) => app.output.log(level, msg),
+    fault: killHook(app.env),
+  });
+  return { store, passphrases, prompt };
+}
+
+/** The kill-at test hook (crash tests): `point[@n]` kills the process at the n-th time (default 1st). */
+function killHook(env: Record<string, string | undefined>): ((point: string) => void) | undefined {
+  const spec = env[KILL_AT_VARIABLE];
+  if (spec === undefined || spec === '') return undefined;
+  const wanted = new Map<string, number>();
+  for (const item of spec.split(',')) {
+    const [p, n] = item.split('@');
+    if (p) wanted.set(p, n ? Number(n) : 1);
+  }
+  const seen = new Map<string, number>();
+  return (point) => {
+    const n = (seen.get(point) ?? 0) + 1;
+    seen.set(point, n);
+    if (wanted.get(point) === n) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,20 +165,7 @@ export function requireToken(token: TokenAccess): void {
   if (!e) return;
   throw new KeyStoreError(e.code, `no root key was created: ${e.message}`, {
     hint: `${e.hint ? e.hint + '; ' : ''}to keep the new root key on disk instead, run with --pkcs11-module none`,
-    cause: e,
-  });
-}
-
-export interface RepoKeyAccess extends KeyAccess {
-  /**
-   * Imports the first private key of a PEM file for `role` (decrypted with that role's
-   * passphrase) and returns its ID. Root keys must come encrypted, as notary requires.
-   */
-  importKeyFile(path: string, role: string, gun: string): Promise<string>;
-  /** Removes a key from the stores (a rotated-away key, or a new key of a failed rotation). */
-  remove(id: string): Promise<void>;
-  /** The plain public key of a stored private key. */
-  publicKey(id: string): Promise<PublicKey>;
+  }, e);
 }
 
 /** The workflows' view of the key stores. */
@@ -154,6 +183,12 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
     signer: async (canonicalId: string, listed: PublicKey, role: string) =>
       (await keys.service.signer(canonicalId, { role })).withPublicKey(listed),
     prepare: (canonicalId, role) => void keys.service.prepare(canonicalId, { role }).catch(() => undefined),
+    requirePassphrases: async (needs) => {
+      for (const n of needs) {
+        const store = n.keyId !== undefined ? (await keys.service.find(n.keyId))[0]?.store : keys.service.stores.find((st) => st.accepts(n.role));
+        if (store === keys.files) keys.passphrases.require({ keyId: n.keyId ?? '', alias: n.role }, n.keyId === undefined);
+      }
+    },
     generate: async (role, gun) => {
       if (role === 'root') requireToken(keys.token);
       const { record, publicKey } = await keys.service.create({ role, gun: gun === '' ? undefined : gun });
@@ -186,10 +221,10 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
         throw new CliError('KEY_FILE', `Error reading input ${role} key file: ${(e as Error).message}`);
       }
       const block = decodePemBlocks(text).find(isPrivateKeyBlock);
-      if (!block) throw new CliError('KEY_FILE', `no private key found in ${path}`, 'pass a PEM private key file');
+      if (!block) throw new CliError('KEY_FILE', `no private key found in ${path}`, { hint: 'pass a PEM private key file' });
       const encrypted = block.type === 'ENCRYPTED PRIVATE KEY' || block.headers.has('DEK-Info');
       if (role === 'root' && !encrypted) {
-        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', 'encrypt the key first: dtrust key import it, then dtrust key export it');
+        throw new CliError('KEY_FILE', 'only encrypted root keys may be imported', { hint: 'encrypt the key first: dtrust key import it, then dtrust key export it' });
       }
       const key = encrypted
         ? await keys.passphrases.unlock({ keyId: '', alias: role, keyName: '' }, (pass) => decodeKeyBlock(block, pass))

@@ -10,6 +10,7 @@ import { registerRepo } from './commands/repo.js';
 import { registerRotate } from './commands/rotate.js';
 import { UsageError } from './errors.js';
 import { processOutput } from './output.js';
+import { stderr, stdout } from './stdio.js';
 import { versionBlock, versionLine } from './version.js';
 
 export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number> {
@@ -34,6 +35,11 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
     } else app.fail(e, undefined, false);
   }
   return app.exitCode;
+}
+
+/** True once main's output has left the process: bin/dtrust may then exit without draining the event loop. */
+export function outputFlushed(): boolean {
+  return stdout.flushed() && stderr.flushed();
 }
 
 /** The command tree; with `word`, only the modules that declare that top-level command. */
@@ -80,12 +86,13 @@ export function buildProgram(app: App, word?: string): Command {
     .action(() => app.output.out(versionBlock(name)));
 
   const known = word === 'version' || COMMAND_MODULES.some((m) => m.names.includes(word ?? ''));
-  for (const m of COMMAND_MODULES) if (!known || m.names.includes(word ?? '')) m.register(program, app);
+  for (const m of COMMAND_MODULES) if (!known || m.names.includes(word ?? '')) m.register(program, app, known ? word : undefined);
   propagateSettings(program, app);
   return program;
 }
 
-type Register = (program: Command, app: App) => void;
+/** Declares a module's commands; with `word` (the command word), a module may declare only that one. */
+type Register = (program: Command, app: App, word?: string) => void;
 
 /**
  * Each module declares one part of the command tree, under these top-level names (`key` has

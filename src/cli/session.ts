@@ -1,14 +1,15 @@
-// Per-command wiring of the layers for one GUN: cache, changelist, lock, server connection and
-// keys. This is the one place where concrete implementations meet (with main.ts).
+// Per-command wiring of the layers for one GUN: cache, changelist, lock and server connection.
+// Concrete implementations meet here and beside it: keys.ts (key stores), docker-session.ts (an
+// image's repository for the docker verbs), main.ts (the App). The server code loads when a
+// command connects: staging commands never initialise it.
 
 import type { Config } from '../config/config.js';
-import { RemoteError } from '../remote/errors.js';
-import { NotaryRemote, type RemoteOptions } from '../remote/notary.js';
+import type { NotaryRemote, RemoteOptions } from '../remote/notary.js';
 import { MetadataCache } from '../storage/cache.js';
 import { Changelist } from '../storage/changelist.js';
 import { withGunLock } from '../storage/lock.js';
 import { validateGun } from '../storage/paths.js';
-import { update, type Updated } from '../client/update.js';
+import type { Updated } from '../client/update.js';
 import type { Ctx } from './app.js';
 import { UsageError } from './errors.js';
 
@@ -36,6 +37,7 @@ export function locked<T>(s: Session, fn: () => Promise<T>): Promise<T> {
 
 /** Connects to the server (after its ping answered). */
 export async function connect(s: Session, scope: Scope): Promise<NotaryRemote> {
+  const { NotaryRemote } = await import('../remote/notary.js');
   return NotaryRemote.connect(remoteOptions(s, scope));
 }
 
@@ -66,6 +68,7 @@ function isLoopback(url: string): boolean {
  */
 export async function refresh(s: Session): Promise<Updated> {
   const log = s.ctx.app.output;
+  const [{ NotaryRemote }, { RemoteError }, { update }] = await Promise.all([import('../remote/notary.js'), import('../remote/errors.js'), import('../client/update.js')]);
   const remote = await NotaryRemote.open(remoteOptions(s, 'pull'));
   try {
     return await update({

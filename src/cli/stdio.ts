@@ -44,6 +44,11 @@ export class StdWriter {
     return (this.stream ??= this.openStream());
   }
 
+  /** True when everything written has left the process (a stream may still hold some). */
+  flushed(): boolean {
+    return this.stream === undefined || this.stream.writableLength === 0;
+  }
+
   /** Resolves once the stream (if one took over) has room again; direct writes are complete. */
   drain(): Promise<void> {
     const s = this.stream;

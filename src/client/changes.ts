@@ -7,7 +7,7 @@ import { TrustError } from '../tuf/errors.js';
 import { Ctx, array, bool, get, int, object, str } from '../tuf/guards.js';
 import { parseJson, type Json } from '../tuf/json.js';
 import { PublicKey, parsePublicKey } from '../tuf/keys.js';
-import { goJsonString } from '../storage/changelist.js';
+import { goJsonString, type Change } from '../storage/changelist.js';
 import { parseFileMeta, type FileMeta } from '../tuf/metadata.js';
 
 function goKey(k: PublicKey): string {
@@ -23,6 +23,16 @@ export function encodeTargetData(meta: FileMeta): Buffer {
   let s = `{"length":${meta.length},"hashes":{${hashes}}`;
   if (meta.custom !== undefined && meta.custom !== null) s += `,"custom":${htmlEscape(canonicalString(meta.custom, 'sign'))}`;
   return Buffer.from(s + '}', 'utf8');
+}
+
+/** The changes that stage targets: one `create` per target and role, target by target. */
+export function targetChanges(targets: readonly { name: string; meta: FileMeta }[], roles: readonly string[]): Change[] {
+  const out: Change[] = [];
+  for (const t of targets) {
+    const data = encodeTargetData(t.meta);
+    for (const role of roles) out.push({ action: 'create', scope: role, type: 'target', path: t.name, data });
+  }
+  return out;
 }
 
 export function decodeTargetData(data: Buffer | null, what: string): FileMeta {

@@ -1,4 +1,5 @@
-// What the workflows need from key stores: which keys are at hand, and Signers for them.
+// What the workflows need from key stores: which keys are at hand, and Signers for them
+// (cli/keys.ts opens the stores and implements these).
 
 import type { PublicKey } from '../tuf/keys.js';
 import type { Signer } from '../tuf/sign.js';
@@ -17,10 +18,29 @@ export interface KeyAccess {
    * signer() to report.
    */
   prepare?(canonicalId: string, role: string): void;
+  /**
+   * Throws, naming the variable to set, when the passphrase of one of these keys (an existing key
+   * by ID, or a new key of the role) could neither come from the environment nor be typed; a
+   * workflow asks before it creates anything. Keys on a token need no passphrase.
+   */
+  requirePassphrases?(keys: readonly { role: string; keyId?: string }[]): Promise<void>;
   /** Creates a key for `role` (targets and snapshot keys carry the GUN). */
   generate(role: string, gun: string): Promise<{ canonicalId: string; publicKey: PublicKey }>;
   /** Canonical IDs of root keys at hand, in a stable order. */
   rootKeyIds(): string[];
   /** A self-signed root certificate (DER) for the root key `canonicalId`, notary's profile. */
   rootCertificate(canonicalId: string, commonName: string, notBefore: Date, notAfter: Date): Promise<Buffer>;
+}
+
+/** A repository owner's workflows (init, key rotation) also import, remove and read keys. */
+export interface RepoKeyAccess extends KeyAccess {
+  /**
+   * Imports the first private key of a PEM file for `role` (decrypted with that role's
+   * passphrase) and returns its ID. Root keys must come encrypted, as notary requires.
+   */
+  importKeyFile(path: string, role: string, gun: string): Promise<string>;
+  /** Removes a key from the stores (a rotated-away key, or a new key of a failed rotation). */
+  remove(id: string): Promise<void>;
+  /** The plain public key of a stored private key. */
+  publicKey(id: string): Promise<PublicKey>;
 }

@@ -13,7 +13,9 @@ import { read, type BigIntStats } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { DtrustError, type ErrorFields } from '../errors.js';
 
 export interface Digests {
   length: number;
@@ -22,14 +24,9 @@ export interface Digests {
 }
 
 /** PAYLOAD_SPOOL: the spool could not be made, written or read back; PAYLOAD_CHANGED: the input file changed while it was verified. */
-export class PayloadError extends Error {
-  constructor(
-    readonly code: 'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED',
-    message: string,
-    readonly hint: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+export class PayloadError extends DtrustError<'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED'> {
+  constructor(code: 'PAYLOAD_SPOOL' | 'PAYLOAD_CHANGED', message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'PayloadError';
   }
 }
@@ -39,8 +36,8 @@ function spoolError(e: unknown): PayloadError {
   return new PayloadError(
     'PAYLOAD_SPOOL',
     `cannot spool the content to ${tmpdir()}: ${code ?? (e as Error).message}`,
-    'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it',
-    { cause: e },
+    { hint: 'verify spools the content to $TMPDIR (default /tmp): free space there, or set TMPDIR to a writable directory with room for it' },
+    e,
   );
 }
 
@@ -52,7 +49,7 @@ function othersCanWrite(st: BigIntStats): boolean {
 }
 
 function changed(message: string): PayloadError {
-  return new PayloadError('PAYLOAD_CHANGED', message, 'do not change the input while it is verified, and run the command again');
+  return new PayloadError('PAYLOAD_CHANGED', message, { hint: 'do not change the input while it is verified, and run the command again' });
 }
 
 function sameFile(a: BigIntStats, b: BigIntStats): boolean {
@@ -123,6 +120,12 @@ class Sha512Worker {
 class Hashing {
   length = 0;
   private produced = 0;
+  /**
+   * Set by stop(). The reading loop may still be in a read or a spool write then: once that
+   * returns it must neither publish (which would clear ENDED) nor start a worker, which nothing
+   * would stop and which would keep the process alive, waiting for slots.
+   */
+  private stopped = false;
   private readonly h256 = createHash('sha256');
   /** sha512 on the main thread, for a payload known to be small. */
   private readonly h512: Hash | undefined;
@@ -142,6 +145,7 @@ class Hashing {
 
   /** The next slot to fill, once sha512 is done with it. */
   async slot(): Promise<Buffer> {
+    this.checkOpen();
     if (!this.h512 && !this.worker && this.length >= INLINE_MAX) this.startWorker();
     if (this.produced >= SLOTS && !this.h512) {
       const worker = this.worker ?? this.startWorker();
@@ -150,6 +154,7 @@ class Hashing {
         if (this.produced - consumed < SLOTS) break;
         const w = atomics.waitAsync(this.control, CONSUMED, consumed);
         if (w.async) await Promise.race([w.value, worker.result]);
+        this.checkOpen();
       }
     }
     return Buffer.from(this.data, (this.produced % SLOTS) * CHUNK, CHUNK);
@@ -157,6 +162,7 @@ class Hashing {
 
   /** The slot returned by slot() now holds `n` bytes. */
   publish(n: number): void {
+    this.checkOpen();
     const i = this.produced % SLOTS;
     const bytes = new Uint8Array(this.data, i * CHUNK, n);
     this.h256.update(bytes);
@@ -189,9 +195,14 @@ class Hashing {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.end();
     Atomics.notify(this.control, CONSUMED);
     await this.worker?.stop();
+  }
+
+  private checkOpen(): void {
+    if (this.stopped) throw new Error('the payload was closed before it was read to its end');
   }
 
   private startWorker(): Sha512Worker {
@@ -207,7 +218,7 @@ export interface Payload {
   writeToFile(out: FileHandle): Promise<void>;
   /** Writes the bytes that were hashed to a stream (stdout), one chunk in flight at a time. */
   writeToStream(out: NodeJS.WritableStream): Promise<void>;
-  /** Stops hashing and closes the file (a spool is already unlinked). */
+  /** Stops hashing and closes the file (a spool is already unlinked) and the stream read from a descriptor. */
   close(): Promise<void>;
 }
 
@@ -241,21 +252,26 @@ export function stdinPayload(): Promise<Payload> {
 /**
  * A payload read from `fd` straight into the ring (a file, a pipe, a terminal: no garbage
  * buffers, so memory stays flat). A non-blocking descriptor cannot be read so; on EAGAIN the rest
- * comes through `stream()`, Node's stream for it.
+ * comes through `stream()`, Node's stream for it, which close() destroys: after an error (a spool
+ * that fails) it would otherwise go on reading a pipe whose writer is idle, and keep the process
+ * alive until that writer closes it.
  */
-export function fdPayload(fd: number, stream: () => AsyncIterable<Buffer>): Promise<Payload> {
+export function fdPayload(fd: number, stream: () => Readable): Promise<Payload> {
+  let opened: Readable | undefined;
   let fallback: Fill | undefined;
-  return spoolPayload(async (into, offset) => {
+  const fill: Fill = async (into, offset) => {
     if (!fallback) {
       try {
         return await new Promise<number>((resolve, reject) => read(fd, into, offset, into.length - offset, null, (e, n) => (e ? reject(e) : resolve(n))));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-        fallback = iterated(stream());
+        opened = stream();
+        fallback = iterated(opened);
       }
     }
     return fallback(into, offset);
-  });
+  };
+  return spoolPayload(fill, [{ close: async () => void opened?.destroy() }]);
 }
 
 /** A payload from a stream, spooled to a private temp file while it is hashed. */
@@ -281,11 +297,16 @@ function iterated(input: AsyncIterable<Buffer>): Fill {
 /** Places up to `into.length - offset` bytes at `offset`; 0 at the end of the input. */
 type Fill = (into: Buffer, offset: number) => Promise<number>;
 
+/** What a payload reads from, closed with it. */
+interface Closable {
+  close(): Promise<void>;
+}
+
 /**
  * A payload from a source read in order, spooled to a private temp file while it is hashed.
  * `expected`: the size when known (a regular file), so that sha512's worker starts at once.
  */
-async function spoolPayload(fill: Fill, sources: FileHandle[] = [], expected?: number): Promise<Payload> {
+async function spoolPayload(fill: Fill, sources: Closable[] = [], expected?: number): Promise<Payload> {
   let fh: FileHandle;
   try {
     const dir = await mkdtemp(join(tmpdir(), 'dtrust-verify-'));
@@ -305,7 +326,7 @@ async function spoolPayload(fill: Fill, sources: FileHandle[] = [], expected?: n
  * `replay`: 'spool' when `fh` is the spool; the input file's stats at open when `fh` is the input
  * file, read again (it must not have changed); 'none' when the payload is only hashed.
  */
-function payload(fh: FileHandle, hashing: Hashing, read: Promise<void>, sources: FileHandle[], replay: 'spool' | 'none' | BigIntStats = 'spool'): Payload {
+function payload(fh: FileHandle, hashing: Hashing, read: Promise<void>, sources: Closable[], replay: 'spool' | 'none' | BigIntStats = 'spool'): Payload {
   read.catch(() => undefined);
   const out = async (write: (chunk: Buffer) => Promise<void>): Promise<void> => {
     if (replay === 'none') throw new Error('this payload was opened to be hashed only');

@@ -2,23 +2,25 @@
 // edits, sign what changed, upload everything in one multipart POST, and only then remove the
 // change files that were applied (SEC-C2, SEC-C3).
 
-import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import type { Changelist, StagedChange } from '../storage/changelist.js';
-import { sha256, sha512 } from '../crypto/hash.js';
 import { parseEnvelope } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
 import { expiresAfter } from '../tuf/expires.js';
 import type { PublicKey } from '../tuf/keys.js';
-import { parseRoot, parseSnapshot, parseTargets, type FileMeta, type Metadata, type Snapshot, type Targets } from '../tuf/metadata.js';
-import { EXPIRY_DAYS, EditableRepo, type EditableState } from '../tuf/repo.js';
+import { CACHED_MAX, ROOT_MAX } from '../tuf/limits.js';
+import { fileMeta, parseRoot, parseSnapshot, parseTargets, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { TrustedCollectionBuilder } from '../tuf/builder.js';
+import { EditableRepo, bump, type EditableState } from '../tuf/repo.js';
 import { isDelegationName, parentOf } from '../tuf/roles.js';
 import type { TrustPinning } from '../tuf/rootcerts.js';
 import { signMetadata, type Signer } from '../tuf/sign.js';
 import { verifyThreshold } from '../tuf/verify.js';
 import { decodeDelegationData, decodeRootData, decodeTargetData } from './changes.js';
 import type { KeyAccess } from './keys.js';
+import { createRepository, type InitResult } from './init.js';
+import { rootPin } from './pinning.js';
 import { update } from './update.js';
 
 export interface PublishOptions {
@@ -46,6 +48,11 @@ export interface PublishOptions {
    * theirs (`delegation cosign`); returns where it was saved.
    */
   savePartial?: (role: string, bytes: Buffer) => Promise<string>;
+  /**
+   * Given, a GUN that exists neither on the server nor here is created first, as `init` would
+   * (cli.md §8 step 3), and this is told its root key; without it, that is an error.
+   */
+  onCreated?: (created: InitResult) => void;
 }
 
 export interface PublishResult {
@@ -62,13 +69,7 @@ export interface PublishResult {
 }
 
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
-  const { changes, corrupt } = opts.staged === false ? { changes: [], corrupt: [] } : await opts.changelist.list();
-  if (corrupt.length > 0) {
-    const c = corrupt[0]!;
-    throw new TrustError('METADATA_INVALID', `staged change #${c.index} (${c.file}) cannot be read: ${c.reason}`, {
-      hint: `inspect it with: dtrust status ${opts.gun}; remove it with: dtrust reset ${opts.gun} -n ${c.index}`,
-    });
-  }
+  const changes = opts.staged === false ? [] : await stagedChanges(opts);
   const all = [...changes, ...(opts.extraChanges ?? [])];
   if (all.length > 0) await prepareSigners(opts, all);
   const { state, firstPublish } = await loadState(opts);
@@ -76,10 +77,45 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   if (all.length === 0 && !firstPublish && prepared.size === 0) return { uploaded: [], applied: [], nothingToDo: true };
 
   const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
-  applyAll(repo, all, opts.gun);
+  applyChanges(repo, all, opts.gun);
   for (const w of repo.warnings) opts.warn(w);
+  // The files to upload, in the order the multipart body lists them.
+  const files = new Map<string, Buffer>();
+  acceptCosigned(repo, prepared, files);
+  if (firstPublish) {
+    repo.dirty.add('targets');
+    files.set('root', Buffer.from(state.files.get('root')!));
+  }
+  await signTargetsRoles(opts, repo, files);
+  if (repo.rootNeedsSigning(opts.now)) files.set('root', await signRoot(opts, repo));
+  const applied = changes.map((c) => c.file);
+  if (files.size === 0 && !repo.canSign('snapshot')) {
+    if (applied.length > 0) await opts.changelist.remove(applied);
+    return { uploaded: [], applied, nothingToDo: true };
+  }
+  if (repo.canSign('snapshot')) files.set('snapshot', await signSnapshot(opts, repo));
+  await upload(opts, files, applied);
+  return { uploaded: [...files.keys()], applied, nothingToDo: false };
+}
 
-  const upload = new Map<string, Buffer>();
+/** The staged changes, in changelist order; one that cannot be read stops the publish. */
+async function stagedChanges(opts: PublishOptions): Promise<StagedChange[]> {
+  const { changes, corrupt } = await opts.changelist.list();
+  if (corrupt.length > 0) {
+    const c = corrupt[0]!;
+    throw new TrustError('METADATA_INVALID', `staged change #${c.index} (${c.file}) cannot be read: ${c.reason}`, {
+      hint: `inspect it with: dtrust status ${opts.gun}; remove it with: dtrust reset ${opts.gun} -n ${c.index}`,
+    });
+  }
+  return changes;
+}
+
+/**
+ * Delegation files signed elsewhere (co-signing) replace the roles they are, as they are: each
+ * must meet its role's threshold and be newer than the published version.
+ */
+function acceptCosigned(repo: EditableRepo, prepared: ReadonlyMap<string, Buffer>, files: Map<string, Buffer>): void {
+  const state = repo.state;
   for (const [role, bytes] of prepared) {
     const meta = parseTargets(parseEnvelope(bytes, role).signed, role);
     const rk = repo.roleKeys(role);
@@ -94,59 +130,66 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     }
     state.targets.set(role, meta);
     state.files.set(role, bytes);
-    upload.set(role, bytes);
+    files.set(role, bytes);
   }
-  if (firstPublish) {
-    repo.dirty.add('targets');
-    upload.set('root', Buffer.from(state.files.get('root')!));
-  }
-  // Targets and delegations, children before parents is not needed: the snapshot hashes them all.
+}
+
+/**
+ * Re-signs every edited targets role (children before parents is not needed: the snapshot hashes
+ * them all). A role this machine cannot sign to its threshold stops the publish (and is kept for
+ * co-signers when the caller can keep it).
+ */
+async function signTargetsRoles(opts: PublishOptions, repo: EditableRepo, files: Map<string, Buffer>): Promise<void> {
   for (const role of repo.dirtyTargetsRoles()) {
-    const meta = state.targets.get(role)!;
-    meta.version += 1;
-    meta.expires = expiresAfter(opts.now, EXPIRY_DAYS.targets);
+    const meta = repo.state.targets.get(role)!;
+    bump(meta, 'targets', opts.now);
     const signers = await signersFor(opts, repo, role);
     const bytes = (await signMetadata(meta, signers)).bytes;
     const needed = repo.roleKeys(role)!.threshold;
     if (distinctKeys(signers) < needed) throw await partial(opts, role, bytes, distinctKeys(signers), needed);
-    upload.set(role, bytes);
-    state.files.set(role, bytes);
+    files.set(role, bytes);
+    repo.state.files.set(role, bytes);
   }
-  if (repo.rootNeedsSigning(opts.now)) {
-    const root = state.root;
-    root.version += 1;
-    root.expires = expiresAfter(opts.now, EXPIRY_DAYS.root);
-    const signers = await signersFor(opts, repo, 'root');
-    if (repo.rootRoleChanged()) signers.push(...(await previousRootSigners(opts, repo, signers)));
-    if (opts.legacyRootVersions) signers.push(...(await legacyRootSigners(opts, root.version - 1, signers)));
-    const bytes = (await signMetadata(root, signers)).bytes;
-    upload.set('root', bytes);
-    state.files.set('root', bytes);
+}
+
+/** The root, re-signed: by its keys, by the keys it had before a rotation, and by earlier versions' keys when asked (-l). */
+async function signRoot(opts: PublishOptions, repo: EditableRepo): Promise<Buffer> {
+  const root = repo.state.root;
+  bump(root, 'root', opts.now);
+  const signers = await signersFor(opts, repo, 'root');
+  if (repo.rootRoleChanged()) signers.push(...(await previousRootSigners(opts, repo, signers)));
+  if (opts.legacyRootVersions) signers.push(...(await legacyRootSigners(opts, root.version - 1, signers)));
+  const bytes = (await signMetadata(root, signers)).bytes;
+  repo.state.files.set('root', bytes);
+  return bytes;
+}
+
+/** The snapshot over every role's current file, deleted roles left out. */
+async function signSnapshot(opts: PublishOptions, repo: EditableRepo): Promise<Buffer> {
+  const state = repo.state;
+  const snap = state.snapshot ?? emptySnapshot();
+  // As notary: entries of roles not loaded here (invalid delegations, their children) stay.
+  const gone = (role: string): boolean => [...repo.deleted].some((d) => role === d || role.startsWith(d + '/'));
+  snap.meta = new Map([...snap.meta].filter(([role]) => !gone(role)));
+  for (const role of ['root', 'targets', ...[...state.targets.keys()].filter((r) => r !== 'targets').sort()]) {
+    const bytes = state.files.get(role);
+    if (bytes && !repo.deleted.has(role)) snap.meta.set(role, fileMeta(bytes));
   }
-  const applied = changes.map((c) => c.file);
-  if (upload.size === 0 && !repo.canSign('snapshot')) {
-    if (applied.length > 0) await opts.changelist.remove(applied);
-    return { uploaded: [], applied, nothingToDo: true };
-  }
-  if (repo.canSign('snapshot')) {
-    const snap = state.snapshot ?? emptySnapshot();
-    // As notary: entries of roles not loaded here (invalid delegations, their children) stay.
-    const gone = (role: string): boolean => [...repo.deleted].some((d) => role === d || role.startsWith(d + '/'));
-    snap.meta = new Map([...snap.meta].filter(([role]) => !gone(role)));
-    for (const role of ['root', 'targets', ...[...state.targets.keys()].filter((r) => r !== 'targets').sort()]) {
-      const bytes = state.files.get(role);
-      if (bytes && !repo.deleted.has(role)) snap.meta.set(role, fileMeta(bytes));
-    }
-    snap.version += 1;
-    snap.expires = expiresAfter(opts.now, EXPIRY_DAYS.snapshot);
-    upload.set('snapshot', (await signMetadata(snap, await signersFor(opts, repo, 'snapshot'))).bytes);
-  }
-  // Published files are trusted by construction; caching them lets offline reads see them (cli.md
-  // §12 #20). They are written while the server checks them, and put in place once it took them.
-  const staged = opts.cache.stage(upload);
+  bump(snap, 'snapshot', opts.now);
+  return (await signMetadata(snap, await signersFor(opts, repo, 'snapshot'))).bytes;
+}
+
+/**
+ * One multipart POST of every file; only once the server took them are the applied change files
+ * removed. Published files are trusted by construction; caching them lets offline reads see them
+ * (cli.md §12 #20). They are written while the server checks them, and put in place once it took
+ * them and the changes are cleared.
+ */
+async function upload(opts: PublishOptions, files: Map<string, Buffer>, applied: readonly string[]): Promise<void> {
+  const staged = opts.cache.stage(files);
   staged.catch(() => undefined); // a failure to write is reported after the upload's outcome
   try {
-    await opts.remote.publish(upload);
+    await opts.remote.publish(files);
   } catch (e) {
     await staged.then((s) => s.discard(), () => undefined);
     throw e;
@@ -158,7 +201,6 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     throw e;
   }
   await (await staged).commit();
-  return { uploaded: [...upload.keys()], applied, nothingToDo: false };
 }
 
 /**
@@ -170,7 +212,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
 async function prepareSigners(opts: PublishOptions, changes: readonly StagedChange[]): Promise<void> {
   const keys = opts.keys;
   if (!keys.prepare) return;
-  const bytes = await opts.cache.read('root', 2 * 1024 * 1024);
+  const bytes = await opts.cache.read('root', ROOT_MAX);
   if (!bytes) return;
   let root;
   try {
@@ -194,18 +236,15 @@ async function prepareSigners(opts: PublishOptions, changes: readonly StagedChan
 }
 
 async function loadState(opts: PublishOptions): Promise<{ state: EditableState; firstPublish: boolean }> {
-  let exists = true;
-  try {
-    await opts.remote.getMeta('root', 2 * 1024 * 1024);
-  } catch (e) {
-    if (!(e instanceof RemoteError && e.code === 'NOT_FOUND')) throw e;
-    exists = false;
-  }
-  if (!exists) {
-    const files = new Map<string, Uint8Array>();
-    for (const role of ['root', 'targets', 'snapshot']) {
-      const b = await opts.cache.read(role, 100 * 1024 * 1024);
-      if (b) files.set(role, b);
+  if (!(await opts.remote.exists())) {
+    let files = await localFiles(opts.cache);
+    if (!files.has('root') && !files.has('targets') && opts.onCreated) {
+      const { gun, now, cache, remote, keys, pinning } = opts;
+      opts.onCreated(await createRepository({ gun, now, cache, remote, keys, pinning }));
+      files = await localFiles(opts.cache);
+    } else if (files.has('root')) {
+      // As notary before its first upload: the root made here must satisfy the GUN's pin.
+      new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, pin: await rootPin(opts.gun, opts.pinning) }).loadRoot(files.get('root')!, 'local');
     }
     if (!files.has('root') || !files.has('targets')) {
       throw new TrustError('ROLE_NOT_FOUND', `repository ${opts.gun} does not exist on the server and has not been initialized here`, {
@@ -236,9 +275,7 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
   const files = new Map<string, Uint8Array>();
   const targets = new Map<string, Targets>();
   files.set('root', builder.root!.bytes);
-  files.set('targets', builder.targets!.bytes);
-  targets.set('targets', builder.targets!.meta);
-  for (const [role, f] of builder.delegations) {
+  for (const [role, f] of builder.targetsRoles) {
     files.set(role, f.bytes);
     targets.set(role, f.meta);
   }
@@ -249,6 +286,16 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
   };
 }
 
+/** The metadata of a repository initialized here and not yet published. */
+async function localFiles(cache: MetadataCache): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const role of ['root', 'targets', 'snapshot']) {
+    const b = await cache.read(role, CACHED_MAX);
+    if (b) files.set(role, b);
+  }
+  return files;
+}
+
 /**
  * Applies the changes in changelist order, except that a target change failing only because no
  * key of its role is at hand waits until the rest is applied: a later change may add this
@@ -256,7 +303,7 @@ async function loadState(opts: PublishOptions): Promise<{ state: EditableState; 
  * changes of the same target wait behind it, so their order holds. If it still fails, that is
  * the publish error.
  */
-function applyAll(repo: EditableRepo, all: readonly StagedChange[], gun: string): void {
+function applyChanges(repo: EditableRepo, all: readonly StagedChange[], gun: string): void {
   const waiting: StagedChange[] = [];
   const sameTarget = (a: StagedChange, b: StagedChange): boolean => b.type === 'target' && a.scope === b.scope && a.path === b.path;
   for (const c of all) {
@@ -328,8 +375,8 @@ function unknownRoleHint(e: TrustError, c: StagedChange, gun: string): string | 
 function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: string): string | undefined {
   if (e.code !== 'NO_SIGNING_KEY') return undefined;
   const role = e.fields.role ?? c.scope;
-  const parent = role === 'targets' ? 'root' : role.slice(0, role.lastIndexOf('/'));
   if (role === 'targets') return `this machine does not hold the targets key of ${gun}: import it (dtrust key import <file> -r targets -g ${gun}) or publish from the machine that holds it`;
+  const parent = parentOf(role);
   const imp = `${role} accepts only those keys; import one of them (dtrust key import <key.pem> -r ${role})`;
   if (!repo.canSign(parent)) return `${imp}, or ask the holder of the ${parent} key to add yours to ${role}`;
   return (
@@ -339,8 +386,8 @@ function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: stri
   );
 }
 
-async function signersFor(opts: PublishOptions, repo: EditableRepo, role: string, meta?: Metadata): Promise<Signer[]> {
-  void meta;
+/** Signers for every key of `role` held here; none at all is NO_SIGNING_KEY. */
+async function signersFor(opts: PublishOptions, repo: EditableRepo, role: string): Promise<Signer[]> {
   const rk = repo.roleKeys(role)!;
   const signers: Signer[] = [];
   for (const [, key] of rk.keys) {
@@ -367,7 +414,7 @@ async function legacyRootSigners(opts: PublishOptions, previous: number, already
   const first = n < 0 ? 1 : Math.max(1, previous - n);
   const out: Signer[] = [];
   for (let v = first; v < previous; v++) {
-    const old = parseRoot(parseEnvelope(await opts.remote.getMeta(`${v}.root`, 2 * 1024 * 1024), 'root').signed);
+    const old = parseRoot(parseEnvelope(await opts.remote.getMeta(`${v}.root`, ROOT_MAX), 'root').signed);
     for (const id of old.roles.get('root')?.keyids ?? []) {
       const key = old.keys.get(id);
       if (!key || [...already, ...out].some((s) => s.publicKey.id === id)) continue;
@@ -392,10 +439,6 @@ async function partial(opts: PublishOptions, role: string, bytes: Buffer, have: 
     ...fields,
     hint: `the role, signed with ${have}, was saved to ${path}; give it to another signer of ${role}, who runs: dtrust delegation cosign ${opts.gun} ${role} <file> --publish; your changes stay staged here until then, and your next publish after it clears them`,
   });
-}
-
-export function fileMeta(bytes: Uint8Array): FileMeta {
-  return { length: bytes.length, hashes: new Map([['sha256', sha256(bytes)], ['sha512', sha512(bytes)]]) };
 }
 
 function emptySnapshot(): Snapshot {

@@ -10,11 +10,14 @@ import { sha256 } from '../crypto/hash.js';
 import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
-import { DEFAULT_LIMITS, TrustedCollectionBuilder, type Limits } from '../tuf/builder.js';
+import { StorageError, isUnwritable } from '../storage/errors.js';
+import { TrustedCollectionBuilder } from '../tuf/builder.js';
 import { signedVersion } from '../tuf/envelope.js';
 import { TrustError, isTrustError } from '../tuf/errors.js';
+import { CACHED_MAX, DEFAULT_LIMITS, MiB, type Limits } from '../tuf/limits.js';
 import type { FileMeta } from '../tuf/metadata.js';
-import type { TrustPinning } from '../tuf/rootcerts.js';
+import type { RootPin, TrustPinning } from '../tuf/rootcerts.js';
+import { rootPin } from './pinning.js';
 
 export interface UpdateOptions {
   gun: string;
@@ -49,25 +52,48 @@ const TIMESTAMP_FALLBACK = new Set(['OFFLINE', 'NOT_FOUND', 'SERVER_ERROR', 'TIM
 /** One refresh: cache reads are memoised, and roles served from the cache are not rewritten. */
 class Run {
   private readonly reads = new Map<string, Promise<Buffer | undefined>>();
+  /** Cached files that do not parse as metadata: no floor, not used, fetched again and replaced. */
+  private readonly damaged = new Set<string>();
   readonly fromCache = new Set<string>();
+  /** The pin a first root from the server is checked against. */
+  pin: RootPin | undefined;
   constructor(readonly opts: UpdateOptions) {}
 
   cached(role: string, max: number): Promise<Buffer | undefined> {
     let p = this.reads.get(role);
     if (!p) {
-      p = this.opts.cache.read(role, MAX_CACHED);
+      p = this.opts.cache.read(role, CACHED_MAX);
       this.reads.set(role, p);
     }
-    return p.then((b) => (b && b.length <= max ? b : undefined));
+    return p.then((b) => (b && b.length <= max && !this.damaged.has(role) ? b : undefined));
+  }
+
+  /**
+   * The rollback floor a cached file gives: the version it names. A file that names none (empty,
+   * truncated, garbage) gives no floor and is treated as absent, with a warning; the floors of
+   * the other files still bound it (docs/commands/list.md, "The cache"). A damaged root is an
+   * error: the trust anchor is never replaced behind the user's back.
+   */
+  async floor(role: string, max = CACHED_MAX): Promise<number | undefined> {
+    const bytes = await this.cached(role, max);
+    if (!bytes) return undefined;
+    try {
+      return signedVersion(bytes, role);
+    } catch (e) {
+      if (!isTrustError(e)) throw e;
+      if (role === 'root') throw damagedRoot(this.opts, e);
+      this.damaged.add(role);
+      this.opts.warn(`the cached ${this.opts.cache.path(role)} is damaged (${e.message}); fetching it again`);
+      return undefined;
+    }
   }
 }
 
-const MAX_CACHED = 100 * 1024 * 1024;
 /**
  * Cap of `snapshot.json` fetched before its length is known (no cached snapshot): beyond it the
  * snapshot is fetched again by checksum, with the signed length as cap.
  */
-const EARLY_SNAPSHOT_MAX = 16 * 1024 * 1024;
+const EARLY_SNAPSHOT_MAX = 16 * MiB;
 
 /** Downloads started before the ping's verdict and before the root is trusted. */
 interface Early {
@@ -84,7 +110,7 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
   const cachedRoot = await run.cached('root', limits.rootMax);
   const rootFetch = cachedRoot ? undefined : background(fetchOrNotFound(remote, 'root', limits.rootMax, opts.gun));
   const early: Early = { timestamp: background(remote.getMeta('timestamp', limits.timestampMax)) };
-  if (!(await run.cached('snapshot', MAX_CACHED))) early.snapshot = background(remote.getMeta('snapshot', EARLY_SNAPSHOT_MAX));
+  if (!(await run.cached('snapshot', CACHED_MAX))) early.snapshot = background(remote.getMeta('snapshot', EARLY_SNAPSHOT_MAX));
   try {
     await remote.reachable();
   } catch (e) {
@@ -94,6 +120,7 @@ export async function update(opts: UpdateOptions): Promise<Updated> {
   }
   const trustedRoot = cachedRoot ?? (await rootFetch!);
   const fetchedRoot = !cachedRoot;
+  if (fetchedRoot) run.pin = await rootPin(opts.gun, opts.pinning);
   try {
     const b = await attempt(run, limits, trustedRoot, fetchedRoot ? 'remote' : 'cache', undefined, early);
     await persist(run, b, fetchedRoot);
@@ -120,13 +147,12 @@ export async function refreshTimestamp(opts: UpdateOptions): Promise<void> {
   const root = await run.cached('root', limits.rootMax);
   if (!root || !opts.remote) return;
   const b = await newBuilder(run, limits);
-  b.loadRoot(root, 'cache');
-  b.checkRootFresh();
+  fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
   b.updateTimestamp(await opts.remote.getMeta('timestamp', limits.timestampMax));
   b.updateSnapshot(await cachedOrFetch(run, b, 'snapshot', b.expectedSnapshot()));
   const files = new Map<string, Uint8Array>([['snapshot', b.snapshot!.bytes], ['timestamp', b.timestamp!.bytes]]);
   for (const role of run.fromCache) files.delete(role);
-  if (files.size > 0) await opts.cache.writeMany(files);
+  await writeCache(opts, files);
 }
 
 /** A download whose failure is reported where it is awaited, or never when it is not needed. */
@@ -146,22 +172,24 @@ async function attempt(
   const opts = run.opts;
   const remote = opts.remote!;
   const b = await newBuilder(run, limits);
-  b.loadRoot(rootBytes, source);
+  if (source === 'cache') fromCache(opts, 'root', () => b.loadRoot(rootBytes, source));
+  else b.loadRoot(rootBytes, source);
   if (newRoot && !newRoot.equals(rootBytes)) await rotateRoot(b, remote, newRoot, limits);
-  b.checkRootFresh();
+  // Here, not in updateTimestamp: an expired root must fail this attempt (update() then fetches a
+  // newer root) before the timestamp is awaited, even when it cannot be had, and without the
+  // cached-timestamp warning.
+  b.finishRoot();
 
-  let tsBytes: Buffer;
   try {
-    tsBytes = await (early?.timestamp ?? remote.getMeta('timestamp', limits.timestampMax));
+    b.updateTimestamp(await (early?.timestamp ?? remote.getMeta('timestamp', limits.timestampMax)));
   } catch (e) {
     // As notary: only "not there", server faults and network trouble fall back to the cache; an
     // oversized, truncated or rejected answer is an error (SEC-V10, formats.md §7.2).
     const cached = e instanceof RemoteError && TIMESTAMP_FALLBACK.has(e.code) ? await run.cached('timestamp', limits.timestampMax) : undefined;
     if (!cached) throw e;
     opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
-    tsBytes = cached;
+    fromCache(opts, 'timestamp', () => b.updateTimestamp(cached));
   }
-  b.updateTimestamp(tsBytes);
   const expected = b.expectedSnapshot();
   const guess = early?.snapshot ? await early.snapshot.catch(() => undefined) : undefined;
   b.updateSnapshot(guess && matches(guess, expected) ? guess : await cachedOrFetch(run, b, 'snapshot', expected));
@@ -184,19 +212,16 @@ function matches(bytes: Buffer, expected: FileMeta): boolean {
 async function newBuilder(run: Run, limits: Limits): Promise<TrustedCollectionBuilder> {
   const opts = run.opts;
   const floors = new Map<string, number>();
-  const cachedTs = await run.cached('timestamp', limits.timestampMax);
-  for (const role of ['timestamp', 'snapshot', 'targets'] as const) {
-    const bytes = role === 'timestamp' ? cachedTs : await run.cached(role, MAX_CACHED);
-    if (bytes) floors.set(role, signedVersion(bytes, role));
+  for (const [role, max] of [['root', limits.rootMax], ['timestamp', limits.timestampMax], ['snapshot', CACHED_MAX], ['targets', CACHED_MAX]] as const) {
+    const v = await run.floor(role, max);
+    if (v !== undefined) floors.set(role, v);
   }
-  const cachedRoot = await run.cached('root', limits.rootMax);
-  if (cachedRoot) floors.set('root', signedVersion(cachedRoot, 'root'));
   return new TrustedCollectionBuilder({
     gun: opts.gun,
     now: opts.now,
     floors,
-    cachedTimestamp: cachedTs,
-    pinning: opts.pinning,
+    cachedTimestamp: await run.cached('timestamp', limits.timestampMax),
+    pin: run.pin,
     limits,
   });
 }
@@ -222,13 +247,16 @@ async function rotateRoot(b: TrustedCollectionBuilder, remote: NotaryRemote, new
 
 async function cachedOrFetch(run: Run, b: TrustedCollectionBuilder, role: string, expected: FileMeta): Promise<Buffer> {
   // Read whatever size is cached: a cached delegation larger than the new entry is still the floor.
-  const cached = await run.cached(role, MAX_CACHED);
+  const cached = await run.cached(role, CACHED_MAX);
   const want = expected.hashes.get('sha256');
   if (cached && cached.length <= expected.length && want && sha256(cached).equals(want)) {
     run.fromCache.add(role);
     return cached;
   }
-  if (cached && !BASE.has(role)) b.setFloor(role, signedVersion(cached, role));
+  if (cached && !BASE.has(role)) {
+    const floor = await run.floor(role);
+    if (floor !== undefined) b.setFloor(role, floor);
+  }
   if (!want) throw new TrustError('MISSING_HASH', `${role}: no sha256 hash to fetch it by`, { role });
   return run.opts.remote!.getMeta(`${role}.${want.toString('hex')}`, expected.length);
 }
@@ -279,14 +307,9 @@ class Downloads {
 
 /** Delegations verified parents first in notary's order; a role only counts when its parent delegates to it. */
 async function loadDelegations(run: Run, b: TrustedCollectionBuilder, files: Downloads): Promise<void> {
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const child of b.childrenOf(parent)) {
-      const p = files.get(child.name);
-      if (!p) continue;
-      if (b.updateDelegation(child.name, await p)) queue.push(child.name);
-    }
+  for (const role of b.delegationsToLoad()) {
+    const p = files.get(role);
+    if (p) b.updateDelegation(role, await p);
   }
   for (const w of b.warnings.splice(0)) run.opts.warn(w);
 }
@@ -299,26 +322,64 @@ async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<Trust
   if (!root || !ts) throw offline;
   opts.warn('Error while downloading remote metadata, using cached timestamp - this might not be the latest version available remotely');
   const b = new TrustedCollectionBuilder({ gun: opts.gun, now: opts.now, limits });
-  b.loadRoot(root, 'cache');
-  b.checkRootFresh();
-  b.updateTimestamp(ts);
+  fromCache(opts, 'root', () => b.loadRoot(root, 'cache'));
+  fromCache(opts, 'timestamp', () => b.updateTimestamp(ts));
   const need = async (role: string, meta: FileMeta | undefined): Promise<Buffer> => {
     const bytes = meta ? await opts.cache.read(role, meta.length) : undefined;
     if (!bytes) throw offline;
     return bytes;
   };
-  b.updateSnapshot(await need('snapshot', b.expectedSnapshot()));
-  b.updateTargets(await need('targets', b.expectedMeta('targets')));
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    for (const child of b.childrenOf(queue.shift()!)) {
-      const meta = b.expectedMeta(child.name);
-      const bytes = meta ? await opts.cache.read(child.name, meta.length) : undefined;
-      if (bytes && b.updateDelegation(child.name, bytes)) queue.push(child.name);
-    }
+  const snapshot = await need('snapshot', b.expectedSnapshot());
+  fromCache(opts, 'snapshot', () => b.updateSnapshot(snapshot));
+  const targets = await need('targets', b.expectedMeta('targets'));
+  fromCache(opts, 'targets', () => b.updateTargets(targets));
+  for (const role of b.delegationsToLoad()) {
+    const meta = b.expectedMeta(role);
+    const bytes = meta ? await opts.cache.read(role, meta.length) : undefined;
+    if (bytes) fromCache(opts, role, () => b.updateDelegation(role, bytes));
   }
   for (const w of b.warnings.splice(0)) opts.warn(w);
   return b;
+}
+
+/**
+ * Runs `load` on a cached file. A file the engine cannot use for a reason other than its age is
+ * reported with its path: a damaged root as the trust anchor it is, any other file as one the
+ * server's copy will replace.
+ */
+function fromCache<T>(opts: UpdateOptions, role: string, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (!isTrustError(e) || e.code === 'EXPIRED') throw e;
+    if (role === 'root') throw damagedRoot(opts, e);
+    const path = opts.cache.path(role);
+    const hint = 'run the command again with the server reachable: dtrust then fetches a fresh copy, verifies it and replaces this file';
+    throw new StorageError('CORRUPT', `the cached ${path} cannot be used: ${e.message}`, { path, gun: opts.gun, role, hint }, e);
+  }
+}
+
+/** The cached root is the trust anchor: dtrust never replaces it with a new trust on first use. */
+function damagedRoot(opts: UpdateOptions, e: TrustError): StorageError {
+  const path = opts.cache.path('root');
+  const hint = `it is what dtrust trusts for ${opts.gun}: restore it from a backup, or remove it to trust the root the server sends on the next run (check its root key ID out of band)`;
+  return new StorageError('CORRUPT', `the cached root of ${opts.gun} in ${path} is damaged: ${e.message}`, { path, gun: opts.gun, role: 'root', hint }, e);
+}
+
+/**
+ * Writes verified files to the cache. A trust directory that cannot take them (read-only, full,
+ * not writable) does not fail the read: one warning, and the next run fetches them again. No
+ * file is put in place before all of them are written and flushed (MetadataCache.stage), so a
+ * trust directory that is full or read-only keeps the cache it had.
+ */
+async function writeCache(opts: UpdateOptions, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  if (files.size === 0) return;
+  try {
+    await opts.cache.writeMany(files);
+  } catch (e) {
+    if (!isUnwritable(e)) throw e;
+    opts.warn(`the cache of ${opts.gun} could not be updated (${e.message}); the data was verified, and the next run fetches it again`);
+  }
 }
 
 async function fetchOrNotFound(remote: NotaryRemote, name: string, max: number, gun: string): Promise<Buffer> {
@@ -341,11 +402,10 @@ async function persist(run: Run, b: TrustedCollectionBuilder, rootChanged: boole
   if (rootChanged && b.root) files.set('root', b.root.bytes);
   if (b.timestamp) files.set('timestamp', b.timestamp.bytes);
   if (b.snapshot) files.set('snapshot', b.snapshot.bytes);
-  if (b.targets) files.set('targets', b.targets.bytes);
-  for (const [role, f] of b.delegations) files.set(role, f.bytes);
+  for (const [role, f] of b.targetsRoles) files.set(role, f.bytes);
   for (const role of run.fromCache) files.delete(role);
   const ts = files.get('timestamp');
   const cachedTs = await run.cached('timestamp', Infinity);
   if (ts && cachedTs && Buffer.from(ts).equals(cachedTs)) files.delete('timestamp');
-  if (files.size > 0) await run.opts.cache.writeMany(files);
+  await writeCache(run.opts, files);
 }

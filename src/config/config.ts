@@ -20,7 +20,7 @@ import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isJsonObject, parseJson, type Json, type JsonObject } from '../tuf/json.js';
 import { ConfigError } from './errors.js';
-import { errnoCode, goFileError } from './gofile.js';
+import { errnoCode, goFileError } from '../fs/errno.js';
 import { goJsonSyntaxError } from './gojson.js';
 
 export interface GlobalFlags {
@@ -264,8 +264,20 @@ function countKeys(trustDir: string): number {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Whose default trust directory a command uses: notary's verbs run as `notary` use notary's
+ * (`~/.notary`); docker's verbs under either name, and every verb run as `dtrust`, use docker's.
+ */
+export type TrustDirDefault = 'notary' | 'docker';
+
 /** Builds the one Config of a command from its global flags, environment and working directory. */
-export async function loadConfig(flags: GlobalFlags, env: Env, cwd: string, program: 'dtrust' | 'notary'): Promise<Config> {
+export async function loadConfig(
+  flags: GlobalFlags,
+  env: Env,
+  cwd: string,
+  program: 'dtrust' | 'notary',
+  defaults: TrustDirDefault = program === 'notary' ? 'notary' : 'docker',
+): Promise<Config> {
   if (!isAbsolute(cwd)) {
     throw new ConfigError('BAD_CWD', `internal error: the working directory must be absolute, got ${JSON.stringify(cwd)}`);
   }
@@ -282,7 +294,7 @@ export async function loadConfig(flags: GlobalFlags, env: Env, cwd: string, prog
   const dockerConfig = nonEmpty(env['DOCKER_CONFIG']);
   const dockerTrustDir =
     dockerConfig !== undefined ? join(resolve(cwd, dockerConfig), 'trust') : home !== undefined ? join(home, '.docker', 'trust') : undefined;
-  const defaultTrustDir = program === 'notary' ? notaryDir : (dockerTrustDir ?? notaryDir);
+  const defaultTrustDir = defaults === 'notary' ? notaryDir : (dockerTrustDir ?? notaryDir);
 
   // The config file.
   const cFlag = nonEmpty(flags.configFile);
@@ -389,7 +401,7 @@ export async function loadConfig(flags: GlobalFlags, env: Env, cwd: string, prog
 
   // Keys kept in the other program's default directory.
   if (trustDirFrom === 'default') {
-    const other = program === 'notary' ? dockerTrustDir : notaryDir;
+    const other = defaults === 'notary' ? dockerTrustDir : notaryDir;
     if (other !== undefined && other !== trustDir) {
       const mine = countKeys(trustDir);
       const theirs = mine === 0 ? countKeys(other) : 0;

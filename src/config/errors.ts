@@ -1,6 +1,8 @@
 // Typed configuration errors (design principle 4): a stable code, the file and key concerned,
 // and a hint. Messages that notary also prints keep notary's wording.
 
+import { DtrustError } from '../errors.js';
+
 export type ConfigErrorCode =
   /** `-c FILE` does not exist. */
   | 'CONFIG_NOT_FOUND'
@@ -28,21 +30,15 @@ export interface ConfigErrorFields {
   hint?: string;
 }
 
-export class ConfigError extends Error {
-  readonly code: ConfigErrorCode;
+export class ConfigError extends DtrustError<ConfigErrorCode, ConfigErrorFields> {
   readonly path: string | undefined;
   readonly key: string | undefined;
-  readonly hint: string | undefined;
-  readonly fields: ConfigErrorFields;
 
   constructor(code: ConfigErrorCode, message: string, fields: ConfigErrorFields = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, message, fields, cause);
     this.name = 'ConfigError';
-    this.code = code;
     this.path = fields.path;
     this.key = fields.key;
-    this.hint = fields.hint;
-    this.fields = fields;
   }
 }
 

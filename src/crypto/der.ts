@@ -2,14 +2,21 @@
 // files. Every read is bounds-checked; malformed input throws DerError (never a RangeError).
 // Like Go's cryptobyte, only DER is accepted: definite, minimal lengths and low tag numbers.
 
-export class DerError extends Error {
-  readonly code = 'BAD_DER' as const;
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(`malformed DER at offset ${offset}: ${message}`);
+import { DtrustError, type ErrorFields } from '../errors.js';
+
+export interface DerErrorFields extends ErrorFields {
+  /** Where in the input the malformed element starts. */
+  offset: number;
+}
+
+/** Input that is not the DER expected; the message says where (`malformed DER at offset N: ...`). */
+export class DerError extends DtrustError<'BAD_DER', DerErrorFields> {
+  readonly offset: number;
+
+  constructor(code: 'BAD_DER', message: string, fields: DerErrorFields, cause?: unknown) {
+    super(code, `malformed DER at offset ${fields.offset}: ${message}`, fields, cause);
     this.name = 'DerError';
+    this.offset = fields.offset;
   }
 }
 
@@ -54,10 +61,10 @@ export interface Tlv {
 /** Reads the TLV starting at `offset`; it must end at or before `limit`. */
 export function readTlv(buf: Uint8Array, offset = 0, limit = buf.length): Tlv {
   if (limit > buf.length) limit = buf.length;
-  if (offset < 0 || offset >= limit) throw new DerError('truncated element (no tag)', offset);
+  if (offset < 0 || offset >= limit) throw new DerError('BAD_DER', 'truncated element (no tag)', { offset });
   const tag = buf[offset]!;
-  if ((tag & 0x1f) === 0x1f) throw new DerError('high tag numbers are not supported', offset);
-  if (offset + 1 >= limit) throw new DerError('truncated element (no length)', offset);
+  if ((tag & 0x1f) === 0x1f) throw new DerError('BAD_DER', 'high tag numbers are not supported', { offset });
+  if (offset + 1 >= limit) throw new DerError('BAD_DER', 'truncated element (no length)', { offset });
   const first = buf[offset + 1]!;
   let length: number;
   let headerLength: number;
@@ -65,26 +72,26 @@ export function readTlv(buf: Uint8Array, offset = 0, limit = buf.length): Tlv {
     length = first;
     headerLength = 2;
   } else if (first === 0x80) {
-    throw new DerError('indefinite length', offset);
+    throw new DerError('BAD_DER', 'indefinite length', { offset });
   } else {
     const n = first & 0x7f;
-    if (n > 4) throw new DerError('length too long', offset);
-    if (offset + 2 + n > limit) throw new DerError('truncated length', offset);
+    if (n > 4) throw new DerError('BAD_DER', 'length too long', { offset });
+    if (offset + 2 + n > limit) throw new DerError('BAD_DER', 'truncated length', { offset });
     length = 0;
     for (let i = 0; i < n; i++) length = length * 256 + buf[offset + 2 + i]!;
-    if (buf[offset + 2]! === 0 || length < 0x80) throw new DerError('non-minimal length', offset);
+    if (buf[offset + 2]! === 0 || length < 0x80) throw new DerError('BAD_DER', 'non-minimal length', { offset });
     headerLength = 2 + n;
   }
   const contentStart = offset + headerLength;
   const end = contentStart + length;
-  if (end > limit) throw new DerError('truncated content', offset);
+  if (end > limit) throw new DerError('BAD_DER', 'truncated content', { offset });
   return { tag, constructed: (tag & 0x20) !== 0, start: offset, headerLength, contentStart, end };
 }
 
 /** Reads the single element that makes up all of `buf` (no trailing data). */
 export function readSingle(buf: Uint8Array, expectedTag?: number): Tlv {
   const t = readTlv(buf, 0, buf.length);
-  if (t.end !== buf.length) throw new DerError('trailing data', t.end);
+  if (t.end !== buf.length) throw new DerError('BAD_DER', 'trailing data', { offset: t.end });
   if (expectedTag !== undefined) expectTag(t, expectedTag);
   return t;
 }
@@ -93,7 +100,7 @@ export function readSingle(buf: Uint8Array, expectedTag?: number): Tlv {
 export function expectTag(t: Tlv, tag: number, what?: string): Tlv {
   if (t.tag !== tag) {
     const name = what === undefined ? '' : ` for ${what}`;
-    throw new DerError(`expected tag 0x${hex2(tag)}${name}, found 0x${hex2(t.tag)}`, t.start);
+    throw new DerError('BAD_DER', `expected tag 0x${hex2(tag)}${name}, found 0x${hex2(t.tag)}`, { offset: t.start });
   }
   return t;
 }
@@ -104,7 +111,7 @@ function hex2(n: number): string {
 
 /** The children of a constructed element, in order. */
 export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
-  if (!parent.constructed) throw new DerError('element is not constructed', parent.start);
+  if (!parent.constructed) throw new DerError('BAD_DER', 'element is not constructed', { offset: parent.start });
   const out: Tlv[] = [];
   let at = parent.contentStart;
   while (at < parent.end) {
@@ -132,14 +139,14 @@ export function elementOf(buf: Uint8Array, t: Tlv): Buffer {
  * (encoding/asn1, cryptobyte) refuse it; this also keeps the work linear in the content.
  */
 export function decodeOid(c: Uint8Array, offset = 0): string {
-  if (c.length === 0) throw new DerError('empty OBJECT IDENTIFIER', offset);
+  if (c.length === 0) throw new DerError('BAD_DER', 'empty OBJECT IDENTIFIER', { offset });
   let out = '';
   let v = 0;
   let inArc = false;
   for (let i = 0; i < c.length; i++) {
     const b = c[i]!;
-    if (!inArc && b === 0x80) throw new DerError('non-minimal OBJECT IDENTIFIER arc', offset);
-    if (v >= 1 << 24) throw new DerError('OBJECT IDENTIFIER arc larger than 2^31-1', offset);
+    if (!inArc && b === 0x80) throw new DerError('BAD_DER', 'non-minimal OBJECT IDENTIFIER arc', { offset });
+    if (v >= 1 << 24) throw new DerError('BAD_DER', 'OBJECT IDENTIFIER arc larger than 2^31-1', { offset });
     v = v * 128 + (b & 0x7f);
     inArc = (b & 0x80) !== 0;
     if (inArc) continue;
@@ -151,15 +158,15 @@ export function decodeOid(c: Uint8Array, offset = 0): string {
     }
     v = 0;
   }
-  if (inArc) throw new DerError('truncated OBJECT IDENTIFIER', offset);
+  if (inArc) throw new DerError('BAD_DER', 'truncated OBJECT IDENTIFIER', { offset });
   return out;
 }
 
 /** INTEGER content (two's complement, minimal) to bigint. */
 export function decodeInteger(c: Uint8Array, offset = 0): bigint {
-  if (c.length === 0) throw new DerError('empty INTEGER', offset);
+  if (c.length === 0) throw new DerError('BAD_DER', 'empty INTEGER', { offset });
   if (c.length > 1 && ((c[0] === 0 && (c[1]! & 0x80) === 0) || (c[0] === 0xff && (c[1]! & 0x80) !== 0))) {
-    throw new DerError('non-minimal INTEGER', offset);
+    throw new DerError('BAD_DER', 'non-minimal INTEGER', { offset });
   }
   // Through hex: a byte-by-byte shift would copy the growing bigint each time (quadratic).
   let v = BigInt(`0x${Buffer.from(c.buffer, c.byteOffset, c.length).toString('hex')}`);
@@ -169,7 +176,7 @@ export function decodeInteger(c: Uint8Array, offset = 0): bigint {
 
 /** BOOLEAN content; DER allows only 0x00 and 0xff. */
 export function decodeBoolean(c: Uint8Array, offset = 0): boolean {
-  if (c.length !== 1 || (c[0] !== 0 && c[0] !== 0xff)) throw new DerError('invalid BOOLEAN', offset);
+  if (c.length !== 1 || (c[0] !== 0 && c[0] !== 0xff)) throw new DerError('BAD_DER', 'invalid BOOLEAN', { offset });
   return c[0] === 0xff;
 }
 
@@ -177,11 +184,11 @@ export function decodeBoolean(c: Uint8Array, offset = 0): boolean {
 export function decodeBitString(c: Uint8Array, offset = 0): { unusedBits: number; bytes: Buffer } {
   const unused = c[0];
   if (unused === undefined || unused > 7 || (c.length === 1 && unused !== 0)) {
-    throw new DerError('invalid BIT STRING', offset);
+    throw new DerError('BAD_DER', 'invalid BIT STRING', { offset });
   }
   const bytes = Buffer.from(c.buffer, c.byteOffset + 1, c.length - 1);
   if (unused > 0 && (bytes[bytes.length - 1]! & ((1 << unused) - 1)) !== 0) {
-    throw new DerError('invalid BIT STRING padding', offset);
+    throw new DerError('BAD_DER', 'invalid BIT STRING padding', { offset });
   }
   return { unusedBits: unused, bytes };
 }
@@ -200,15 +207,15 @@ export function decodeTime(tag: number, c: Uint8Array, offset = 0): number {
   let year: number;
   if (tag === Tag.UTC_TIME) {
     m = UTC_TIME.exec(s);
-    if (!m) throw new DerError('malformed UTCTime', offset);
+    if (!m) throw new DerError('BAD_DER', 'malformed UTCTime', { offset });
     const yy = Number(m[1]);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
   } else if (tag === Tag.GENERALIZED_TIME) {
     m = GENERALIZED_TIME.exec(s);
-    if (!m) throw new DerError('malformed GeneralizedTime', offset);
+    if (!m) throw new DerError('BAD_DER', 'malformed GeneralizedTime', { offset });
     year = Number(m[1]);
   } else {
-    throw new DerError(`unsupported time tag 0x${hex2(tag)}`, offset);
+    throw new DerError('BAD_DER', `unsupported time tag 0x${hex2(tag)}`, { offset });
   }
   const month = Number(m[2]);
   const day = Number(m[3]);
@@ -227,13 +234,13 @@ export function decodeTime(tag: number, c: Uint8Array, offset = 0): number {
     d.getUTCMinutes() !== minute ||
     d.getUTCSeconds() !== second
   ) {
-    throw new DerError('time out of range', offset);
+    throw new DerError('BAD_DER', 'time out of range', { offset });
   }
   let offsetMinutes = 0;
   if (zone !== 'Z') {
     const zh = Number(zone.slice(1, 3));
     const zm = Number(zone.slice(3, 5));
-    if (zh > 23 || zm > 59 || (zh === 0 && zm === 0)) throw new DerError('invalid time zone', offset);
+    if (zh > 23 || zm > 59 || (zh === 0 && zm === 0)) throw new DerError('BAD_DER', 'invalid time zone', { offset });
     offsetMinutes = (zh * 60 + zm) * (zone[0] === '-' ? -1 : 1);
   }
   return d.getTime() - offsetMinutes * 60_000;
@@ -308,10 +315,10 @@ export function derNull(): Buffer {
 /** OBJECT IDENTIFIER from dotted decimal. */
 export function derOid(oid: string): Buffer {
   const parts = oid.split('.');
-  if (parts.length < 2 || parts.some((p) => !/^\d+$/.test(p))) throw new DerError(`invalid OID ${oid}`, 0);
+  if (parts.length < 2 || parts.some((p) => !/^\d+$/.test(p))) throw new DerError('BAD_DER', `invalid OID ${oid}`, { offset: 0 });
   const arcs = parts.map((p) => BigInt(p));
   const [a, b] = [arcs[0]!, arcs[1]!];
-  if (a > 2n || (a < 2n && b >= 40n)) throw new DerError(`invalid OID ${oid}`, 0);
+  if (a > 2n || (a < 2n && b >= 40n)) throw new DerError('BAD_DER', `invalid OID ${oid}`, { offset: 0 });
   const out: number[] = [];
   for (const arc of [a * 40n + b, ...arcs.slice(2)]) {
     const group: number[] = [];

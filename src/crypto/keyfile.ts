@@ -88,7 +88,7 @@ export const MIN_RSA_BITS = 2048;
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 function bad(message: string, cause?: unknown): KeyFileError {
-  return new KeyFileError('BAD_KEY_FILE', message, cause);
+  return new KeyFileError('BAD_KEY_FILE', message, {}, cause);
 }
 
 function unsupported(message: string): KeyFileError {

@@ -8,6 +8,7 @@
 //    0.1-0.3 (formats.md §4.5): OpenSSL's EVP_BytesToKey with MD5 and one round.
 
 import { createCipheriv, createDecipheriv, createHash, getCiphers, pbkdf2, randomBytes } from 'node:crypto';
+import { DtrustError, type ErrorFields } from '../errors.js';
 import {
   DerError,
   Tag,
@@ -32,13 +33,9 @@ export type KeyFileErrorCode =
   | 'ITERATIONS_TOO_HIGH';
 
 /** A key file (or PEM block) that cannot be used, with the reason class in `code`. */
-export class KeyFileError extends Error {
-  constructor(
-    readonly code: KeyFileErrorCode,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
+export class KeyFileError extends DtrustError<KeyFileErrorCode> {
+  constructor(code: KeyFileErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'KeyFileError';
   }
 }
@@ -96,7 +93,7 @@ export const MAX_READ_ITERATIONS = 10_000_000;
 export const MIN_WRITE_ITERATIONS = 2048;
 
 function bad(message: string, cause?: unknown): KeyFileError {
-  return new KeyFileError('BAD_KEY_FILE', message, cause);
+  return new KeyFileError('BAD_KEY_FILE', message, {}, cause);
 }
 
 /** Parses the DER of an EncryptedPrivateKeyInfo. Throws KeyFileError. */
@@ -330,7 +327,7 @@ export function legacyDecrypt(body: Buffer, dek: DekInfo, passphrase: Buffer): B
     d.setAutoPadding(false);
     plain = Buffer.concat([d.update(body), d.final()]);
   } catch (e) {
-    throw new KeyFileError('UNSUPPORTED_ENCRYPTION', `cannot use legacy key cipher ${dek.cipher.toUpperCase()}: ${(e as Error).message}`, e);
+    throw new KeyFileError('UNSUPPORTED_ENCRYPTION', `cannot use legacy key cipher ${dek.cipher.toUpperCase()}: ${(e as Error).message}`, {}, e);
   } finally {
     key.fill(0);
   }

@@ -2,6 +2,7 @@
 // the `method` field never selects an algorithm on its own.
 
 import { constants, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { DtrustError, type ErrorFields } from '../errors.js';
 import { decodePemBlocks } from './pem.js';
 import { X509Certificate } from 'node:crypto';
 
@@ -10,13 +11,12 @@ export type SigMethod = 'ecdsa' | 'eddsa' | 'rsapss' | 'rsapkcs1v15' | 'pycrypto
 
 export const KEY_TYPES: readonly string[] = ['ecdsa', 'ecdsa-x509', 'ed25519', 'rsa', 'rsa-x509'];
 
-export class CryptoError extends Error {
-  constructor(
-    readonly code: 'BAD_PUBLIC_KEY' | 'UNSUPPORTED_KEY' | 'WEAK_KEY' | 'BAD_CERTIFICATE',
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
+export type CryptoErrorCode = 'BAD_PUBLIC_KEY' | 'UNSUPPORTED_KEY' | 'WEAK_KEY' | 'BAD_CERTIFICATE';
+
+/** A public key or certificate that cannot be used. */
+export class CryptoError extends DtrustError<CryptoErrorCode> {
+  constructor(code: CryptoErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'CryptoError';
   }
 }
@@ -44,7 +44,7 @@ export function publicKeyObject(keytype: string, pub: Buffer): KeyObject {
     }
   } catch (e) {
     if (e instanceof CryptoError) throw e;
-    throw new CryptoError('BAD_PUBLIC_KEY', `cannot read the ${keytype} public key: ${(e as Error).message}`, e);
+    throw new CryptoError('BAD_PUBLIC_KEY', `cannot read the ${keytype} public key: ${(e as Error).message}`, {}, e);
   }
 }
 

@@ -1,6 +1,10 @@
 // Errors of the docker trust layer (design principle 4): a stable code, docker's message, and a
 // hint saying what to do next.
 
+import { DtrustError, type ErrorFields } from '../errors.js';
+import { describeError } from '../client/errors.js';
+import { dockerPassphraseError } from './passphrases.js';
+
 export type DockerErrorCode =
   /** The image reference does not parse (docker's `invalid reference format`, ...). */
   | 'INVALID_REFERENCE'
@@ -25,20 +29,27 @@ export type DockerErrorCode =
   /** Several repositories failed (signer add/remove); each error was printed already. */
   | 'PARTIAL'
   /** The repository has no signer of that name. */
-  | 'NO_SUCH_SIGNER';
+  | 'NO_SUCH_SIGNER'
+  /** A step of a verb failed (docker's errors.Wrap): the message is prefixed, the error is the cause. */
+  | 'WRAPPED';
 
-export class DockerError extends Error {
-  constructor(
-    readonly code: DockerErrorCode,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class DockerError extends DtrustError<DockerErrorCode> {
+  constructor(code: DockerErrorCode, message: string, fields: ErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'DockerError';
   }
 }
 
 export function isDockerError(e: unknown, code?: DockerErrorCode): e is DockerError {
   return e instanceof DockerError && (code === undefined || e.code === code);
+}
+
+/**
+ * docker's errors.Wrap: `prefix: message`, the hint of the error wrapped kept, key store messages
+ * naming docker's passphrase variables.
+ */
+export function wrapError(e: unknown, prefix: string): DockerError {
+  const inner = dockerPassphraseError(e);
+  const { message, hint } = describeError(inner);
+  return new DockerError('WRAPPED', `${prefix}: ${message}`, { hint: hint }, inner);
 }

@@ -5,7 +5,6 @@
 
 import { firstRoot, firstTargets, rootCertKey } from '../client/init.js';
 import type { KeyAccess } from '../client/keys.js';
-import { RemoteError } from '../remote/errors.js';
 import type { NotaryRemote } from '../remote/notary.js';
 import type { MetadataCache } from '../storage/cache.js';
 import { PublicKey } from '../tuf/keys.js';
@@ -19,17 +18,6 @@ export interface DockerInitOptions {
   keys: KeyAccess;
   /** Told which existing root key is used, or that a new one is being created. */
   onRootKey?: (id: string | undefined) => void;
-}
-
-/** True when the server has no trust data for the GUN. */
-export async function repositoryMissing(remote: NotaryRemote): Promise<boolean> {
-  try {
-    await remote.getMeta('root', 2 * 1024 * 1024);
-    return false;
-  } catch (e) {
-    if (e instanceof RemoteError && e.code === 'NOT_FOUND') return true;
-    throw e;
-  }
 }
 
 export async function initDockerRepository(opts: DockerInitOptions): Promise<{ rootKeyId: string; targetsKeyId: string }> {

@@ -47,7 +47,7 @@ function invalid(message: string, original: string): DockerError {
   return new DockerError(
     'INVALID_REFERENCE',
     message,
-    `an image reference looks like NAME[:TAG], e.g. alpine:3.19, example/app:v1 or registry.example.com:5000/team/app:1.0 (got ${JSON.stringify(original.slice(0, 200))})`,
+    { hint: `an image reference looks like NAME[:TAG], e.g. alpine:3.19, example/app:v1 or registry.example.com:5000/team/app:1.0 (got ${JSON.stringify(original.slice(0, 200))})` },
   );
 }
 

@@ -1,14 +1,16 @@
 // What docker's trust verbs read from a verified repository (cli.md §11.2-§11.8), as pure
 // functions of the trusted-collection builder: the delegation roles with canonical key IDs
-// (notary's GetDelegationRoles), the targets of a name in every role (GetAllTargetMetadataByName),
-// the roles a signer may sign into (docker's GetSignableRoles), the "released" signed tags and
-// their signers (matchReleasedSignatures), and the administrative keys.
+// (notary's GetDelegationRoles), the roles a signer may sign into (docker's GetSignableRoles),
+// the "released" signed tags and their signers (matchReleasedSignatures), and the administrative
+// keys. The walk, and the targets of a name in every role (GetAllTargetMetadataByName), are
+// tuf/walk.ts's.
 
 import { parseEnvelope } from '../tuf/envelope.js';
 import type { TrustedCollectionBuilder } from '../tuf/builder.js';
 import type { PublicKey } from '../tuf/keys.js';
-import type { FileMeta, Targets } from '../tuf/metadata.js';
-import { isDirectChild, pathAllowed } from '../tuf/roles.js';
+import type { FileMeta } from '../tuf/metadata.js';
+import { isDirectChild, parentOf, pathAllowed } from '../tuf/roles.js';
+import { trustedRoles, type TargetEntry } from '../tuf/walk.js';
 import { DockerError } from './errors.js';
 
 export const RELEASES_ROLE = 'targets/releases';
@@ -23,11 +25,8 @@ export interface DelegationInfo {
   paths: string[];
 }
 
-export interface TargetInRole {
-  name: string;
-  meta: FileMeta;
-  role: string;
-}
+export { targetsByName } from '../tuf/walk.js';
+export type TargetInRole = TargetEntry;
 
 /** `targets/alice` → `alice` (docker's notaryRoleToSigner). */
 export function signerName(role: string): string {
@@ -43,31 +42,11 @@ function canonical(key: PublicKey | undefined, id: string): string {
   }
 }
 
-function fileOf(b: TrustedCollectionBuilder, role: string): { meta: Targets; bytes: Uint8Array } | undefined {
-  return role === 'targets' ? b.targets : b.delegations.get(role);
-}
-
-/** Trusted targets roles in notary's walk order: breadth-first from `targets`, children as listed. */
-export function walkRoles(b: TrustedCollectionBuilder, from = 'targets'): string[] {
-  const order: string[] = [];
-  if (!fileOf(b, from)) return order;
-  const queue = [from];
-  const seen = new Set<string>();
-  while (queue.length > 0) {
-    const role = queue.shift()!;
-    if (seen.has(role)) continue;
-    seen.add(role);
-    order.push(role);
-    for (const child of b.childrenOf(role)) if (b.delegations.has(child.name)) queue.push(child.name);
-  }
-  return order;
-}
-
 /** Every delegation declared by a trusted role (notary's GetDelegationRoles), with canonical key IDs. */
 export function delegationRoles(b: TrustedCollectionBuilder): DelegationInfo[] {
   const out: DelegationInfo[] = [];
-  for (const parent of walkRoles(b)) {
-    const file = fileOf(b, parent)!;
+  for (const parent of trustedRoles(b)) {
+    const file = b.targetsRoles.get(parent)!;
     for (const r of file.meta.delegations.roles) {
       out.push({
         name: r.name,
@@ -75,20 +54,6 @@ export function delegationRoles(b: TrustedCollectionBuilder): DelegationInfo[] {
         threshold: r.threshold,
         paths: [...r.paths],
       });
-    }
-  }
-  return out;
-}
-
-/** Every entry named `tag` (every entry when `tag` is undefined) in every trusted role, walk order. */
-export function targetsByName(b: TrustedCollectionBuilder, tag: string | undefined): TargetInRole[] {
-  const out: TargetInRole[] = [];
-  for (const role of walkRoles(b)) {
-    const file = fileOf(b, role)!;
-    const paths = b.pathsOf(role) ?? [];
-    const entries = tag === undefined ? [...file.meta.targets] : file.meta.targets.has(tag) ? [[tag, file.meta.targets.get(tag)!] as const] : [];
-    for (const [name, meta] of entries) {
-      if (pathAllowed(name, paths)) out.push({ name, meta, role });
     }
   }
   return out;
@@ -202,7 +167,7 @@ function noSignableRole(
       `load the private key of one of these signers (dtrust key load <key.pem> --name <signer>), ` +
       `or create your own key (dtrust trust key generate <yourname>) and ask the repository owner, who holds the targets key, to run: dtrust signer add --key <yourname>.pub <yourname> ${repo}`;
   }
-  return new DockerError('NO_SIGNABLE_ROLE', message, hint);
+  return new DockerError('NO_SIGNABLE_ROLE', message, { hint });
 }
 
 /** True when one of the repository (targets) keys is held here. */
@@ -212,7 +177,7 @@ export function holdsTargetsKey(b: TrustedCollectionBuilder, holds: (canonicalId
 
 /** True when the trusted file of `role` lists `name`. */
 export function roleHasTarget(b: TrustedCollectionBuilder, role: string, name: string): boolean {
-  return fileOf(b, role)?.meta.targets.has(name) ?? false;
+  return b.targetsRoles.get(role)?.meta.targets.has(name) ?? false;
 }
 
 function imageRepo(image: string): string {
@@ -225,10 +190,9 @@ function imageRepo(image: string): string {
 
 /** Signatures on a trusted role file by keys of `keyIds` (canonical), and in total. */
 export function roleSignatures(b: TrustedCollectionBuilder, role: string): { keyid: string; canonicalId: string }[] {
-  const file = fileOf(b, role);
+  const file = b.targetsRoles.get(role);
   if (!file) return [];
-  const parent = role.slice(0, role.lastIndexOf('/'));
-  const pfile = fileOf(b, parent);
+  const pfile = b.targetsRoles.get(parentOf(role));
   const keys = pfile?.meta.delegations.keys;
   return parseEnvelope(file.bytes, role).signatures.map((s) => ({ keyid: s.keyid, canonicalId: canonical(keys?.get(s.keyid), s.keyid) }));
 }

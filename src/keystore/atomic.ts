@@ -1,87 +1,31 @@
-// Atomic, durable, private file writes for key files (SEC-F1, F2, F3). The key store sits below
-// storage/ and cannot use its writer, so this is a small one with the same temp-name scheme:
-// temp file in the target's directory (O_CREAT|O_EXCL|O_WRONLY|O_NOFOLLOW, 0600, fchmod) ->
-// write -> fsync -> rename over the target -> fsync the directory; the temp file is removed on
-// any error. A SIGKILL at any point leaves the old file or the new one (plus, at worst, a temp
+// Key files written atomically, durably, with mode 0600 (SEC-F1, F2, F3): the write itself is
+// fs/atomic.ts; here are the key store's checks (no symbolic link where keys are written) and its
+// error codes. A SIGKILL at any point leaves the old file or the new one (plus, at worst, a temp
 // file that the next write into the directory sweeps and that key listing never reads).
 
-import { constants, readdirSync, unlinkSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { createHash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DIR_MODE, FILE_MODE, sweepStaleTemps, syncDir, writeTemp } from '../fs/atomic.js';
+import { errnoCode } from '../fs/errno.js';
 import { KeyStoreError } from './errors.js';
 
-export const FILE_MODE = 0o600;
-export const DIR_MODE = 0o700;
-
-/** Named steps of a write, for crash and fault-injection tests. */
-export type WritePoint = 'created' | 'written' | 'synced' | 'renamed';
+/** Test hook: called at each named step of a write (`created`, `written`, `synced`, `renamed`). */
 export type FaultHook = (point: string) => void | Promise<void>;
-
-let tag: string | undefined;
-/** This host's tag in temp-file names (computed on first write or sweep, not at start-up). */
-export function hostTag(): string {
-  tag ??= createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-  return tag;
-}
-const TEMP_RE = /^\..*\.(\d{1,10})-([0-9a-f]{8})-[0-9a-f]{12}\.tmp$/;
-
-export function isTempName(name: string): boolean {
-  return TEMP_RE.test(name);
-}
-
-export function errnoCode(e: unknown): string | undefined {
-  const c = (e as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : undefined;
-}
 
 export function ioError(what: string, path: string, e: unknown): KeyStoreError {
   const code = errnoCode(e);
   if (code === 'EACCES' || code === 'EPERM') {
     return new KeyStoreError('PERMISSION_DENIED', `cannot ${what} ${path}: permission denied`, {
       path,
-      cause: e,
       hint: `check the owner and mode of ${path} (it should belong to you, mode 0600 for files and 0700 for directories)`,
-    });
+    }, e);
   }
   const text = (e as Error | null)?.message ?? String(e);
-  return new KeyStoreError('IO_ERROR', `cannot ${what} ${path}: ${text}`, { path, cause: e });
-}
-
-/** Whether a process with this PID exists on this host (the writer of a temp file, a lock holder). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) !== 'ESRCH';
-  }
-}
-
-/** Removes temp files of dead writers on this host from `dir` (best effort). */
-export function sweepStaleTemps(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = TEMP_RE.exec(name);
-    if (!m || m[2] !== hostTag()) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || pidAlive(pid)) continue;
-    try {
-      unlinkSync(join(dir, name));
-    } catch {
-      // gone already
-    }
-  }
+  return new KeyStoreError('IO_ERROR', `cannot ${what} ${path}: ${text}`, { path }, e);
 }
 
 /** Refuses to write through a symbolic link (SEC-F3). */
-export async function assertNotSymlink(path: string): Promise<boolean> {
+async function assertNotSymlink(path: string): Promise<boolean> {
   try {
     const st = await lstat(path);
     if (st.isSymbolicLink()) {
@@ -131,26 +75,9 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, f
   const dir = dirname(path);
   await assertNotSymlink(path);
   sweepStaleTemps(dir);
-  const tmp = join(dir, `.${basename(path).slice(0, 96)}.${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let fh: FileHandle | undefined;
-  let renamed = false;
   try {
-    fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, FILE_MODE);
-    await fh.chmod(FILE_MODE);
-    await fault?.('created');
-    await fh.writeFile(bytes);
-    await fault?.('written');
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await fault?.('synced');
-    await rename(tmp, path);
-    renamed = true;
-    await fault?.('renamed');
+    await (await writeTemp(path, data, { mode: FILE_MODE, fault })).rename();
   } catch (e) {
-    if (fh) await fh.close().catch(() => undefined);
-    if (!renamed) await unlink(tmp).catch(() => undefined);
     if (e instanceof KeyStoreError) throw e;
     throw ioError('write', path, e);
   }
@@ -168,15 +95,10 @@ export async function removeFileDurably(path: string): Promise<void> {
   await fsyncDir(dirname(path));
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
+async function fsyncDir(dir: string): Promise<void> {
   try {
-    fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    await fh.sync();
+    await syncDir(dir);
   } catch (e) {
-    const c = errnoCode(e);
-    if (c !== 'EINVAL' && c !== 'ENOTSUP' && c !== 'EOPNOTSUPP' && c !== 'EISDIR' && c !== 'EBADF') throw ioError('flush the directory', dir, e);
-  } finally {
-    if (fh) await fh.close().catch(() => undefined);
+    throw ioError('flush the directory', dir, e);
   }
 }

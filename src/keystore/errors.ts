@@ -1,6 +1,8 @@
 // Errors of the key store layer: one class, a stable `code`, structured fields and a `hint`
 // saying what to do (design principle 4). Messages never contain a passphrase or key material.
 
+import { DtrustError } from '../errors.js';
+
 export type KeyStoreErrorCode =
   /** The passphrase (typed, or from the named environment variable) does not decrypt the key. */
   | 'WRONG_PASSPHRASE'
@@ -58,25 +60,18 @@ export interface KeyStoreErrorFields {
   path?: string;
   /** The environment variable involved, e.g. NOTARY_TARGETS_PASSPHRASE. */
   variable?: string;
-  cause?: unknown;
 }
 
-export class KeyStoreError extends Error {
-  readonly hint: string | undefined;
+export class KeyStoreError extends DtrustError<KeyStoreErrorCode, KeyStoreErrorFields> {
   readonly keyId: string | undefined;
   readonly role: string | undefined;
   readonly gun: string | undefined;
   readonly path: string | undefined;
   readonly variable: string | undefined;
 
-  constructor(
-    readonly code: KeyStoreErrorCode,
-    message: string,
-    fields: KeyStoreErrorFields = {},
-  ) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+  constructor(code: KeyStoreErrorCode, message: string, fields: KeyStoreErrorFields = {}, cause?: unknown) {
+    super(code, message, fields, cause);
     this.name = 'KeyStoreError';
-    this.hint = fields.hint;
     this.keyId = fields.keyId;
     this.role = fields.role;
     this.gun = fields.gun;

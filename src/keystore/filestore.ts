@@ -1,45 +1,30 @@
 // Encrypted key files in `<trust dir>/private`, shared with notary and docker (formats.md §4):
 // one PEM file per key named `<canonical key ID>.key`, PKCS#8 encrypted with PBES2 (notary's
 // structure, a stronger KDF), `role` header and `gun` for targets/snapshot/timestamp keys.
-//  - Keys are listed by walking private/ recursively for *.key, skipping symbolic links.
-//  - Legacy layouts (root_keys/, tuf_keys/<gun>/) are migrated when the store opens: each file is
-//    copied atomically to private/<id>.key, and only once that copy is durable is the old file
-//    removed. Nothing is overwritten; what cannot be migrated stays and is still listed.
-//  - Every write is atomic (atomic.ts); directories 0700, files 0600; a trust dir or private/
-//    that other users can reach is reported, and keys are not written there (SEC-F2).
+//  - Keys are listed by walking private/ recursively for *.key, skipping symbolic links
+//    (keyfiles.ts, which also reads them).
+//  - Legacy layouts (root_keys/, tuf_keys/<gun>/) are migrated when the store opens (legacy.ts).
+//  - Every write is atomic (atomic.ts); directories 0700, files 0600; keys are not written where
+//    other users could swap a directory or file (keydirs.ts, SEC-F2).
 //  - After decryption the key's ID must equal the file name, and a key signs only for the role
 //    it was created for (SEC-F5).
 
-// Reads are synchronous (a listing is a few small files, and fs/promises alone costs `key list`
-// a millisecond to load); writes go through atomic.ts.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { rmdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import {
-  KeyFileError,
-  decodeKeyBlock,
-  encodeKeyBlock,
-  isPrivateKeyBlock,
-  keyBlockEncryption,
-  type PrivateKeyData,
-} from '../crypto/keyfile.js';
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeKeyBlock, encodeKeyBlock, isPrivateKeyBlock, keyBlockEncryption, type PrivateKeyData } from '../crypto/keyfile.js';
 import { decodePemBlocks, encodePem, type PemBlock } from '../crypto/pem.js';
 import { MAX_READ_ITERATIONS, MIN_WRITE_ITERATIONS } from '../crypto/pbes2.js';
-import {
-  ensureDir,
-  errnoCode,
-  ioError,
-  isTempName,
-  removeFileDurably,
-  sweepStaleTemps,
-  writeFileAtomic,
-  type FaultHook,
-} from './atomic.js';
-import { KeyStoreError, shortId } from './errors.js';
-import { isKeyId, roleHasGun, validateGun, validateKeyId, validateRole } from './names.js';
+import { sweepStaleTemps } from '../fs/atomic.js';
+import { errnoCode } from '../fs/errno.js';
+import { ensureDir, ioError, removeFileDurably, writeFileAtomic, type FaultHook } from './atomic.js';
+import { KeyStoreError } from './errors.js';
+import { checkKeyDirs } from './keydirs.js';
+import { KEY_EXTENSION, PRIVATE_DIR, fromKeyFileError, legacyInfo, listKeyFiles, readKeyFile, type KeyFileEntry } from './keyfiles.js';
+import { migrateLegacyKeys } from './legacy.js';
+import { roleHasGun, validateGun, validateKeyId, validateRole } from './names.js';
 import type { Env, NewPassphraseOptions, PassphraseRetriever } from './passphrase.js';
 import { checkUse, keyIdOf, makeSigner } from './signer.js';
-import type { AddKeyOptions, KeyRecord, KeySigner, KeyStore, SignerOptions } from './types.js';
+import type { AddKeyOptions, KeyRecord, KeySigner, KeyStore, Logger, SignerOptions } from './types.js';
 
 /**
  * PBKDF2-HMAC-SHA1 iterations for keys dtrust writes (notary writes 2048). Chosen by measuring
@@ -54,16 +39,6 @@ import type { AddKeyOptions, KeyRecord, KeySigner, KeyStore, SignerOptions } fro
 export const DEFAULT_KDF_ITERATIONS = 1_000_000;
 /** notary reads any salt length (proven with the real binary); 16 bytes as NIST asks. */
 export const DEFAULT_SALT_LENGTH = 16;
-/** Key files are a few KiB; anything larger is not a key file. */
-export const MAX_KEY_FILE_SIZE = 1024 * 1024;
-
-export const KEY_EXTENSION = '.key';
-export const PRIVATE_DIR = 'private';
-const LEGACY_DIRS = ['root_keys', 'tuf_keys'];
-
-export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
-export type Logger = (level: LogLevel, message: string) => void;
-
 /** The iteration count from DTRUST_KDF_ITERATIONS, or the default. Throws on a bad value. */
 export function kdfIterationsFromEnv(env: Env): number {
   const v = env['DTRUST_KDF_ITERATIONS'];
@@ -89,17 +64,6 @@ export interface FileKeyStoreOptions {
   fault?: FaultHook;
   /** Migrate legacy layouts when opening (default true). */
   migrate?: boolean;
-}
-
-/** One key file found by the walk. */
-export interface KeyFileEntry {
-  /** Path relative to private/, without `.key` (what notary's ListFiles returns). */
-  name: string;
-  path: string;
-  /** The key ID: the base name (for legacy `<id>_<role>` names, the part before `_`). */
-  id: string;
-  /** Below root_keys/ or tuf_keys/ (not yet migrated). */
-  legacy: boolean;
 }
 
 interface LoadedFile {
@@ -138,10 +102,18 @@ export class FileKeyStore implements KeyStore {
   /** Opens the store: checks permissions and migrates legacy layouts. Creates nothing else. */
   static async open(opts: FileKeyStoreOptions): Promise<FileKeyStore> {
     const s = new FileKeyStore(opts);
-    await s.checkPermissions();
+    s.checkPermissions();
     // Temp files of writers that died (SIGKILL mid-write) are removed; listing never reads them.
     if (s.insecure === undefined) sweepStaleTemps(s.privateDir);
-    if (opts.migrate !== false) await s.migrateLegacy();
+    if (opts.migrate !== false) {
+      await migrateLegacyKeys({
+        privateDir: s.privateDir,
+        insecure: s.insecure,
+        log: s.log,
+        read: (path) => s.readKeyFile(path),
+        write: (path, text) => writeFileAtomic(path, text, s.fault('migrate')),
+      });
+    }
     return s;
   }
 
@@ -151,30 +123,23 @@ export class FileKeyStore implements KeyStore {
 
   // ---- permissions (SEC-F2) ----
 
-  private async checkPermissions(): Promise<void> {
-    const problems: string[] = [];
-    for (const dir of [this.opts.trustDir, this.privateDir]) {
-      let st;
-      try {
-        st = statSync(dir);
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT') continue;
-        throw ioError('inspect', dir, e);
-      }
-      if (!st.isDirectory()) throw new KeyStoreError('IO_ERROR', `${dir} is not a directory`, { path: dir });
-      const uid = process.getuid?.();
-      if (uid !== undefined && st.uid !== uid) problems.push(`${dir} is owned by user ${st.uid}, not by you (${uid})`);
-      if ((st.mode & 0o077) !== 0) problems.push(`${dir} is accessible by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`);
-    }
-    if (problems.length > 0) {
-      this.insecure = problems.join('; ');
-      for (const p of problems) this.log('warning', `${p}: private keys there are not protected; run chmod 700 on it`);
-    }
+  private checkPermissions(): void {
+    const verdict = checkKeyDirs(this.opts.trustDir, this.privateDir);
+    this.insecure = verdict.unsafe;
+    if (verdict.warning !== undefined) this.log('warning', verdict.warning);
   }
 
   private assertWritable(): void {
+    this.assertSafe('write');
+  }
+
+  /**
+   * Keys are neither written nor used for signing where other users could have put a file: a
+   * planted key (say a root key chosen by init) would sign for them. Listing and export still work.
+   */
+  private assertSafe(what: 'write' | 'use'): void {
     if (this.insecure !== undefined) {
-      throw new KeyStoreError('INSECURE_PERMISSIONS', `refusing to write private keys: ${this.insecure}`, {
+      throw new KeyStoreError('INSECURE_PERMISSIONS', `refusing to ${what} private keys: ${this.insecure}`, {
         path: this.privateDir,
         hint: `run: chmod 700 ${this.opts.trustDir} ${this.privateDir} (and make sure you own them)`,
       });
@@ -209,70 +174,15 @@ export class FileKeyStore implements KeyStore {
 
   /** Every *.key file below private/ in lexical walk order (notary's ListFiles), no links. */
   listFiles(): KeyFileEntry[] {
-    const out: KeyFileEntry[] = [];
-    const walk = (dir: string): void => {
-      let names: string[];
-      try {
-        names = readdirSync(dir).sort();
-      } catch (e) {
-        const c = errnoCode(e);
-        if (c === 'ENOENT' || c === 'ENOTDIR') return;
-        if (dir === this.privateDir) throw ioError('read the key directory', dir, e);
-        this.log('warning', `skipping ${dir}: ${(e as Error).message}`);
-        return;
-      }
-      for (const n of names) {
-        const p = join(dir, n);
-        let st;
-        try {
-          st = lstatSync(p);
-        } catch {
-          continue;
-        }
-        if (st.isSymbolicLink()) continue;
-        if (st.isDirectory()) {
-          walk(p);
-          continue;
-        }
-        if (!st.isFile() || !n.endsWith(KEY_EXTENSION) || isTempName(n)) continue;
-        const name = relative(this.privateDir, p).slice(0, -KEY_EXTENSION.length).split(sep).join('/');
-        const base = n.slice(0, -KEY_EXTENSION.length);
-        const legacy = LEGACY_DIRS.some((d) => name.startsWith(d + '/'));
-        const id = legacy && base.includes('_') ? base.slice(0, base.indexOf('_')) : base;
-        out.push({ name, path: p, id, legacy });
-      }
-    };
-    walk(this.privateDir);
-    return out;
+    return listKeyFiles(this.privateDir, this.log);
   }
 
   private readKeyFile(path: string): string {
-    let fd;
-    try {
-      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (e) {
-      const c = errnoCode(e);
-      if (c === 'ELOOP') {
-        throw new KeyStoreError('SYMLINK', `refusing to read the key through the symbolic link ${path}`, { path });
-      }
-      if (c === 'ENOENT') throw new KeyStoreError('KEY_NOT_FOUND', `no key file ${path}`, { path });
-      throw ioError('read', path, e);
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) throw new KeyStoreError('BAD_KEY_FILE', `${path} is not a regular file`, { path });
-      if (st.size > MAX_KEY_FILE_SIZE) throw new KeyStoreError('BAD_KEY_FILE', `${path} is too large to be a key file (${st.size} bytes)`, { path });
-      if ((st.mode & 0o077) !== 0 && !this.warnedFiles.has(path)) {
-        this.warnedFiles.add(path);
-        this.log('warning', `the key file ${path} is accessible by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 on it`);
-      }
-      return readFileSync(fd, 'utf8');
-    } catch (e) {
-      if (e instanceof KeyStoreError) throw e;
-      throw ioError('read', path, e);
-    } finally {
-      closeSync(fd);
-    }
+    return readKeyFile(path, (mode) => {
+      if (this.warnedFiles.has(path)) return;
+      this.warnedFiles.add(path);
+      this.log('warning', `the key file ${path} is accessible by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 on it`);
+    });
   }
 
   /** Role and GUN of a file, from its headers, or (legacy layout) from its path. */
@@ -406,7 +316,7 @@ export class FileKeyStore implements KeyStore {
    * failure is dropped here, met again and reported by signer().
    */
   prepare(id: string, opts?: SignerOptions): void {
-    if (this.unlocked.has(id) || this.unlocking.has(id)) return;
+    if (this.unlocked.has(id) || this.unlocking.has(id) || this.insecure !== undefined) return;
     const run = async (): Promise<void> => {
       const entry = this.find(id);
       if (!entry) return;
@@ -433,6 +343,7 @@ export class FileKeyStore implements KeyStore {
     }
     const entry = this.find(id);
     if (!entry) throw this.notFound(id);
+    this.assertSafe('use');
     const f = this.load(entry);
     checkUse(f.record, opts);
     const key = await this.decrypt(f);
@@ -543,114 +454,4 @@ export class FileKeyStore implements KeyStore {
     this.unlocked.delete(id);
     this.unlocking.delete(id);
   }
-
-  // ---- legacy migration (formats.md §4.1) ----
-
-  private async migrateLegacy(): Promise<void> {
-    const present: string[] = [];
-    for (const d of LEGACY_DIRS) {
-      try {
-        const st = lstatSync(join(this.privateDir, d));
-        if (st.isDirectory()) present.push(d);
-      } catch {
-        // absent
-      }
-    }
-    if (present.length === 0) return;
-    if (this.insecure !== undefined) {
-      this.log('warning', `not migrating the legacy key directories in ${this.privateDir}: ${this.insecure}`);
-      return;
-    }
-    const entries = this.listFiles().filter((e) => e.legacy);
-    for (const entry of entries) {
-      try {
-        await this.migrateOne(entry);
-      } catch (e) {
-        this.log('warning', `could not migrate ${entry.path}: ${(e as Error).message}; it stays where it is`);
-      }
-    }
-    for (const d of present) await removeEmptyDirs(join(this.privateDir, d));
-  }
-
-  private async migrateOne(entry: KeyFileEntry): Promise<void> {
-    if (!isKeyId(entry.id)) throw new Error(`${entry.id} is not a key ID`);
-    const text = this.readKeyFile(entry.path);
-    const blocks = decodePemBlocks(text);
-    if (blocks.length === 0 || !isPrivateKeyBlock(blocks[0]!)) throw new Error('it holds no private key PEM block');
-    const info = legacyInfo(entry.name);
-    if (info.gun !== undefined) validateGun(info.gun);
-    const migrated = blocks
-      .map((b) => {
-        const headers = new Map(b.headers);
-        if (info.gun !== undefined) headers.set('gun', info.gun);
-        if (info.role !== undefined) headers.set('role', info.role);
-        return encodePem({ type: b.type, headers, bytes: b.bytes });
-      })
-      .join('');
-    const target = join(this.privateDir, entry.id + KEY_EXTENSION);
-    let existing: string | undefined;
-    try {
-      existing = this.readKeyFile(target);
-    } catch (e) {
-      if (!(e instanceof KeyStoreError && e.code === 'KEY_NOT_FOUND')) throw e;
-    }
-    if (existing !== undefined && existing !== migrated) {
-      throw new Error(`${target} already exists with other contents`);
-    }
-    if (existing === undefined) await writeFileAtomic(target, migrated, this.fault('migrate'));
-    // The copy is durable (file and directory fsynced): only now remove the old file.
-    await removeFileDurably(entry.path);
-    this.log('info', `migrated ${entry.path} to ${target}`);
-  }
-}
-
-/** Role and GUN encoded in a legacy path `root_keys/<id>[_role]` / `tuf_keys/<gun>/<id>[_role]`. */
-function legacyInfo(name: string): { role: string | undefined; gun: string | undefined } {
-  const parts = name.split('/');
-  const base = parts[parts.length - 1]!;
-  const dir = parts.slice(1, -1).join('/');
-  const us = base.indexOf('_');
-  return { role: us >= 0 ? base.slice(us + 1) : undefined, gun: dir !== '' ? dir : undefined };
-}
-
-async function removeEmptyDirs(dir: string): Promise<boolean> {
-  let names: string[];
-  try {
-    const st = lstatSync(dir);
-    if (!st.isDirectory()) return false;
-    names = readdirSync(dir);
-  } catch {
-    return false;
-  }
-  let empty = true;
-  for (const n of names) {
-    const p = join(dir, n);
-    let isDir = false;
-    try {
-      isDir = lstatSync(p).isDirectory();
-    } catch {
-      // vanished
-    }
-    if (!isDir || !(await removeEmptyDirs(p))) empty = false;
-  }
-  if (!empty) return false;
-  try {
-    await rmdir(dir);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Maps errors of the crypto layer to key store errors naming the file. */
-export function fromKeyFileError(e: unknown, path: string, keyId: string): unknown {
-  if (!(e instanceof KeyFileError)) return e;
-  const code = e.code === 'ITERATIONS_TOO_HIGH' ? 'UNSUPPORTED_ENCRYPTION' : e.code;
-  const hint =
-    code === 'BAD_KEY_FILE'
-      ? 'the key file is corrupt or truncated: restore it from a backup (key export output)'
-      : code === 'UNSUPPORTED_KEY'
-        ? 'dtrust and notary sign with ECDSA (P-256, P-384, P-521), RSA (2048 bits or more) and Ed25519 keys'
-        : undefined;
-  return new KeyStoreError(code, `${path} (key ${shortId(keyId)}): ${e.message}`, { path, keyId, cause: e, ...(hint ? { hint } : {}) });
 }

@@ -21,11 +21,11 @@ import {
 } from '../crypto/keyfile.js';
 import { decodePemBlocks, encodePem, type PemBlock } from '../crypto/pem.js';
 import { KeyStoreError, isKeyStoreError, shortId } from './errors.js';
-import type { FileKeyStore, Logger } from './filestore.js';
+import type { FileKeyStore } from './filestore.js';
 import { DEFAULT_IMPORT_ROLE, isKeyId, roleHasGun, validateGun, validateRole } from './names.js';
 import type { PassphraseRetriever } from './passphrase.js';
 import { keyIdOf } from './signer.js';
-import type { KeyRecord } from './types.js';
+import type { KeyRecord, Logger } from './types.js';
 
 export interface ImportSource {
   /** Shown in messages (the file name). */
@@ -131,12 +131,59 @@ export async function importKeys(store: FileKeyStore, sources: readonly ImportSo
   return result;
 }
 
+/** One block on its way in: its headers resolved, the key ID its `path` header names. */
+interface BlockImport {
+  store: FileKeyStore;
+  block: PemBlock;
+  /** The headers to store (without `path`). */
+  headers: Map<string, string>;
+  role: string;
+  gun: string;
+  pathId: string | undefined;
+  opts: ImportOptions;
+  planned: readonly Prepared[];
+}
+
+/**
+ * What to store for one block: the PEM to write, an existing key with the same role and GUN
+ * (`record`), or 'unchanged' (a repeat of a block planned before). Throws Reject for a block
+ * that cannot be imported.
+ */
 async function prepareBlock(
   store: FileKeyStore,
   block: PemBlock,
   opts: ImportOptions,
   planned: readonly Prepared[],
 ): Promise<Prepared | { record: KeyRecord } | 'unchanged'> {
+  const { headers, role, gun } = resolveHeaders(block, opts);
+  if (!isPrivateKeyBlock(block)) {
+    throw new Reject('UNSUPPORTED_KEY', `the PEM block is a ${block.type}, not a private key`);
+  }
+  let enc;
+  try {
+    enc = keyBlockEncryption(block);
+  } catch (e) {
+    if (e instanceof KeyFileError) throw new Reject(e.code, e.message);
+    throw e;
+  }
+  const path = headers.get('path');
+  headers.delete('path');
+  if (path !== undefined && path !== '' && !isKeyId(path)) {
+    throw new Reject('INVALID_KEY_ID', `the path header ${JSON.stringify(path)} is not a key ID`);
+  }
+  const b: BlockImport = { store, block, headers, role, gun, pathId: path === '' ? undefined : path, opts, planned };
+  if (enc.scheme === 'none') return importUnencrypted(b);
+  if (b.pathId !== undefined && enc.notaryReadable) {
+    // Stored as it is, still encrypted with its own passphrase (as notary does).
+    const ex = await existing(b, b.pathId);
+    if (ex !== undefined) return ex;
+    return { id: b.pathId, role, gun, pem: encodePem({ type: block.type, headers, bytes: block.bytes }) };
+  }
+  return importDecrypted(b, enc.notaryReadable);
+}
+
+/** Role and GUN of a block from its headers, a legacy `path`, and the command line's fallbacks. */
+function resolveHeaders(block: PemBlock, opts: ImportOptions): { headers: Map<string, string>; role: string; gun: string } {
   const headers = new Map(block.headers);
   // 1. A legacy `path` such as tuf_keys/<gun>/<id> gives the GUN; the path becomes its base name.
   const rawPath = headers.get('path');
@@ -176,85 +223,32 @@ async function prepareBlock(
     gun = '';
     headers.delete('gun');
   }
+  return { headers, role, gun };
+}
 
-  if (!isPrivateKeyBlock(block)) {
-    throw new Reject('UNSUPPORTED_KEY', `the PEM block is a ${block.type}, not a private key`);
-  }
-  let enc;
+/** An unencrypted key: encrypted in notary's form with a new passphrase. */
+async function importUnencrypted(b: BlockImport): Promise<Prepared | { record: KeyRecord } | 'unchanged'> {
+  const key = await decodeOrReject(b.block, null);
+  if (key === null) throw new Reject('BAD_KEY_FILE', 'the key cannot be read');
+  const id = checkId(b, key);
+  const ex = await existing(b, id);
+  if (ex !== undefined) return ex;
+  const passphrase = await b.opts.passphrases.newPassphrase({ keyId: id, alias: b.role, keyName: b.pathId ?? id });
   try {
-    enc = keyBlockEncryption(block);
-  } catch (e) {
-    if (e instanceof KeyFileError) throw new Reject(e.code, e.message);
-    throw e;
+    return { id, role: b.role, gun: b.gun, pem: await b.store.encode(key, b.role, b.gun, passphrase) };
+  } finally {
+    passphrase.fill(0);
   }
-  const path = headers.get('path');
-  headers.delete('path');
-  if (path !== undefined && path !== '' && !isKeyId(path)) {
-    throw new Reject('INVALID_KEY_ID', `the path header ${JSON.stringify(path)} is not a key ID`);
-  }
-  const pathId = path === '' ? undefined : path;
+}
 
-  const decodeOrReject = async (passphrase: Buffer | null): Promise<PrivateKeyData | null> => {
-    try {
-      return await decodeKeyBlock(block, passphrase);
-    } catch (e) {
-      if (e instanceof KeyFileError) throw new Reject(e.code, e.message);
-      throw e;
-    }
-  };
-
-  const checkId = (key: PrivateKeyData): string => {
-    const id = keyIdOf(key);
-    if (pathId !== undefined && pathId !== id) {
-      throw new Reject('KEY_ID_MISMATCH', `the path header says ${pathId} but the key's ID is ${id}`);
-    }
-    return id;
-  };
-
-  /** Existing key with this ID: same role and GUN is fine (skip), anything else is refused. */
-  const existing = async (id: string): Promise<{ record: KeyRecord } | 'unchanged' | undefined> => {
-    const dup = planned.find((p) => p.id === id);
-    if (dup) {
-      if (dup.role === role && dup.gun === gun) return planned[planned.length - 1]?.id === id ? undefined : 'unchanged';
-      throw new Reject('KEY_EXISTS', `key ${id} appears twice with different roles (${dup.role}, ${role})`);
-    }
-    let rec: KeyRecord | undefined;
-    try {
-      rec = await store.get(id);
-    } catch (e) {
-      if (isKeyStoreError(e)) throw new Reject('KEY_EXISTS', `key ${id} is already in the key store but its file cannot be read (${e.message})`);
-      throw e;
-    }
-    if (rec === undefined) return undefined;
-    if (rec.role === role && rec.gun === gun) return { record: rec };
-    throw new Reject('KEY_EXISTS', `key ${id} is already in the key store with role ${rec.role || '(none)'}${rec.gun ? ` for ${rec.gun}` : ''}; remove it first (key remove) to import it again`);
-  };
-
-  if (enc.scheme === 'none') {
-    const key = await decodeOrReject(null);
-    if (key === null) throw new Reject('BAD_KEY_FILE', 'the key cannot be read');
-    const id = checkId(key);
-    const ex = await existing(id);
-    if (ex !== undefined) return ex;
-    const passphrase = await opts.passphrases.newPassphrase({ keyId: id, alias: role, keyName: pathId ?? id });
-    try {
-      return { id, role, gun, pem: await store.encode(key, role, gun, passphrase) };
-    } finally {
-      passphrase.fill(0);
-    }
-  }
-
-  if (pathId !== undefined && enc.notaryReadable) {
-    // Stored as it is, still encrypted with its own passphrase (as notary does).
-    const ex = await existing(pathId);
-    if (ex !== undefined) return ex;
-    return { id: pathId, role, gun, pem: encodePem({ type: block.type, headers, bytes: block.bytes }) };
-  }
-
-  // Encrypted without a path (the ID is unknown until decrypted), or encrypted in a way notary
-  // cannot read: decrypt with the key's passphrase, then store it in notary's form.
+/**
+ * Encrypted without a path (the ID is unknown until decrypted), or encrypted in a way notary
+ * cannot read: decrypt with the key's passphrase, then store it in notary's form.
+ */
+async function importDecrypted(b: BlockImport, notaryReadable: boolean): Promise<Prepared | { record: KeyRecord } | 'unchanged'> {
+  const { pathId, role, gun, block } = b;
   let used: Buffer | undefined;
-  const key = await opts.passphrases.unlock(
+  const key = await b.opts.passphrases.unlock(
     {
       keyId: pathId ?? '',
       alias: role,
@@ -262,22 +256,60 @@ async function prepareBlock(
       label: pathId !== undefined ? `${role} key ${shortId(pathId)}` : `encrypted ${role} key`,
     },
     async (p) => {
-      const k = await decodeOrReject(p);
+      const k = await decodeOrReject(block, p);
       if (k !== null) used = Buffer.from(p);
       return k;
     },
   );
   try {
-    const id = checkId(key);
-    const ex = await existing(id);
+    const id = checkId(b, key);
+    const ex = await existing(b, id);
     if (ex !== undefined) return ex;
-    if (enc.notaryReadable) {
-      return { id, role, gun, pem: encodePem({ type: block.type, headers, bytes: block.bytes }) };
+    if (notaryReadable) {
+      return { id, role, gun, pem: encodePem({ type: block.type, headers: b.headers, bytes: block.bytes }) };
     }
-    return { id, role, gun, pem: await store.encode(key, role, gun, used!) };
+    return { id, role, gun, pem: await b.store.encode(key, role, gun, used!) };
   } finally {
     used?.fill(0);
   }
+}
+
+async function decodeOrReject(block: PemBlock, passphrase: Buffer | null): Promise<PrivateKeyData | null> {
+  try {
+    return await decodeKeyBlock(block, passphrase);
+  } catch (e) {
+    if (e instanceof KeyFileError) throw new Reject(e.code, e.message);
+    throw e;
+  }
+}
+
+/** The key's ID, which the `path` header must name when it has one. */
+function checkId(b: BlockImport, key: PrivateKeyData): string {
+  const id = keyIdOf(key);
+  if (b.pathId !== undefined && b.pathId !== id) {
+    throw new Reject('KEY_ID_MISMATCH', `the path header says ${b.pathId} but the key's ID is ${id}`);
+  }
+  return id;
+}
+
+/** Existing key with this ID: same role and GUN is fine (skip), anything else is refused. */
+async function existing(b: BlockImport, id: string): Promise<{ record: KeyRecord } | 'unchanged' | undefined> {
+  const { planned, role, gun } = b;
+  const dup = planned.find((p) => p.id === id);
+  if (dup) {
+    if (dup.role === role && dup.gun === gun) return planned[planned.length - 1]?.id === id ? undefined : 'unchanged';
+    throw new Reject('KEY_EXISTS', `key ${id} appears twice with different roles (${dup.role}, ${role})`);
+  }
+  let rec: KeyRecord | undefined;
+  try {
+    rec = await b.store.get(id);
+  } catch (e) {
+    if (isKeyStoreError(e)) throw new Reject('KEY_EXISTS', `key ${id} is already in the key store but its file cannot be read (${e.message})`);
+    throw e;
+  }
+  if (rec === undefined) return undefined;
+  if (rec.role === role && rec.gun === gun) return { record: rec };
+  throw new Reject('KEY_EXISTS', `key ${id} is already in the key store with role ${rec.role || '(none)'}${rec.gun ? ` for ${rec.gun}` : ''}; remove it first (key remove) to import it again`);
 }
 
 export interface ExportFilter {

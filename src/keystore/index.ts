@@ -8,4 +8,4 @@ export * from './filestore.js';
 export * from './memory.js';
 export * from './service.js';
 export * from './importexport.js';
-export { writeFileAtomic, isTempName, type FaultHook } from './atomic.js';
+export { writeFileAtomic, type FaultHook } from './atomic.js';

@@ -3,8 +3,6 @@
 
 import { KeyStoreError } from './errors.js';
 
-export const BASE_ROLES: readonly string[] = ['root', 'targets', 'snapshot', 'timestamp'];
-
 /** notary's default role for imported keys without a `role` header. */
 export const DEFAULT_IMPORT_ROLE = 'delegation';
 
@@ -21,16 +19,6 @@ export function validateKeyId(id: string): string {
     });
   }
   return id;
-}
-
-/** notary's delegation role grammar: `targets/` + [A-Za-z0-9_-/] segments, clean, < 256. */
-export function isDelegationRole(role: string): boolean {
-  return (
-    role.startsWith('targets/') &&
-    role.length < 256 &&
-    /^[A-Za-z0-9_\-/]+$/.test(role) &&
-    role.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
-  );
 }
 
 /** Roles whose key files carry a `gun` header (formats.md §4.2). */

@@ -11,7 +11,6 @@
 // The environment is a parameter: this layer never reads process.env.
 
 import { KeyStoreError, shortId } from './errors.js';
-import { BASE_ROLES } from './names.js';
 
 /** The terminal side of prompting; implemented by cli/prompt.ts. */
 export interface PromptIO {
@@ -177,14 +176,7 @@ export class PassphraseRetriever {
     const vars = opts.variables ?? passphraseVariables(req.alias);
     const fromEnv = this.fromEnv(vars)[0];
     if (fromEnv !== undefined) {
-      if (fromEnv.value.length < MIN_PASSPHRASE_LENGTH) {
-        throw new KeyStoreError('BAD_NEW_PASSPHRASE', `the passphrase in ${fromEnv.name} is too short for a new key`, {
-          keyId: req.keyId,
-          role: req.alias,
-          variable: fromEnv.name,
-          hint: `use at least ${MIN_PASSPHRASE_LENGTH} characters (a password manager can generate a good random passphrase)`,
-        });
-      }
+      if (fromEnv.value.length < MIN_PASSPHRASE_LENGTH) throw tooShort(req, fromEnv.name);
       if (opts.variables === undefined) this.remember(req.alias, fromEnv.value);
       return fromEnv.value;
     }
@@ -223,6 +215,19 @@ export class PassphraseRetriever {
       role: req.alias,
       hint: `choose a passphrase of at least ${MIN_PASSPHRASE_LENGTH} characters and type it the same way twice`,
     });
+  }
+
+  /**
+   * Without asking anything, throws what unlock (or, for a new key, newPassphrase) would throw for
+   * want of a passphrase: no terminal and no variable (NO_PASSPHRASE, naming the variable), or a
+   * variable too short for a new key. A workflow checks this before it creates anything.
+   */
+  require(req: PassphraseRequest, createNew: boolean): void {
+    if (this.cache.has(req.alias) || this.interactive) return;
+    const vars = passphraseVariables(req.alias);
+    const name = vars.find((v) => (this.opts.env[v] ?? '') !== '');
+    if (name === undefined) throw noInput(req, vars, createNew);
+    if (createNew && Buffer.byteLength(this.opts.env[name]!, 'utf8') < MIN_PASSPHRASE_LENGTH) throw tooShort(req, name);
   }
 
   /** Caches a passphrase known to be right for the alias (e.g. one a key was just written with). */
@@ -274,14 +279,18 @@ function noInput(req: PassphraseRequest, vars: readonly string[], createNew: boo
   });
 }
 
+function tooShort(req: PassphraseRequest, variable: string): KeyStoreError {
+  return new KeyStoreError('BAD_NEW_PASSPHRASE', `the passphrase in ${variable} is too short for a new key`, {
+    keyId: req.keyId,
+    role: req.alias,
+    variable,
+    hint: `use at least ${MIN_PASSPHRASE_LENGTH} characters (a password manager can generate a good random passphrase)`,
+  });
+}
+
 function eof(req: PassphraseRequest): KeyStoreError {
   return new KeyStoreError('NO_PASSPHRASE', `no passphrase entered for the ${label(req)} (end of input)`, {
     keyId: req.keyId,
     role: req.alias,
   });
-}
-
-/** True for `root`, `targets`, `snapshot` and `timestamp`. */
-export function isBaseRole(role: string): boolean {
-  return BASE_ROLES.includes(role);
 }

@@ -24,133 +24,55 @@
 //  - a generated root key is backed up, encrypted, in the file store, and if that backup cannot
 //    be written the token key is removed again (SEC-F8: no orphans); we say where the copy is;
 //  - signatures are checked against the public key and retried at most 3 times (notary: 5).
-// pkcs11js is an optional dependency, loaded here only: this module is imported lazily, when a
-// module is configured or found.
+// This module is imported lazily, when a module is configured or found. Beside it:
+// pkcs11-api.ts (the pkcs11js calls and constants), pkcs11-loader.ts (loading the driver),
+// pkcs11-layout.ts (notary's slots and object templates), pkcs11-pin.ts (where PINs come from).
 
 import { createHash, type KeyObject } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { children, elementOf, readSingle } from '../crypto/der.js';
 import type { PrivateKeyData } from '../crypto/keyfile.js';
 import { inspectCertificate } from '../crypto/x509.js';
 import { verifySignature } from '../crypto/signature.js';
 import { PublicKey } from '../tuf/keys.js';
 import type { Signer } from '../tuf/sign.js';
 import { KeyStoreError, isKeyStoreError, shortId } from './errors.js';
-import type { Logger } from './filestore.js';
 import { validateKeyId, validateRole } from './names.js';
 import type { Env, PromptIO } from './passphrase.js';
-import { PKCS11_PIN_VARIABLE, PKCS11_SO_PIN_VARIABLE } from './pkcs11-module.js';
+import {
+  CKA_CLASS,
+  CKA_ID,
+  CKA_KEY_TYPE,
+  CKA_TOKEN,
+  CKA_VALUE,
+  CKF_RW_SESSION,
+  CKF_SERIAL_SESSION,
+  CKF_TOKEN_INITIALIZED,
+  CKF_USER_PIN_LOCKED,
+  CKK_EC,
+  CKM_ECDSA,
+  CKO_CERTIFICATE,
+  CKO_PRIVATE_KEY,
+  CKR,
+  CKU_SO,
+  CKU_USER,
+  ckrCode,
+  ckrName,
+  type P11Attribute,
+  type P11Handle,
+  type P11TokenInfo,
+  type Pkcs11Api,
+} from './pkcs11-api.js';
+import { PIV_SLOT_NAMES, SLOT_ORDER, TOKEN_SLOTS, keyObjectTemplates, tokenCertificate } from './pkcs11-layout.js';
+import { loadPkcs11Module, onExit, type Pkcs11Factory } from './pkcs11-loader.js';
+import { PinRetriever, pinLockedError, type PinKind } from './pkcs11-pin.js';
 import { checkUse, keyIdOf } from './signer.js';
-import type { AddKeyOptions, KeyRecord, KeySigner, KeyStore, SignerOptions } from './types.js';
+import type { AddKeyOptions, KeyRecord, KeySigner, KeyStore, Logger, SignerOptions } from './types.js';
 
-// ---- the part of pkcs11js this store uses (tests may hand in another implementation) ----
-
-export type P11Handle = Buffer;
-export interface P11Attribute {
-  type: number;
-  value?: number | boolean | string | Buffer;
-}
-export interface P11TokenInfo {
-  label: string;
-  manufacturerID: string;
-  model: string;
-  serialNumber: string;
-  flags: number;
-}
-export interface Pkcs11Api {
-  load(path: string): void;
-  C_Initialize(): void;
-  C_Finalize(): void;
-  C_GetSlotList(tokenPresent: boolean): P11Handle[];
-  C_GetTokenInfo(slot: P11Handle): P11TokenInfo;
-  C_OpenSession(slot: P11Handle, flags: number): P11Handle;
-  C_CloseSession(session: P11Handle): void;
-  C_Login(session: P11Handle, userType: number, pin: string): void;
-  C_Logout(session: P11Handle): void;
-  C_FindObjectsInit(session: P11Handle, template: P11Attribute[]): void;
-  C_FindObjects(session: P11Handle, max: number): P11Handle[];
-  C_FindObjectsFinal(session: P11Handle): void;
-  C_GetAttributeValue(session: P11Handle, object: P11Handle, template: P11Attribute[]): P11Attribute[];
-  C_CreateObject(session: P11Handle, template: P11Attribute[]): P11Handle;
-  C_DestroyObject(session: P11Handle, object: P11Handle): void;
-  C_SignInit(session: P11Handle, mechanism: { mechanism: number }, key: P11Handle): void;
-  C_Sign(session: P11Handle, data: Buffer, out: Buffer): Buffer;
-}
-
-// ---- PKCS#11 constants (standard values) ----
-
-export const CKO_CERTIFICATE = 1;
-export const CKO_PUBLIC_KEY = 2;
-export const CKO_PRIVATE_KEY = 3;
-export const CKA_CLASS = 0x0;
-export const CKA_TOKEN = 0x1;
-export const CKA_PRIVATE = 0x2;
-export const CKA_LABEL = 0x3;
-export const CKA_VALUE = 0x11;
-export const CKA_CERTIFICATE_TYPE = 0x80;
-export const CKA_KEY_TYPE = 0x100;
-export const CKA_SUBJECT = 0x101;
-export const CKA_ID = 0x102;
-export const CKA_SENSITIVE = 0x103;
-export const CKA_SIGN = 0x108;
-export const CKA_VERIFY = 0x10a;
-export const CKA_EXTRACTABLE = 0x162;
-export const CKA_EC_PARAMS = 0x180;
-export const CKA_EC_POINT = 0x181;
-export const CKA_VENDOR_DEFINED = 0x80000000;
-export const CKK_EC = 3;
-export const CKC_X_509 = 0;
-export const CKM_ECDSA = 0x1041;
-export const CKU_SO = 0;
-export const CKU_USER = 1;
-export const CKF_RW_SESSION = 0x2;
-export const CKF_SERIAL_SESSION = 0x4;
-export const CKF_TOKEN_INITIALIZED = 0x400;
-export const CKF_USER_PIN_COUNT_LOW = 0x10000;
-export const CKF_USER_PIN_FINAL_TRY = 0x20000;
-export const CKF_USER_PIN_LOCKED = 0x40000;
-
-export const CKR = {
-  GENERAL_ERROR: 0x5,
-  DEVICE_ERROR: 0x30,
-  DEVICE_MEMORY: 0x31,
-  DEVICE_REMOVED: 0x32,
-  FUNCTION_CANCELED: 0x50,
-  PIN_INCORRECT: 0xa0,
-  PIN_EXPIRED: 0xa3,
-  PIN_LOCKED: 0xa4,
-  SESSION_CLOSED: 0xb0,
-  SESSION_HANDLE_INVALID: 0xb3,
-  TOKEN_NOT_PRESENT: 0xe0,
-  TOKEN_NOT_RECOGNIZED: 0xe1,
-  USER_ALREADY_LOGGED_IN: 0x100,
-  USER_NOT_LOGGED_IN: 0x101,
-  USER_ANOTHER_ALREADY_LOGGED_IN: 0x104,
-  CRYPTOKI_ALREADY_INITIALIZED: 0x191,
-  FUNCTION_REJECTED: 0x200,
-} as const;
-
-/** DER of the prime256v1 OID (CKA_EC_PARAMS), as notary writes it. */
-export const P256_EC_PARAMS = Buffer.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
-
-/** notary's 4 slots and its order of preference (yubikeystore.go slotIDs). */
-export const TOKEN_SLOTS = 4;
-export const SLOT_ORDER: readonly number[] = [2, 1, 3, 0];
-/** PIV names of notary's slot bytes (for messages). */
-export const PIV_SLOT_NAMES: Readonly<Record<number, string>> = { 0: '9a', 1: '9e', 2: '9c', 3: '9d' };
-/** notary's default PIV management key, used as the SO PIN of a YubiKey (yubikeystore.go). */
-export const YUBIKEY_DEFAULT_SO_PIN = '010203040506070801020304050607080102030405060708';
-/** notary's key mode for generated YubiKey keys: touch and PIN once (yubikeystore.go). */
-export const YUBIKEY_KEYMODE = 1 | 2;
-export const TOUCH_NOTICE = 'Please touch the attached Yubikey to perform signing.';
+/** The touch notice notary prints before a YubiKey signs. */
+const TOUCH_NOTICE = 'Please touch the attached Yubikey to perform signing.';
 /** Signatures made before giving up (each one is checked against the public key). */
-export const MAX_SIGN_ATTEMPTS = 3;
-/** PIN prompts before giving up (a YubiKey locks its PIN after 3 wrong ones). */
-export const MAX_PIN_PROMPTS = 3;
-/** notary's certificate on the token: 10 years from now (utils.NewCertificate, AddDate(10,0,0)). */
-const TOKEN_CERT_YEARS = 10;
+const MAX_SIGN_ATTEMPTS = 3;
 
+/** CKR_ codes that mean the token went away or stopped answering. */
 const REMOVED_CODES: ReadonlySet<number> = new Set([
   CKR.DEVICE_REMOVED,
   CKR.TOKEN_NOT_PRESENT,
@@ -159,125 +81,6 @@ const REMOVED_CODES: ReadonlySet<number> = new Set([
   CKR.DEVICE_ERROR,
   CKR.TOKEN_NOT_RECOGNIZED,
 ]);
-
-/** The CKR_ code of a pkcs11js error, if it carries one. */
-export function ckrCode(e: unknown): number | undefined {
-  if (typeof e !== 'object' || e === null) return undefined;
-  const code = (e as { code?: unknown }).code;
-  if (typeof code === 'number' && code !== 0) return code;
-  const m = /CKR_[A-Z_]+:(\d+)/.exec(String((e as { message?: unknown }).message ?? ''));
-  return m ? Number(m[1]) : undefined;
-}
-
-function ckrName(e: unknown): string {
-  const msg = String((e as { message?: unknown })?.message ?? e);
-  const m = /CKR_[A-Z_]+/.exec(msg);
-  return m ? m[0] : msg;
-}
-
-// ---- loading the module (once per process per library) ----
-
-const loaded = new Map<string, Pkcs11Api>();
-
-/** Clean-ups run when the process exits (one listener for every store and module). */
-const atExit = new Set<() => void>();
-let exitHooked = false;
-function onExit(f: () => void): void {
-  atExit.add(f);
-  if (exitHooked) return;
-  exitHooked = true;
-  process.once('exit', () => {
-    for (const g of [...atExit].reverse()) g();
-    atExit.clear();
-  });
-}
-
-/** Test hook: replaces `import('pkcs11js')`. */
-export type Pkcs11Factory = () => Promise<Pkcs11Api>;
-
-async function defaultFactory(): Promise<Pkcs11Api> {
-  let mod: { PKCS11?: new () => Pkcs11Api; default?: { PKCS11?: new () => Pkcs11Api } };
-  try {
-    // pkcs11js is CommonJS (a native addon); a created require keeps bundlers from resolving the
-    // optional package at build time.
-    mod = createRequire(import.meta.url)('pkcs11js') as typeof mod;
-  } catch (e) {
-    throw new KeyStoreError('TOKEN_UNAVAILABLE', `PKCS#11 support is not installed: the optional package pkcs11js could not be loaded (${firstLine(e)})`, {
-      hint: 'reinstall dtrust where npm can build native addons (python3, make and a C++ compiler), or run with --pkcs11-module none to use file keys only',
-      cause: e,
-    });
-  }
-  const Ctor = mod.PKCS11 ?? mod.default?.PKCS11;
-  if (typeof Ctor !== 'function') {
-    throw new KeyStoreError('TOKEN_UNAVAILABLE', 'PKCS#11 support is broken: the pkcs11js package has no PKCS11 class', {
-      hint: 'reinstall dtrust, or run with --pkcs11-module none',
-    });
-  }
-  return new Ctor();
-}
-
-function firstLine(e: unknown): string {
-  return String((e as { message?: unknown })?.message ?? e).split('\n')[0]!;
-}
-
-/** Loads and initialises `path` (C_Initialize once; C_Finalize when the process exits). */
-export async function loadPkcs11Module(path: string, factory: Pkcs11Factory = defaultFactory): Promise<Pkcs11Api> {
-  const have = loaded.get(path);
-  if (have) return have;
-  let isFile = false;
-  try {
-    isFile = statSync(path).isFile();
-  } catch {
-    // reported below
-  }
-  if (!isFile) {
-    throw new KeyStoreError('TOKEN_UNAVAILABLE', `the PKCS#11 module ${path} does not exist`, {
-      path,
-      hint: 'install the driver (YubiKey: the libykcs11 library of yubico-piv-tool; SoftHSM2: /usr/lib/softhsm/libsofthsm2.so) or fix --pkcs11-module / DTRUST_PKCS11_MODULE / pkcs11.module',
-    });
-  }
-  const api = await factory();
-  try {
-    api.load(path);
-  } catch (e) {
-    throw new KeyStoreError('TOKEN_UNAVAILABLE', `cannot load the PKCS#11 module ${path}: ${firstLine(e)}`, {
-      path,
-      hint: 'the file is not a PKCS#11 library for this machine; check --pkcs11-module / DTRUST_PKCS11_MODULE / pkcs11.module',
-      cause: e,
-    });
-  }
-  try {
-    api.C_Initialize();
-  } catch (e) {
-    if (ckrCode(e) !== CKR.CRYPTOKI_ALREADY_INITIALIZED) {
-      throw new KeyStoreError('TOKEN_UNAVAILABLE', `the PKCS#11 module ${path} failed to start: ${ckrName(e)}`, {
-        path,
-        hint: 'check the driver\'s own configuration (SoftHSM2: the file SOFTHSM2_CONF names and its token directory)',
-        cause: e,
-      });
-    }
-  }
-  loaded.set(path, api);
-  onExit(() => unloadPkcs11Module(path));
-  return api;
-}
-
-/**
- * C_Finalize for `path` (done when the process exits). A later open initialises the module
- * again, reading its configuration anew (SoftHSM2: SOFTHSM2_CONF); the tests rely on that.
- */
-export function unloadPkcs11Module(path: string): void {
-  const api = loaded.get(path);
-  if (!api) return;
-  loaded.delete(path);
-  try {
-    api.C_Finalize();
-  } catch {
-    // finalised anyway
-  }
-}
-
-// ---- the store ----
 
 export interface BackupStore {
   readonly name: string;
@@ -323,6 +126,7 @@ export class Pkcs11KeyStore implements KeyStore {
   private readonly log: Logger;
   private readonly notice: (line: string) => void;
   private readonly touch: boolean;
+  private readonly pins: PinRetriever;
 
   private constructor(
     private readonly api: Pkcs11Api,
@@ -338,6 +142,7 @@ export class Pkcs11KeyStore implements KeyStore {
     this.log = opts.log ?? (() => undefined);
     this.notice = opts.notice ?? (() => undefined);
     this.touch = opts.touch ?? this.yubikey;
+    this.pins = new PinRetriever(opts.env, opts.prompt);
   }
 
   /**
@@ -350,7 +155,7 @@ export class Pkcs11KeyStore implements KeyStore {
     try {
       slots = api.C_GetSlotList(true);
     } catch (e) {
-      throw new KeyStoreError('TOKEN_UNAVAILABLE', `the PKCS#11 module ${opts.module} cannot list its slots: ${ckrName(e)}`, { cause: e });
+      throw new KeyStoreError('TOKEN_UNAVAILABLE', `the PKCS#11 module ${opts.module} cannot list its slots: ${ckrName(e)}`, {}, e);
     }
     const seen: string[] = [];
     let chosen: { slot: P11Handle; info: P11TokenInfo } | undefined;
@@ -380,7 +185,7 @@ export class Pkcs11KeyStore implements KeyStore {
     try {
       session = api.C_OpenSession(chosen.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
     } catch (e) {
-      throw new KeyStoreError('TOKEN_UNAVAILABLE', `cannot open a session with token "${chosen.info.label.trim()}": ${ckrName(e)}`, { cause: e });
+      throw new KeyStoreError('TOKEN_UNAVAILABLE', `cannot open a session with token "${chosen.info.label.trim()}": ${ckrName(e)}`, {}, e);
     }
     const store = new Pkcs11KeyStore(api, chosen.slot, session, chosen.info, opts);
     onExit(() => store.closeNow());
@@ -415,26 +220,15 @@ export class Pkcs11KeyStore implements KeyStore {
     if (code !== undefined && REMOVED_CODES.has(code)) {
       return new KeyStoreError('TOKEN_REMOVED', `the token "${this.label}" was removed or stopped answering while ${what} (${ckrName(e)})`, {
         hint: 'plug the token back in and run the command again; keys are only deleted after a replacement is safe',
-        cause: e,
-      });
+      }, e);
     }
-    if (code === CKR.PIN_LOCKED) return this.lockedError(e);
+    if (code === CKR.PIN_LOCKED) return pinLockedError(this, e);
     if (code === CKR.FUNCTION_CANCELED || code === CKR.FUNCTION_REJECTED) {
       return new KeyStoreError('TOKEN_ERROR', `the token "${this.label}" refused ${what} (${ckrName(e)})`, {
         hint: this.touch ? 'touch the token when it blinks, within its timeout, and run the command again' : 'confirm the operation on the token and run the command again',
-        cause: e,
-      });
+      }, e);
     }
-    return new KeyStoreError('TOKEN_ERROR', `the token "${this.label}" failed while ${what}: ${ckrName(e)}`, { cause: e });
-  }
-
-  private lockedError(cause?: unknown): KeyStoreError {
-    return new KeyStoreError('PIN_LOCKED', `the user PIN of token "${this.label}" is locked after too many wrong PINs`, {
-      hint: this.yubikey
-        ? 'unblock it with the PUK (ykman piv access unblock-pin); no key was changed'
-        : "unblock it with the token's SO PIN (e.g. pkcs11-tool --init-pin --login --login-type so); no key was changed",
-      cause,
-    });
+    return new KeyStoreError('TOKEN_ERROR', `the token "${this.label}" failed while ${what}: ${ckrName(e)}`, {}, e);
   }
 
   private call<T>(what: string, f: () => T): T {
@@ -455,7 +249,7 @@ export class Pkcs11KeyStore implements KeyStore {
 
   // ---- logging in ----
 
-  private async ensureLogin(kind: 'user' | 'so'): Promise<void> {
+  private async ensureLogin(kind: PinKind): Promise<void> {
     if (this.loggedIn === kind) return;
     if (this.loggedIn !== undefined) {
       try {
@@ -465,91 +259,33 @@ export class Pkcs11KeyStore implements KeyStore {
       }
       this.loggedIn = undefined;
     }
-    if (kind === 'user' && (this.tokenFlags() & CKF_USER_PIN_LOCKED) !== 0) throw this.lockedError();
-    const userType = kind === 'so' ? CKU_SO : CKU_USER;
-    const tryPin = (pin: string): boolean => {
-      try {
-        this.api.C_Login(this.session, userType, pin);
-        return true;
-      } catch (e) {
-        const code = ckrCode(e);
-        if (code === CKR.USER_ALREADY_LOGGED_IN) return true;
-        if (code === CKR.PIN_INCORRECT) return false;
-        if (code === CKR.USER_ANOTHER_ALREADY_LOGGED_IN) {
-          try {
-            this.api.C_Logout(this.session);
-            this.api.C_Login(this.session, userType, pin);
-            return true;
-          } catch (e2) {
-            if (ckrCode(e2) === CKR.PIN_INCORRECT) return false;
-            throw this.fail(e2, 'logging in');
-          }
-        }
-        throw this.fail(e, 'logging in');
-      }
-    };
-    const what = kind === 'so' ? 'SO Pin' : 'User Pin';
-    const variable = kind === 'so' ? PKCS11_SO_PIN_VARIABLE : PKCS11_PIN_VARIABLE;
-    const fromEnv = this.opts.env[variable];
-    if (fromEnv !== undefined && fromEnv !== '') {
-      if (tryPin(fromEnv)) {
-        this.loggedIn = kind;
-        return;
-      }
-      const prompt = this.opts.prompt;
-      if (!prompt?.interactive) throw this.wrongPin(kind, `the PIN in ${variable} was refused by token "${this.label}"`, variable);
-      prompt.write(`The PIN in ${variable} was refused by token "${this.label}".\n`);
-    } else if (kind === 'so' && this.yubikey) {
-      // notary's default management key (its SO PIN); a wrong management key does not lock a YubiKey.
-      if (tryPin(YUBIKEY_DEFAULT_SO_PIN)) {
-        this.loggedIn = kind;
-        return;
-      }
-    }
-    const prompt = this.opts.prompt;
-    if (!prompt?.interactive) {
-      throw new KeyStoreError('NO_PIN', `no ${what} for token "${this.label}": ${variable} is not set and stdin is not a terminal`, {
-        variable,
-        hint: `set ${variable} (CI), or run the command on a terminal to be asked for the PIN`,
-      });
-    }
-    const text = this.yubikey ? `Enter the ${what} for the attached Yubikey: ` : `Enter the ${what} for token "${this.label}": `;
-    for (let i = 0; i < MAX_PIN_PROMPTS; i++) {
-      const typed = await prompt.readSecret(text);
-      if (typed === null) throw new KeyStoreError('NO_PIN', `no ${what} entered for token "${this.label}" (end of input)`, { variable });
-      const pin = typed.toString('utf8').trim();
-      typed.fill(0);
-      if (pin !== '' && tryPin(pin)) {
-        this.loggedIn = kind;
-        return;
-      }
-      if (kind === 'user') {
-        const flags = this.tokenFlags();
-        if ((flags & CKF_USER_PIN_LOCKED) !== 0) throw this.lockedError();
-        if ((flags & CKF_USER_PIN_FINAL_TRY) !== 0) {
-          prompt.write('Wrong PIN. One attempt is left before the token locks its PIN.\n');
-          continue;
-        }
-      }
-      prompt.write('Wrong PIN. Please retry.\n');
-    }
-    throw this.wrongPin(kind, `wrong ${what} for token "${this.label}" (${MAX_PIN_PROMPTS} attempts)`, undefined);
+    if (kind === 'user' && (this.tokenFlags() & CKF_USER_PIN_LOCKED) !== 0) throw pinLockedError(this);
+    await this.pins.logIn(kind, { label: this.label, yubikey: this.yubikey, tryPin: (pin) => this.tryLogin(kind, pin), flags: () => this.tokenFlags() });
+    this.loggedIn = kind;
   }
 
-  private wrongPin(kind: 'user' | 'so', message: string, variable: string | undefined): KeyStoreError {
-    let left = '';
-    if (kind === 'user') {
-      const flags = this.tokenFlags();
-      if ((flags & CKF_USER_PIN_LOCKED) !== 0) return this.lockedError();
-      if ((flags & CKF_USER_PIN_FINAL_TRY) !== 0) left = '; only one attempt is left before the token locks its PIN';
-      else if ((flags & CKF_USER_PIN_COUNT_LOW) !== 0) left = '; the token reports few attempts left';
+  /** C_Login: true when logged in, false when the PIN is wrong; other failures throw. */
+  private tryLogin(kind: PinKind, pin: string): boolean {
+    const userType = kind === 'so' ? CKU_SO : CKU_USER;
+    try {
+      this.api.C_Login(this.session, userType, pin);
+      return true;
+    } catch (e) {
+      const code = ckrCode(e);
+      if (code === CKR.USER_ALREADY_LOGGED_IN) return true;
+      if (code === CKR.PIN_INCORRECT) return false;
+      if (code === CKR.USER_ANOTHER_ALREADY_LOGGED_IN) {
+        try {
+          this.api.C_Logout(this.session);
+          this.api.C_Login(this.session, userType, pin);
+          return true;
+        } catch (e2) {
+          if (ckrCode(e2) === CKR.PIN_INCORRECT) return false;
+          throw this.fail(e2, 'logging in');
+        }
+      }
+      throw this.fail(e, 'logging in');
     }
-    return new KeyStoreError('WRONG_PIN', message + left, {
-      variable,
-      hint: variable
-        ? `set ${variable} to the token's ${kind === 'so' ? 'SO PIN (YubiKey: management key)' : 'user PIN'}; a PIN from the environment is tried once only, so that a wrong value cannot lock the token`
-        : `enter the token's ${kind === 'so' ? 'SO PIN (YubiKey: management key)' : 'user PIN'}; no key was changed`,
-    });
   }
 
   /** The login that lets this token create and destroy objects. */
@@ -783,8 +519,7 @@ export class Pkcs11KeyStore implements KeyStore {
       throw new KeyStoreError('BACKUP_FAILED', `Failed to backup private key to: ${backup.name}: ${(e as Error).message}; the key was removed from the token again`, {
         keyId: id,
         hint: isKeyStoreError(e) && e.hint ? e.hint : 'fix the problem with the trust directory and run the command again',
-        cause: e,
-      });
+      }, e);
     }
     this.notice(`Root key ${id} was generated on ${where}; an encrypted backup copy is in ${backup.name}: keep it offline, it is the only way back if the token is lost.`);
     return { ...record };
@@ -792,70 +527,8 @@ export class Pkcs11KeyStore implements KeyStore {
 
   /** Writes certificate, private key and (except on a YubiKey) public key; all or nothing. */
   private async writeObjects(key: PrivateKeyData, role: string, slot: number): Promise<P11Handle[]> {
-    const { createRootCertificate } = await import('../crypto/certgen.js');
-    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const until = new Date(now);
-    until.setUTCFullYear(until.getUTCFullYear() + TOKEN_CERT_YEARS);
-    const certDer = await createRootCertificate({ privateKey: key.privateKey, publicKey: key.publicKey, commonName: role, notBefore: now, notAfter: until });
-    const jwk = key.privateKey.export({ format: 'jwk' });
-    const d = leftPad(Buffer.from(jwk.d!, 'base64url'), 32);
-    const x = leftPad(Buffer.from(jwk.x!, 'base64url'), 32);
-    const y = leftPad(Buffer.from(jwk.y!, 'base64url'), 32);
-    const ckaId = Buffer.from([slot]);
-    const subject = subjectOf(certDer);
-    const templates: P11Attribute[][] = this.yubikey
-      ? [
-          // notary's addECDSAKey, attribute for attribute.
-          [
-            { type: CKA_CLASS, value: CKO_CERTIFICATE },
-            { type: CKA_VALUE, value: certDer },
-            { type: CKA_ID, value: ckaId },
-          ],
-          [
-            { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
-            { type: CKA_KEY_TYPE, value: CKK_EC },
-            { type: CKA_ID, value: ckaId },
-            { type: CKA_EC_PARAMS, value: P256_EC_PARAMS },
-            { type: CKA_VALUE, value: d },
-            { type: CKA_VENDOR_DEFINED, value: YUBIKEY_KEYMODE },
-          ],
-        ]
-      : [
-          [
-            { type: CKA_CLASS, value: CKO_CERTIFICATE },
-            { type: CKA_CERTIFICATE_TYPE, value: CKC_X_509 },
-            { type: CKA_TOKEN, value: true },
-            { type: CKA_PRIVATE, value: false },
-            { type: CKA_LABEL, value: role },
-            { type: CKA_ID, value: ckaId },
-            { type: CKA_SUBJECT, value: subject },
-            { type: CKA_VALUE, value: certDer },
-          ],
-          [
-            { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
-            { type: CKA_KEY_TYPE, value: CKK_EC },
-            { type: CKA_TOKEN, value: true },
-            { type: CKA_PRIVATE, value: true },
-            { type: CKA_SENSITIVE, value: true },
-            { type: CKA_EXTRACTABLE, value: false },
-            { type: CKA_SIGN, value: true },
-            { type: CKA_LABEL, value: role },
-            { type: CKA_ID, value: ckaId },
-            { type: CKA_EC_PARAMS, value: P256_EC_PARAMS },
-            { type: CKA_VALUE, value: d },
-          ],
-          [
-            { type: CKA_CLASS, value: CKO_PUBLIC_KEY },
-            { type: CKA_KEY_TYPE, value: CKK_EC },
-            { type: CKA_TOKEN, value: true },
-            { type: CKA_PRIVATE, value: false },
-            { type: CKA_VERIFY, value: true },
-            { type: CKA_LABEL, value: role },
-            { type: CKA_ID, value: ckaId },
-            { type: CKA_EC_PARAMS, value: P256_EC_PARAMS },
-            { type: CKA_EC_POINT, value: Buffer.concat([Buffer.from([0x04, 0x41, 0x04]), x, y]) },
-          ],
-        ];
+    const certDer = await tokenCertificate(key, role);
+    const { templates, secret } = keyObjectTemplates(key, role, slot, certDer, this.yubikey);
     const created: P11Handle[] = [];
     try {
       for (const t of templates) created.push(this.api.C_CreateObject(this.session, t));
@@ -867,7 +540,7 @@ export class Pkcs11KeyStore implements KeyStore {
       }
       throw this.fail(e, 'storing the key');
     } finally {
-      d.fill(0);
+      secret.fill(0);
     }
     return created;
   }
@@ -899,19 +572,4 @@ export class Pkcs11KeyStore implements KeyStore {
       hint: 'change the PIN with the token\'s own tools (YubiKey: ykman piv access change-pin); `key passwd` changes the passphrase of the backup copy on disk',
     });
   }
-}
-
-function leftPad(b: Buffer, n: number): Buffer {
-  if (b.length >= n) return b;
-  return Buffer.concat([Buffer.alloc(n - b.length), b]);
-}
-
-/** The DER subject Name of a certificate (CKA_SUBJECT). */
-function subjectOf(der: Buffer): Buffer {
-  // TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serial, signature, issuer, validity, subject, ... }
-  const [tbs] = children(der, readSingle(der));
-  const fields = tbs ? children(der, tbs) : [];
-  const subject = fields[(fields[0]?.tag === 0xa0 ? 1 : 0) + 4];
-  if (!subject) throw new KeyStoreError('TOKEN_ERROR', 'internal error: malformed certificate');
-  return Buffer.from(elementOf(der, subject));
 }

@@ -9,6 +9,9 @@ import type { PublicKey } from '../tuf/keys.js';
 import type { Signer } from '../tuf/sign.js';
 import type { PassphraseRetriever, NewPassphraseOptions } from './passphrase.js';
 
+export type LogLevel = 'error' | 'warning' | 'info' | 'debug';
+export type Logger = (level: LogLevel, message: string) => void;
+
 /** What a store knows about one key without decrypting it. */
 export interface KeyRecord {
   /** The canonical key ID (the key file's name). */

@@ -16,23 +16,9 @@
 
 import { createHash } from 'node:crypto';
 import { RemoteError, MESSAGES, sanitize } from './errors.js';
+import type { CredentialProvider, Credentials } from './credentials.js';
 import type { HttpClient, HttpResponse, RequestSpec } from './http.js';
 import type { ServerUrl } from './url.js';
-
-export { chainCredentials, defaultCredentials, dockerConfigCredentials, notaryAuthCredentials } from './credentials.js';
-
-export interface Credentials {
-  username: string;
-  password: string;
-  /**
-   * docker's identity token (an OAuth refresh token). When set, Bearer tokens are obtained with
-   * it and username/password are not used.
-   */
-  identityToken?: string;
-}
-
-/** Where credentials come from; resolves undefined when there are none. Called at most once per remote. */
-export type CredentialProvider = () => Promise<Credentials | undefined>;
 
 /** Token scope actions: read-only, read-write, admin (cli.md §7.4). */
 export type Scope = 'pull' | 'push,pull' | '*';
@@ -142,11 +128,6 @@ interface CachedToken {
 }
 
 const tokenCache = new Map<string, CachedToken>();
-
-/** Forget every cached bearer token (tests; long-running callers after a logout). */
-export function clearTokenCache(): void {
-  tokenCache.clear();
-}
 
 const MIN_TOKEN_LIFETIME_S = 60; // docker's minimum
 const TOKEN_EXPIRY_SLACK_MS = 5_000;

@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemoteError } from './errors.js';
-import type { TlsFiles } from './http.js';
+import type { TlsFiles } from './tls.js';
 
 /** docker's certs.d, where the registry certificates of a machine live. */
 export const DOCKER_CERTS_D = '/etc/docker/certs.d';

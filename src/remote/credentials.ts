@@ -4,10 +4,22 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CredentialProvider, Credentials } from './auth.js';
 import { RemoteError } from './errors.js';
 
 export type Env = Record<string, string | undefined>;
+
+export interface Credentials {
+  username: string;
+  password: string;
+  /**
+   * docker's identity token (an OAuth refresh token). When set, Bearer tokens are obtained with
+   * it and username/password are not used.
+   */
+  identityToken?: string;
+}
+
+/** Where credentials come from; resolves undefined when there are none. Called at most once per remote. */
+export type CredentialProvider = () => Promise<Credentials | undefined>;
 
 /** Go's base64.StdEncoding.DecodeString: padded standard alphabet; CR and LF are ignored. */
 function decodeStdBase64(s: string): Buffer | undefined {

@@ -3,6 +3,8 @@
 // saying what the user can do next. Messages never contain credentials or tokens (SEC-F7), and
 // every string that came from the server is sanitised before it is put into a message (SEC-N2).
 
+import { DtrustError } from '../errors.js';
+
 export type RemoteErrorCode =
   /** Network unreachable, connection refused, DNS failure, connection reset before any answer. */
   | 'OFFLINE'
@@ -54,24 +56,22 @@ export interface RemoteErrorFields {
   resource?: string;
 }
 
-export class RemoteError extends Error {
-  readonly code: RemoteErrorCode;
+export class RemoteError extends DtrustError<RemoteErrorCode, RemoteErrorFields> {
+  /** Every remote error has a hint: the code's default when the caller gave none. */
+  declare readonly hint: string;
   readonly status: number | undefined;
   readonly url: string;
   readonly serverError: ServerError | undefined;
   readonly serverErrors: ServerError[] | undefined;
-  readonly hint: string;
   readonly resource: string | undefined;
 
   constructor(code: RemoteErrorCode, message: string, fields: RemoteErrorFields, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, message, { ...fields, hint: fields.hint ?? defaultHint(code) }, cause);
     this.name = 'RemoteError';
-    this.code = code;
     this.status = fields.status;
     this.url = fields.url;
     this.serverError = fields.serverError;
     this.serverErrors = fields.serverErrors;
-    this.hint = fields.hint ?? defaultHint(code);
     this.resource = fields.resource;
   }
 }

@@ -9,17 +9,16 @@
 //   Content-Length above the cap fails at once (SEC-V10). Error bodies are read up to a small cap.
 // - Retries with exponential backoff and jitter for GETs only, on 5xx/408/429 and on connection
 //   resets; never for POST or DELETE.
-// - TLS: CA file (an exclusive pool, as notary's root_ca), client cert+key (both or neither),
-//   skipVerify. TLS failures are TLS errors, never "offline". node:https and node:tls load only
-//   when an https URL or a client certificate is used (start-up time of http-only commands).
+// - TLS with the material tls.ts read; TLS failures are TLS errors, never "offline". node:https
+//   loads only when an https URL is used (start-up time of http-only commands).
 
 import http from 'node:http';
 import type https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { MESSAGES, RemoteError } from './errors.js';
+import { RemoteError } from './errors.js';
+import { Failure, TimeoutSignal, classify, tooLarge, type Phase } from './failures.js';
+import type { LoadedTls } from './tls.js';
 
 export interface Timeouts {
   /** TCP connect plus TLS handshake of a new connection. */
@@ -45,24 +44,6 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDe
 
 /** notary reads at most 1 KiB of an error body (storage/httpstore.go MaxErrorResponseSize). */
 export const MAX_ERROR_BODY = 1024;
-
-export interface TlsFiles {
-  /** The only CAs trusted (notary's --tlscacert). */
-  caFile?: string;
-  /** CAs trusted beside the default roots (or beside caFile): docker's certificate directories. */
-  extraCaFiles?: string[];
-  certFile?: string;
-  keyFile?: string;
-  skipVerify?: boolean;
-}
-
-/** TLS material read from disk, ready for the https agent. */
-export interface LoadedTls {
-  ca?: string;
-  cert?: Buffer;
-  key?: Buffer;
-  rejectUnauthorized: boolean;
-}
 
 export interface HttpStats {
   /** HTTP requests sent (every attempt, auth retries and token requests included). */
@@ -103,193 +84,6 @@ export interface HttpResponse {
   truncated: boolean;
   /** The request URL (never has user info). */
   url: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// TLS configuration
-
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-  ELOOP: 'too many levels of symbolic links',
-  EPERM: 'operation not permitted',
-};
-
-function openError(path: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  return `open ${path}: ${ERRNO_TEXT[code] ?? code ?? 'cannot read'}`;
-}
-
-const MAX_TLS_FILE = 1024 * 1024;
-
-async function readTlsFile(path: string, what: (detail: string) => string, url: string): Promise<Buffer> {
-  let b: Buffer;
-  try {
-    b = await readFile(path);
-  } catch (err) {
-    throw new RemoteError('CONFIG', what(openError(path, err)), { url, hint: 'check the TLS file paths (--tlscacert, --tlscert, --tlskey)' }, err);
-  }
-  if (b.length > MAX_TLS_FILE) {
-    throw new RemoteError('CONFIG', what(`${path} is larger than 1 MiB`), { url });
-  }
-  return b;
-}
-
-/** The PEM certificates in `pem` that parse, as Go's AppendCertsFromPEM keeps them. */
-function certificateBlocks(pem: Buffer): string[] {
-  const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.filter((b) => {
-    try {
-      new X509Certificate(b);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/**
- * Reads and checks the TLS files with notary's messages (`unable to configure TLS: …`). As in
- * notary (go-connections tlsconfig), a CA file is not read at all when verification is skipped.
- */
-export async function loadTls(files: TlsFiles | undefined, url: string): Promise<LoadedTls> {
-  const f = files ?? {};
-  const certFile = f.certFile || undefined;
-  const keyFile = f.keyFile || undefined;
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new RemoteError('CONFIG', 'either pass both client key and cert, or neither', {
-      url,
-      hint: 'pass --tlscert and --tlskey together (remote_server.tls_client_cert and tls_client_key)',
-    });
-  }
-  const out: LoadedTls = { rejectUnauthorized: f.skipVerify !== true };
-  if (f.caFile && !f.skipVerify) {
-    const caFile = f.caFile;
-    const pem = await readTlsFile(caFile, (d) => `unable to configure TLS: could not read CA certificate ${JSON.stringify(caFile)}: ${d}`, url);
-    const good = certificateBlocks(pem);
-    if (good.length === 0) {
-      throw new RemoteError('CONFIG', `unable to configure TLS: failed to append certificates from PEM file: ${JSON.stringify(caFile)}`, {
-        url,
-        hint: 'the CA file must contain PEM "CERTIFICATE" blocks',
-      });
-    }
-    out.ca = good.join('\n') + '\n';
-  }
-  if (f.extraCaFiles !== undefined && f.extraCaFiles.length > 0 && !f.skipVerify) {
-    const extra: string[] = [];
-    for (const file of f.extraCaFiles) {
-      const pem = await readTlsFile(file, (d) => `unable to configure TLS: could not read CA certificate ${JSON.stringify(file)}: ${d}`, url);
-      extra.push(...certificateBlocks(pem));
-    }
-    const roots = out.ca !== undefined ? [out.ca] : (await import('node:tls')).rootCertificates;
-    out.ca = [...roots, ...extra].join('\n') + '\n';
-  }
-  if (certFile !== undefined && keyFile !== undefined) {
-    const what = (d: string): string => `unable to configure TLS: Could not load X509 key pair: ${d}`;
-    const cert = await readTlsFile(certFile, what, url);
-    const key = await readTlsFile(keyFile, what, url);
-    const tls = await import('node:tls');
-    try {
-      // Checks both PEMs and that they belong together; never prompts for a passphrase.
-      tls.createSecureContext({ cert, key, passphrase: '' });
-    } catch (err) {
-      throw new RemoteError('CONFIG', what(`tls: the certificate and private key do not form a usable pair (${(err as Error).message})`), { url }, err);
-    }
-    out.cert = cert;
-    out.key = key;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Error classification
-
-const OFFLINE_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'no such host',
-  EAI_AGAIN: 'temporary failure in name resolution',
-  EAI_FAIL: 'name resolution failed',
-  EAI_NONAME: 'no such host',
-  EHOSTUNREACH: 'no route to host',
-  ENETUNREACH: 'network is unreachable',
-  ENETDOWN: 'network is down',
-  EHOSTDOWN: 'host is down',
-  EADDRNOTAVAIL: 'cannot assign requested address',
-};
-
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
-
-// OpenSSL verification results as node reports them.
-const TLS_VERIFY_CODES = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_CRL',
-  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
-  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
-  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
-  'CERT_SIGNATURE_FAILURE',
-  'CRL_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID',
-  'CERT_HAS_EXPIRED',
-  'CRL_NOT_YET_VALID',
-  'CRL_HAS_EXPIRED',
-  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
-  'ERROR_IN_CERT_NOT_AFTER_FIELD',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'CERT_CHAIN_TOO_LONG',
-  'CERT_REVOKED',
-  'INVALID_CA',
-  'PATH_LENGTH_EXCEEDED',
-  'INVALID_PURPOSE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'HOSTNAME_MISMATCH',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-function isTlsError(err: NodeJS.ErrnoException): boolean {
-  const code = err.code ?? '';
-  return TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code === 'EPROTO';
-}
-
-function tlsHint(err: NodeJS.ErrnoException): string {
-  const code = err.code ?? '';
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
-    return 'the server certificate is not valid for this host name; use the name the certificate was issued for';
-  }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    return 'the server certificate is expired or not yet valid; check the server certificate and this machine\'s clock';
-  }
-  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(code) || /wrong version number/i.test(err.message)) {
-    return 'the server does not seem to speak TLS; check http:// versus https:// in the server URL';
-  }
-  if (/CERTIFICATE_REQUIRED|ALERT_HANDSHAKE_FAILURE|ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA/.test(code)) {
-    return 'the server refused the handshake; it may require a client certificate (--tlscert and --tlskey)';
-  }
-  return 'if the server uses a private CA, pass it with --tlscacert (remote_server.root_ca)';
-}
-
-/** Internal: an attempt's failure, with whether a GET may be retried after it. */
-class Failure {
-  constructor(
-    readonly error: RemoteError,
-    readonly retryable: boolean,
-  ) {}
-}
-
-type Phase = 'connect' | 'tls' | 'send' | 'wait' | 'body';
-
-class TimeoutSignal extends Error {
-  constructor(
-    readonly kind: 'connect' | 'idle' | 'total',
-    readonly ms: number,
-  ) {
-    super(`${kind} timeout`);
-  }
 }
 
 function displayUrl(u: URL): string {
@@ -440,249 +234,202 @@ export class HttpClient {
 
   private attempt(spec: RequestSpec, t: Timeouts, deadline: number, secure: Agents | undefined): Promise<HttpResponse> {
     const url = spec.url;
-    const shown = displayUrl(url);
-    const isHttps = url.protocol === 'https:';
-    if (url.protocol !== 'http:' && !isHttps) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      const shown = displayUrl(url);
       return Promise.reject(new Failure(new RemoteError('CONFIG', `unsupported URL scheme in ${shown}`, { url: shown }), false));
     }
     const agents = secure ?? this.plain;
-    const agent = spec.method === 'GET' ? agents.keepAlive : agents.oneShot;
-    const errorCap = spec.maxErrorBody ?? MAX_ERROR_BODY;
-    const headers: Record<string, string> = { 'user-agent': 'dtrust', ...spec.headers };
-    if (spec.body !== undefined) headers['content-length'] = String(spec.body.length);
-    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const port = url.port !== '' ? Number(url.port) : isHttps ? 443 : 80;
-
     return new Promise<HttpResponse>((resolve, reject) => {
-      this.stats.requests++;
-      let phase: Phase = 'connect';
-      let settled = false;
-      let status: number | undefined;
-      let socket: Socket | undefined;
-      let socketBytesAtStart = 0;
-      let idleTimer: NodeJS.Timeout | undefined;
-      let connectTimer: NodeJS.Timeout | undefined;
-      // The first timeout wins over whatever error node reports while tearing the request down.
-      let timedOut: TimeoutSignal | undefined;
-      const timeout = (kind: TimeoutSignal['kind'], ms: number): void => {
-        timedOut ??= new TimeoutSignal(kind, ms);
-        req.destroy(timedOut);
-      };
-      const remaining = Math.max(1, deadline - Date.now());
-      const totalTimer = setTimeout(() => timeout('total', t.totalMs), remaining);
-
-      const clearTimers = (): void => {
-        clearTimeout(totalTimer);
-        if (idleTimer) clearTimeout(idleTimer);
-        if (connectTimer) clearTimeout(connectTimer);
-      };
-      const armIdle = (): void => {
-        if (idleTimer) clearTimeout(idleTimer);
-        idleTimer = setTimeout(() => timeout('idle', t.readMs), t.readMs);
-      };
-      const done = (res: HttpResponse): void => {
-        if (settled) return;
-        settled = true;
-        clearTimers();
-        resolve(res);
-      };
-      const fail = (f: Failure): void => {
-        if (settled) return;
-        settled = true;
-        clearTimers();
-        req.destroy();
-        reject(f);
-      };
-
-      const req = agents.request({
-        method: spec.method,
-        host: hostname,
-        port,
-        path: `${url.pathname}${url.search}`,
-        headers,
-        agent,
-      });
-
-      req.on('socket', (s: Socket) => {
-        socket = s;
-        socketBytesAtStart = s.bytesWritten;
-        if (req.reusedSocket || this.seen.has(s)) {
-          phase = 'send';
-          return;
-        }
-        this.seen.add(s);
-        this.stats.connections++;
-        connectTimer = setTimeout(() => timeout('connect', t.connectMs), Math.min(t.connectMs, remaining));
-        s.once('connect', () => {
-          if (phase === 'connect') phase = isHttps ? 'tls' : 'send';
-          if (!isHttps && connectTimer) clearTimeout(connectTimer);
-        });
-        if (isHttps) {
-          s.once('secureConnect', () => {
-            if (phase === 'connect' || phase === 'tls') phase = 'send';
-            if (connectTimer) clearTimeout(connectTimer);
-          });
-        }
-      });
-
-      req.on('finish', () => {
-        if (phase === 'send' || phase === 'connect' || phase === 'tls') phase = 'wait';
-        this.stats.bytesOut += spec.body?.length ?? 0;
-        armIdle();
-      });
-
-      req.on('response', (res: IncomingMessage) => {
-        phase = 'body';
-        status = res.statusCode ?? 0;
-        armIdle();
-        const ok = status >= 200 && status < 300;
-        const cap = ok ? spec.maxBody : errorCap;
-        const wwwAuthenticate = res.headersDistinct['www-authenticate'] ?? [];
-        const base = { status, headers: res.headers, wwwAuthenticate, url: shown };
-        const cl = contentLength(res.headers['content-length']);
-        if (ok && cl !== undefined && cl > cap) {
-          fail(new Failure(this.tooLarge(spec, shown, status, `Content-Length ${cl} is above the limit of ${cap} bytes`), false));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (settled) return;
-          this.stats.bytesIn += c.length;
-          armIdle();
-          if (size + c.length > cap) {
-            if (ok) {
-              fail(new Failure(this.tooLarge(spec, shown, status, `the body is larger than the limit of ${cap} bytes`), false));
-              return;
-            }
-            chunks.push(c.subarray(0, cap - size));
-            size = cap;
-            // Enough of an error body: stop reading, do not reuse this connection.
-            done({ ...base, body: Buffer.concat(chunks, size), truncated: true });
-            req.destroy();
-            return;
-          }
-          chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => {
-          if (!res.complete) return; // 'close'/'error' report the truncation
-          done({ ...base, body: Buffer.concat(chunks, size), truncated: false });
-        });
-        res.on('error', (err) => onError(err));
-        res.on('close', () => {
-          if (!settled && !res.complete) onError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-        });
-      });
-
-      const onError = (err: Error): void => {
-        if (settled) return;
-        fail(this.classify(spec, timedOut ?? err, phase, status, t, shown, socket ? socket.bytesWritten - socketBytesAtStart : 0));
-      };
-      req.on('error', onError);
-      req.on('close', () => {
-        if (!settled) onError(Object.assign(new Error('socket closed'), { code: 'ECONNRESET' }));
-      });
-
-      if (spec.body !== undefined) req.end(spec.body);
-      else req.end();
+      new Exchange({ spec, t, deadline, agents, stats: this.stats, seen: this.seen, resolve, reject }).start();
     });
-  }
-
-  private tooLarge(spec: RequestSpec, url: string, status: number | undefined, detail: string): RemoteError {
-    return new RemoteError('BAD_RESPONSE', MESSAGES.badResponse, {
-      url,
-      ...(status !== undefined ? { status } : {}),
-      resource: spec.resource,
-      hint: `the server sent more than dtrust accepts for ${spec.resource} (${detail}); the server may be broken or hostile`,
-    });
-  }
-
-  private classify(
-    spec: RequestSpec,
-    err: Error,
-    phase: Phase,
-    status: number | undefined,
-    t: Timeouts,
-    url: string,
-    bytesWritten: number,
-  ): Failure {
-    const e = err as NodeJS.ErrnoException;
-    const fields = { url, resource: spec.resource, ...(status !== undefined ? { status } : {}) };
-    const write = spec.method !== 'GET';
-    // A non-idempotent request whose bytes (some or all) reached the socket and got no status.
-    const outcomeUnknown = write && status === undefined && (phase === 'wait' || (phase === 'send' && bytesWritten > 0));
-
-    if (err instanceof TimeoutSignal) {
-      const detail =
-        err.kind === 'connect'
-          ? `could not connect within ${err.ms} ms`
-          : err.kind === 'idle'
-            ? `no data for ${err.ms} ms`
-            : `not complete after ${err.ms} ms`;
-      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, `timed out waiting for the answer (${detail})`, err), false);
-      const verb = write ? `sending ${spec.resource} to` : `fetching ${spec.resource} from`;
-      return new Failure(
-        new RemoteError('TIMEOUT', `timed out ${verb} ${url}: ${detail}`, {
-          ...fields,
-          hint:
-            err.kind === 'connect'
-              ? 'the server did not accept the connection in time; check the server URL and the network'
-              : 'the server is too slow; try again later (timeouts are configurable)',
-        }, err),
-        false,
-      );
-    }
-    const code = e.code ?? '';
-    if (isTlsError(e) || ((phase === 'tls') && RESET_CODES.has(code))) {
-      const reason = phase === 'tls' && RESET_CODES.has(code) ? 'the server closed the connection during the TLS handshake' : `${e.message}${code && !e.message.includes(code) ? ` (${code})` : ''}`;
-      return new Failure(
-        new RemoteError('TLS', `could not establish a secure connection to ${url}: ${reason}`, { ...fields, hint: tlsHint(e) }, err),
-        false,
-      );
-    }
-    const offline = OFFLINE_CODES[code];
-    if (offline !== undefined) {
-      return new Failure(new RemoteError('OFFLINE', `could not reach ${url}: ${offline}`, fields, err), false);
-    }
-    if (code === 'ETIMEDOUT') {
-      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, 'the connection timed out', err), false);
-      return new Failure(new RemoteError('TIMEOUT', `timed out ${write ? 'sending' : 'fetching'} ${spec.resource}: ${url}: connection timed out`, fields, err), false);
-    }
-    if (RESET_CODES.has(code) || code === '' || code === 'ERR_HTTP_INVALID_HEADER_VALUE' || code.startsWith('HPE_')) {
-      const parseProblem = code.startsWith('HPE_');
-      if (outcomeUnknown) return new Failure(unknownOutcome(spec, url, 'the connection was lost before the answer arrived', err), false);
-      if (phase === 'body' || parseProblem) {
-        return new Failure(
-          new RemoteError(
-            'BAD_RESPONSE',
-            parseProblem ? `${MESSAGES.badResponse.slice(0, -1)}: not valid HTTP (${code})` : `${MESSAGES.badResponse.slice(0, -1)}: the connection closed before the whole body arrived`,
-            { ...fields, hint: 'try again; if it keeps happening, the server or a proxy in between is broken' },
-            err,
-          ),
-          !parseProblem,
-        );
-      }
-      return new Failure(
-        new RemoteError('OFFLINE', `could not reach ${url}: connection reset (${e.message})`, fields, err),
-        true,
-      );
-    }
-    return new Failure(new RemoteError('OFFLINE', `could not reach ${url}: ${e.message}`, fields, err), false);
   }
 }
 
-function unknownOutcome(spec: RequestSpec, url: string, why: string, cause: unknown): RemoteError {
-  return new RemoteError(
-    'UNKNOWN_OUTCOME',
-    `${spec.method} ${spec.resource} at ${url}: ${why}; the server may or may not have applied it`,
-    {
-      url,
-      resource: spec.resource,
-      hint: 'run the same command again: it re-reads the server state and is safe to repeat',
-    },
-    cause,
-  );
+interface ExchangeSetup {
+  spec: RequestSpec;
+  t: Timeouts;
+  /** Of the logical request (retries included). */
+  deadline: number;
+  agents: Agents;
+  stats: HttpStats;
+  /** Sockets the client has seen (connections are counted and timed once). */
+  seen: WeakSet<Socket>;
+  resolve: (res: HttpResponse) => void;
+  reject: (f: Failure) => void;
+}
+
+/**
+ * One attempt: a request and its response on one connection, in named steps (connect, send,
+ * response head, body), under three deadlines (connect, idle, total). Settles once: with the
+ * response, or with a Failure that classify() reads from the phase the exchange had reached.
+ */
+class Exchange {
+  private phase: Phase = 'connect';
+  private settled = false;
+  private status: number | undefined;
+  private socket: Socket | undefined;
+  private socketBytesAtStart = 0;
+  /** The first timeout wins over whatever error node reports while tearing the request down. */
+  private timedOut: TimeoutSignal | undefined;
+  private totalTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private readonly shown: string;
+  private readonly isHttps: boolean;
+  /** Time left for the whole exchange when it started. */
+  private readonly remaining: number;
+  private readonly req: http.ClientRequest;
+
+  constructor(private readonly x: ExchangeSetup) {
+    const url = x.spec.url;
+    this.shown = displayUrl(url);
+    this.isHttps = url.protocol === 'https:';
+    this.remaining = Math.max(1, x.deadline - Date.now());
+    const headers: Record<string, string> = { 'user-agent': 'dtrust', ...x.spec.headers };
+    if (x.spec.body !== undefined) headers['content-length'] = String(x.spec.body.length);
+    this.req = x.agents.request({
+      method: x.spec.method,
+      host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port !== '' ? Number(url.port) : this.isHttps ? 443 : 80,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      agent: x.spec.method === 'GET' ? x.agents.keepAlive : x.agents.oneShot,
+    });
+  }
+
+  start(): void {
+    this.x.stats.requests++;
+    this.totalTimer = setTimeout(() => this.timeout('total', this.x.t.totalMs), this.remaining);
+    const req = this.req;
+    req.on('socket', (s: Socket) => this.connected(s));
+    req.on('finish', () => this.sent());
+    req.on('response', (res: IncomingMessage) => this.responded(res));
+    req.on('error', (err) => this.failed(err));
+    req.on('close', () => {
+      if (!this.settled) this.failed(Object.assign(new Error('socket closed'), { code: 'ECONNRESET' }));
+    });
+    if (this.x.spec.body !== undefined) req.end(this.x.spec.body);
+    else req.end();
+  }
+
+  /** Step 1: a socket, new (counted, under the connect deadline until connected) or reused. */
+  private connected(s: Socket): void {
+    this.socket = s;
+    this.socketBytesAtStart = s.bytesWritten;
+    if (this.req.reusedSocket || this.x.seen.has(s)) {
+      this.phase = 'send';
+      return;
+    }
+    this.x.seen.add(s);
+    this.x.stats.connections++;
+    const t = this.x.t;
+    this.connectTimer = setTimeout(() => this.timeout('connect', t.connectMs), Math.min(t.connectMs, this.remaining));
+    s.once('connect', () => {
+      if (this.phase === 'connect') this.phase = this.isHttps ? 'tls' : 'send';
+      if (!this.isHttps && this.connectTimer) clearTimeout(this.connectTimer);
+    });
+    if (this.isHttps) {
+      s.once('secureConnect', () => {
+        if (this.phase === 'connect' || this.phase === 'tls') this.phase = 'send';
+        if (this.connectTimer) clearTimeout(this.connectTimer);
+      });
+    }
+  }
+
+  /** Step 2: the request is sent; the idle deadline runs until the answer. */
+  private sent(): void {
+    if (this.phase === 'send' || this.phase === 'connect' || this.phase === 'tls') this.phase = 'wait';
+    this.x.stats.bytesOut += this.x.spec.body?.length ?? 0;
+    this.armIdle();
+  }
+
+  /** Step 3: the response head; a Content-Length above the cap of a success fails at once. */
+  private responded(res: IncomingMessage): void {
+    this.phase = 'body';
+    const status = res.statusCode ?? 0;
+    this.status = status;
+    this.armIdle();
+    const ok = status >= 200 && status < 300;
+    const cap = ok ? this.x.spec.maxBody : (this.x.spec.maxErrorBody ?? MAX_ERROR_BODY);
+    const cl = contentLength(res.headers['content-length']);
+    if (ok && cl !== undefined && cl > cap) {
+      this.fail(new Failure(tooLarge(this.x.spec, this.shown, status, `Content-Length ${cl} is above the limit of ${cap} bytes`), false));
+      return;
+    }
+    this.readBody(res, { status, headers: res.headers, wwwAuthenticate: res.headersDistinct['www-authenticate'] ?? [], url: this.shown }, ok, cap);
+  }
+
+  /**
+   * Step 4: the body, bounded. A success body above the cap fails; an error body is cut at its
+   * cap and the connection dropped (not reused).
+   */
+  private readBody(res: IncomingMessage, head: Omit<HttpResponse, 'body' | 'truncated'>, ok: boolean, cap: number): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      if (this.settled) return;
+      this.x.stats.bytesIn += c.length;
+      this.armIdle();
+      if (size + c.length > cap) {
+        if (ok) {
+          this.fail(new Failure(tooLarge(this.x.spec, this.shown, head.status, `the body is larger than the limit of ${cap} bytes`), false));
+          return;
+        }
+        chunks.push(c.subarray(0, cap - size));
+        size = cap;
+        this.done({ ...head, body: Buffer.concat(chunks, size), truncated: true });
+        this.req.destroy();
+        return;
+      }
+      chunks.push(c);
+      size += c.length;
+    });
+    res.on('end', () => {
+      if (!res.complete) return; // 'close'/'error' report the truncation
+      this.done({ ...head, body: Buffer.concat(chunks, size), truncated: false });
+    });
+    res.on('error', (err) => this.failed(err));
+    res.on('close', () => {
+      if (!this.settled && !res.complete) this.failed(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    });
+  }
+
+  private failed(err: Error): void {
+    if (this.settled) return;
+    const written = this.socket ? this.socket.bytesWritten - this.socketBytesAtStart : 0;
+    this.fail(classify(this.x.spec, this.timedOut ?? err, this.phase, this.status, this.shown, written));
+  }
+
+  private timeout(kind: TimeoutSignal['kind'], ms: number): void {
+    this.timedOut ??= new TimeoutSignal(kind, ms);
+    this.req.destroy(this.timedOut);
+  }
+
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.timeout('idle', this.x.t.readMs), this.x.t.readMs);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.totalTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+  }
+
+  private done(res: HttpResponse): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.clearTimers();
+    this.x.resolve(res);
+  }
+
+  private fail(f: Failure): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.clearTimers();
+    this.req.destroy();
+    this.x.reject(f);
+  }
 }
 
 function destroyAgents(a: Agents): void {

@@ -9,13 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { Ctx } from '../tuf/guards.js';
 import { parseJson } from '../tuf/json.js';
 import { parsePublicKey } from '../tuf/keys.js';
+import { ROOT_MAX } from '../tuf/limits.js';
 import { AuthSession, parseChallenges } from './auth.js';
-import type { Challenge, CredentialProvider, Scope } from './auth.js';
-import { defaultCredentials } from './credentials.js';
+import type { Challenge, Scope } from './auth.js';
+import { defaultCredentials, type CredentialProvider } from './credentials.js';
 import { MESSAGES, RemoteError, sanitize } from './errors.js';
 import type { ServerError } from './errors.js';
-import { HttpClient, loadTls } from './http.js';
-import type { HttpResponse, RetryPolicy, Timeouts, TlsFiles } from './http.js';
+import { HttpClient } from './http.js';
+import type { HttpResponse, RetryPolicy, Timeouts } from './http.js';
+import { loadTls, type TlsFiles } from './tls.js';
 import { escapeGun, escapeName, parseServerUrl } from './url.js';
 import type { ServerUrl } from './url.js';
 
@@ -212,6 +214,17 @@ export class NotaryRemote {
     const res = await this.auth.request({ method: 'GET', url, maxBody: maxSize, resource: name });
     if (res.status !== 200) throw statusError(res, name);
     return res.body;
+  }
+
+  /** Whether the server has trust data for the GUN: its root.json is there (404: no). */
+  async exists(): Promise<boolean> {
+    try {
+      await this.getMeta('root', ROOT_MAX);
+      return true;
+    } catch (e) {
+      if (e instanceof RemoteError && e.code === 'NOT_FOUND') return false;
+      throw e;
+    }
   }
 
   /**

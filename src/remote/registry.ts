@@ -13,10 +13,12 @@
 
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { AuthSession, parseChallenges, type CredentialProvider } from './auth.js';
+import { AuthSession, parseChallenges } from './auth.js';
 import { certsDirectory } from './certsdir.js';
+import type { CredentialProvider } from './credentials.js';
 import { MESSAGES, RemoteError, sanitize } from './errors.js';
-import { HttpClient, loadTls, type HttpResponse, type RetryPolicy, type Timeouts } from './http.js';
+import { HttpClient, type HttpResponse, type RetryPolicy, type Timeouts } from './http.js';
+import { loadTls } from './tls.js';
 import { escapeGun, parseServerUrl, type ServerUrl } from './url.js';
 
 export const MEDIA_TYPES = {

@@ -1,30 +1,16 @@
-// Atomic, durable, private writes and symlink-safe directory handling (SEC-F1, SEC-F2, SEC-F3).
-//
-// writeFileAtomic: temp file in the target's directory (O_CREAT|O_EXCL|O_WRONLY|O_NOFOLLOW, mode
-// 0600 from creation and fchmod'ed so the umask cannot change it) -> write -> fsync -> rename over
-// the target -> fsync the directory. Any error before the rename removes the temp file. A crash
-// (SIGKILL, power loss after the directory fsync) leaves the old file or the new one, never a
-// partial, empty or missing one.
-//
-// A crash between creating the temp file and the rename can leave the temp file behind: nothing
-// can remove it once the process is gone. Temp names carry the writer's PID and a host tag, so the
-// next write into the same directory on the same host removes temps whose writer is dead
-// (sweepStaleTemps), and readers of the directory skip them (isTempName).
+// The metadata cache's file handling (SEC-F1, SEC-F2, SEC-F3): atomic writes (fs/atomic.ts) with
+// the checks of this layer (a file below a base directory, no symbolic link on the way) and its
+// error codes, directories created one private level at a time, bounded reads, and removal that
+// never follows a link.
 //
 // All paths here are absolute: this layer never resolves against the working directory.
 
-import { closeSync, constants, fstatSync, openSync, read, readSync, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { fsyncDir as syncDirectory, hostTag, pidAlive } from '../keystore/atomic.js';
-import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
-
-export const FILE_MODE = 0o600;
-export const DIR_MODE = 0o700;
-
-/** Named points inside writeFileAtomic, for fault-injection tests. */
-export type WriteFaultPoint = 'created' | 'written' | 'synced' | 'renamed';
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, read, readSync, statSync, type Stats } from 'node:fs';
+import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { DIR_MODE, FILE_MODE, sweepStaleTemps, syncDir, writeTemp, type TempFile, type WriteFault } from '../fs/atomic.js';
+import { errnoCode } from '../fs/errno.js';
+import { StorageError, errnoHint, errnoText } from './errors.js';
 
 export interface WriteFileOptions {
   /**
@@ -39,53 +25,7 @@ export interface WriteFileOptions {
   /** Remove temp files of dead writers from the directory first. Default true. */
   sweepStale?: boolean;
   /** Test hook: called at each step; throwing simulates a failure there. */
-  fault?: (point: WriteFaultPoint, tempPath: string) => void | Promise<void>;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Temp file names: .<target base name, truncated>.<pid>-<host tag>-<random>.tmp
-
-const TEMP_RE = /^\..*\.(\d{1,10})-([0-9a-f]{8})-[0-9a-f]{12}\.tmp$/;
-const inFlight = new Set<string>();
-
-/** A fresh temp-file name for `target` (swept by sweepStaleTemps when its writer dies). */
-export function tempNameFor(target: string): string {
-  const base = basename(target).slice(0, 96);
-  return `.${base}.${process.pid}-${hostTag()}-${randomBytes(6).toString('hex')}.tmp`;
-}
-
-/** True for the name of a temp file made by writeFileAtomic (readers of a directory skip them). */
-export function isTempName(name: string): boolean {
-  return TEMP_RE.test(name);
-}
-
-/**
- * Removes temp files in `dir` left by writers on this host that are no longer running (and by
- * this process, when no write of ours is using them). Best effort; returns the names removed.
- */
-export async function sweepStaleTemps(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const m = TEMP_RE.exec(name);
-    if (!m || m[2] !== hostTag()) continue;
-    const pid = Number(m[1]);
-    const full = join(dir, name);
-    const stale = pid === process.pid ? !inFlight.has(full) : !pidAlive(pid);
-    if (!stale) continue;
-    try {
-      await unlink(full);
-      removed.push(name);
-    } catch {
-      // raced with another sweeper, or not ours to remove: leave it
-    }
-  }
-  return removed;
+  fault?: WriteFault;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +109,7 @@ export async function ensurePrivateDir(base: string, rel: string): Promise<strin
   // directory away between two levels: start again from the top a few times.
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ensureLevels(base, segs);
+      return ensureLevels(base, segs);
     } catch (e) {
       if (e instanceof VanishedError && attempt < 5) continue;
       if (e instanceof VanishedError) throw e.error;
@@ -184,33 +124,35 @@ class VanishedError extends Error {
   }
 }
 
-async function ensureLevels(base: string, segs: readonly string[]): Promise<string> {
-  await ensureBase(base);
+// Synchronous calls: each is microseconds, while a round trip through the thread pool costs a
+// short command more than the call itself.
+function ensureLevels(base: string, segs: readonly string[]): string {
+  ensureBase(base);
   let cur = base;
   for (const seg of segs) {
     cur = join(cur, seg);
-    try {
-      await mkdir(cur, { mode: DIR_MODE });
-      await chmod(cur, DIR_MODE);
-      continue;
-    } catch (e) {
-      const c = errnoCode(e);
-      if (c === 'ENOTDIR') throw notDirectory(dirname(cur), e);
-      if (c === 'ENOENT') {
-        throw new VanishedError(
-          new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: its parent keeps disappearing`, { path: cur }, e),
-        );
+    let st = lstatLevel(cur);
+    if (st === undefined) {
+      try {
+        mkdirSync(cur, { mode: DIR_MODE });
+        chmodSync(cur, DIR_MODE);
+        continue;
+      } catch (e) {
+        const c = errnoCode(e);
+        if (c === 'ENOTDIR') throw notDirectory(dirname(cur), e);
+        if (c === 'ENOENT') {
+          throw new VanishedError(
+            new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: its parent keeps disappearing`, { path: cur }, e),
+          );
+        }
+        if (c !== 'EEXIST') {
+          throw new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
+        }
       }
-      if (c !== 'EEXIST') {
-        throw new StorageError('WRITE_FAILED', `cannot create the directory ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
+      st = lstatLevel(cur);
+      if (st === undefined) {
+        throw new VanishedError(new StorageError('READ_FAILED', `cannot inspect ${cur}: it disappeared`, { path: cur }));
       }
-    }
-    let st: Stats;
-    try {
-      st = await lstat(cur);
-    } catch (e) {
-      const err = new StorageError('READ_FAILED', `cannot inspect ${cur}: ${errnoText(e)}`, { path: cur, hint: errnoHint(e, cur) }, e);
-      throw errnoCode(e) === 'ENOENT' ? new VanishedError(err) : err;
     }
     if (st.isSymbolicLink()) throw symlinkError(cur, 'create directories through');
     if (!st.isDirectory()) throw notDirectory(cur);
@@ -218,23 +160,33 @@ async function ensureLevels(base: string, segs: readonly string[]): Promise<stri
   return cur;
 }
 
-async function ensureBase(base: string): Promise<void> {
+/** lstat of one level; undefined when it does not exist. */
+function lstatLevel(path: string): Stats | undefined {
   try {
-    const st = await stat(base);
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    if (errnoCode(e) === 'ENOTDIR') throw notDirectory(dirname(path), e);
+    throw new StorageError('READ_FAILED', `cannot inspect ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, path) }, e);
+  }
+}
+
+function ensureBase(base: string): void {
+  let st: Stats | undefined;
+  try {
+    st = statSync(base, { throwIfNoEntry: false });
+  } catch (e) {
+    throw new StorageError('READ_FAILED', `cannot inspect ${base}: ${errnoText(e)}`, { path: base, hint: errnoHint(e, base) }, e);
+  }
+  if (st !== undefined) {
     if (!st.isDirectory()) throw notDirectory(base);
     return;
-  } catch (e) {
-    if (e instanceof StorageError) throw e;
-    if (errnoCode(e) !== 'ENOENT') {
-      throw new StorageError('READ_FAILED', `cannot inspect ${base}: ${errnoText(e)}`, { path: base, hint: errnoHint(e, base) }, e);
-    }
   }
   // Create the missing chain one level at a time so each new directory gets exactly 0700.
   const missing: string[] = [];
   let cur = base;
   for (;;) {
     try {
-      await lstat(cur);
+      lstatSync(cur);
       break;
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') break;
@@ -246,16 +198,18 @@ async function ensureBase(base: string): Promise<void> {
   }
   for (const d of missing.reverse()) {
     try {
-      await mkdir(d, { mode: DIR_MODE });
-      await chmod(d, DIR_MODE);
+      mkdirSync(d, { mode: DIR_MODE });
+      chmodSync(d, DIR_MODE);
     } catch (e) {
       if (errnoCode(e) === 'EEXIST') continue;
       throw new StorageError('WRITE_FAILED', `cannot create the directory ${d}: ${errnoText(e)}`, { path: d, hint: errnoHint(e, d) }, e);
     }
   }
-  const st = await stat(base).catch((e: unknown) => {
+  try {
+    st = statSync(base);
+  } catch (e) {
     throw new StorageError('WRITE_FAILED', `cannot create the directory ${base}: ${errnoText(e)}`, { path: base, hint: errnoHint(e, base) }, e);
-  });
+  }
   if (!st.isDirectory()) throw notDirectory(base);
 }
 
@@ -281,15 +235,47 @@ export interface PreparedFile {
  * waits for something that decides whether the file should appear at all.
  */
 export async function prepareFileAtomic(path: string, data: Uint8Array | string, opts: WriteFileOptions = {}): Promise<PreparedFile> {
+  await checkWriteTarget(path, opts.base);
+  const dir = dirname(path);
+  if (opts.sweepStale !== false) sweepStaleTemps(dir);
+  const writeFailed = (e: unknown): StorageError =>
+    e instanceof StorageError ? e : new StorageError('WRITE_FAILED', `cannot write ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, dir) }, e);
+  let temp: TempFile;
+  try {
+    temp = await writeTemp(path, data, { mode: opts.mode ?? FILE_MODE, fault: opts.fault });
+  } catch (e) {
+    throw writeFailed(e);
+  }
+  let done = false;
+  return {
+    commit: async () => {
+      if (done) throw new Error(`internal error: ${path} was already committed or discarded`);
+      done = true;
+      try {
+        await temp.rename();
+      } catch (e) {
+        throw writeFailed(e);
+      }
+      await fsyncDir(dir);
+    },
+    discard: async () => {
+      if (done) return;
+      done = true;
+      await temp.discard();
+    },
+  };
+}
+
+/** The checks before a write: inside `base` with no link on the way, and not a link or directory itself. */
+async function checkWriteTarget(path: string, base: string | undefined): Promise<void> {
   assertAbsolute(path, 'the file');
   const dir = dirname(path);
-  const mode = opts.mode ?? FILE_MODE;
-  if (opts.base !== undefined) {
-    assertAbsolute(opts.base, 'the base directory');
-    if (!isInside(opts.base, path) || relative(opts.base, path) === '') {
-      throw new StorageError('OUTSIDE_BASE', `refusing to write ${path}: it is not inside ${opts.base}`, { path });
+  if (base !== undefined) {
+    assertAbsolute(base, 'the base directory');
+    if (!isInside(base, path) || relative(base, path) === '') {
+      throw new StorageError('OUTSIDE_BASE', `refusing to write ${path}: it is not inside ${base}`, { path });
     }
-    const exists = await assertNoSymlinksBetween(opts.base, dir);
+    const exists = await assertNoSymlinksBetween(base, dir);
     if (!exists) {
       throw new StorageError('WRITE_FAILED', `cannot write ${path}: the directory ${dir} does not exist`, { path: dir });
     }
@@ -308,65 +294,14 @@ export async function prepareFileAtomic(path: string, data: Uint8Array | string,
   if (st?.isDirectory()) {
     throw new StorageError('WRITE_FAILED', `cannot write ${path}: it is a directory`, { path, hint: `move the directory ${path} out of the way` });
   }
-
-  if (opts.sweepStale !== false) await sweepStaleTemps(dir);
-
-  const tmp = join(dir, tempNameFor(path));
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  inFlight.add(tmp);
-  const fail = async (e: unknown, renamed: boolean): Promise<never> => {
-    if (!renamed) await unlink(tmp).catch(() => undefined);
-    inFlight.delete(tmp);
-    if (e instanceof StorageError) throw e;
-    throw new StorageError('WRITE_FAILED', `cannot write ${path}: ${errnoText(e)}`, { path, hint: errnoHint(e, dir) }, e);
-  };
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
-    await fh.chmod(mode); // the umask may have removed bits; the mode is exact
-    await opts.fault?.('created', tmp);
-    await fh.writeFile(bytes);
-    await opts.fault?.('written', tmp);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await opts.fault?.('synced', tmp);
-  } catch (e) {
-    if (fh) await fh.close().catch(() => undefined);
-    return fail(e, false);
-  }
-  let done = false;
-  return {
-    commit: async () => {
-      if (done) throw new Error(`internal error: ${path} was already committed or discarded`);
-      done = true;
-      let renamed = false;
-      try {
-        await rename(tmp, path);
-        renamed = true;
-        await opts.fault?.('renamed', tmp);
-      } catch (e) {
-        return fail(e, renamed);
-      }
-      inFlight.delete(tmp);
-      await fsyncDir(dir);
-    },
-    discard: async () => {
-      if (done) return;
-      done = true;
-      await unlink(tmp).catch(() => undefined);
-      inFlight.delete(tmp);
-    },
-  };
 }
 
-/** fsync a directory so that a rename or unlink in it is durable (the key store's, in storage's errors). */
+/** fsync a directory so that a rename or unlink in it is durable, in this layer's errors. */
 export async function fsyncDir(dir: string): Promise<void> {
   try {
-    await syncDirectory(dir);
+    await syncDir(dir);
   } catch (e) {
-    const cause = (e as Error).cause ?? e;
-    throw new StorageError('WRITE_FAILED', `cannot flush the directory ${dir}: ${errnoText(cause)}`, { path: dir, hint: errnoHint(cause, dir) }, cause);
+    throw new StorageError('WRITE_FAILED', `cannot flush the directory ${dir}: ${errnoText(e)}`, { path: dir, hint: errnoHint(e, dir) }, e);
   }
 }
 

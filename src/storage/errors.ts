@@ -1,6 +1,9 @@
 // Typed errors of the storage layer (design principle 4): a stable code, the path or GUN the
 // failure is about, a hint saying what the user can do, and the underlying cause.
 
+import { DtrustError } from '../errors.js';
+import { errnoCode } from '../fs/errno.js';
+
 export type StorageErrorCode =
   /** A GUN that cannot be used as a path (SEC-F4). */
   | 'INVALID_GUN'
@@ -22,7 +25,9 @@ export type StorageErrorCode =
   /** The GUN is locked by another live process (SEC-C1). */
   | 'LOCKED'
   /** The lock file could not be created, read or removed. */
-  | 'LOCK_FAILED';
+  | 'LOCK_FAILED'
+  /** A cached file that cannot be used as what it should hold (does not parse or verify). */
+  | 'CORRUPT';
 
 export interface StorageErrorFields {
   /** The file or directory the error is about. */
@@ -36,19 +41,13 @@ export interface StorageErrorFields {
   hint?: string;
 }
 
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
+export class StorageError extends DtrustError<StorageErrorCode, StorageErrorFields> {
   readonly path: string | undefined;
-  readonly hint: string | undefined;
-  readonly fields: StorageErrorFields;
 
   constructor(code: StorageErrorCode, message: string, fields: StorageErrorFields = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, message, fields, cause);
     this.name = 'StorageError';
-    this.code = code;
     this.path = fields.path;
-    this.hint = fields.hint;
-    this.fields = fields;
   }
 
   get gun(): string | undefined {
@@ -60,10 +59,12 @@ export function isStorageError(e: unknown, code?: StorageErrorCode): e is Storag
   return e instanceof StorageError && (code === undefined || e.code === code);
 }
 
-import { errnoCode } from '../keystore/atomic.js';
+const UNWRITABLE = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
 
-/** The errno code of a Node system error, if any. */
-export { errnoCode };
+/** A write that failed because the file system cannot take it: read-only, full, or not writable by this user. */
+export function isUnwritable(e: unknown): e is StorageError {
+  return isStorageError(e, 'WRITE_FAILED') && UNWRITABLE.has(errnoCode(e.cause) ?? '');
+}
 
 /** A hint for common file-system failures, or undefined. */
 export function errnoHint(e: unknown, path: string): string | undefined {

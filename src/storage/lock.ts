@@ -14,15 +14,15 @@
 // Readers do not lock; they rely on atomic renames (SEC-C5).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { constants } from 'node:fs';
-import { link, lstat, open, rmdir, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { closeSync, constants, fchmodSync, linkSync, openSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensurePrivateDir, readFileBounded, tempNameFor } from './atomic.js';
-import { pidAlive } from '../keystore/atomic.js';
-import { StorageError, errnoCode, errnoHint, errnoText } from './errors.js';
+import { randomHex } from '../crypto/random.js';
+import { hostName, pidAlive, tempNameFor } from '../fs/atomic.js';
+import { errnoCode } from '../fs/errno.js';
+import { ensurePrivateDir, readFileBounded } from './atomic.js';
+import { StorageError, errnoHint, errnoText } from './errors.js';
 import { gunDir, gunRelative } from './paths.js';
 
 export const LOCK_FILE_NAME = '.dtrust.lock';
@@ -53,7 +53,7 @@ export interface LockOptions {
 }
 
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
-const HOST = hostname();
+const HOST = hostName();
 
 function parseHolder(bytes: Buffer | undefined): LockHolder | undefined {
   if (bytes === undefined) return undefined;
@@ -85,7 +85,7 @@ export async function withGunLock<T>(trustDir: string, gun: string, fn: () => Pr
   const current = held.getStore();
   if (current?.has(lockPath)) return fn();
 
-  const mine: LockHolder = { pid: process.pid, host: HOST, started: new Date().toISOString(), token: randomBytes(16).toString('hex') };
+  const mine: LockHolder = { pid: process.pid, host: HOST, started: new Date().toISOString(), token: randomHex(16) };
   await acquire(trustDir, gun, dir, lockPath, mine, opts);
   const next = new Set(current ?? []);
   next.add(lockPath);
@@ -99,12 +99,14 @@ export async function withGunLock<T>(trustDir: string, gun: string, fn: () => Pr
 async function acquire(trustDir: string, gun: string, dir: string, lockPath: string, mine: LockHolder, opts: LockOptions): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const pollMs = Math.max(1, opts.pollMs ?? DEFAULT_LOCK_POLL_MS);
-  const deadline = performance.now() + timeoutMs;
+  // Read the clock only once the lock is found taken: `performance` loads perf_hooks.
+  let deadline: number | undefined;
   const record = Buffer.from(JSON.stringify(mine) + '\n', 'utf8');
   let waited = false;
   for (;;) {
     await ensurePrivateDir(trustDir, gunRelative(gun));
-    if (await tryCreate(dir, lockPath, record, gun)) return;
+    if (tryCreate(dir, lockPath, record, gun)) return;
+    deadline ??= performance.now() + timeoutMs;
 
     const bytes = await readFileBounded(lockPath, 4096).catch((e: unknown) => {
       throw lockError(lockPath, e, gun, 'read');
@@ -143,31 +145,42 @@ async function acquire(trustDir: string, gun: string, dir: string, lockPath: str
   }
 }
 
-/** One attempt: temp file with the record, hard-linked to the lock name. */
-async function tryCreate(dir: string, lockPath: string, record: Buffer, gun: string): Promise<boolean> {
+/**
+ * One attempt: temp file with the record, hard-linked to the lock name. Synchronous calls: each
+ * takes microseconds, a round trip through the thread pool more than that.
+ */
+function tryCreate(dir: string, lockPath: string, record: Buffer, gun: string): boolean {
   const tmp = join(dir, tempNameFor(lockPath));
   try {
-    const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
+    const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o600);
     try {
-      await fh.chmod(0o600);
-      await fh.writeFile(record);
+      fchmodSync(fd, 0o600);
+      writeSync(fd, record);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
+    removeQuietly(tmp);
     if (errnoCode(e) === 'ENOENT') return false; // the directory vanished (concurrent delete): retry
     throw lockError(lockPath, e, gun, 'create');
   }
   try {
-    await link(tmp, lockPath);
+    linkSync(tmp, lockPath);
     return true;
   } catch (e) {
     const c = errnoCode(e);
     if (c === 'EEXIST' || c === 'ENOENT') return false;
     throw lockError(lockPath, e, gun, 'create');
   } finally {
-    await unlink(tmp).catch(() => undefined);
+    removeQuietly(tmp);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
   }
 }
 
@@ -206,7 +219,11 @@ async function release(dir: string, lockPath: string, mine: LockHolder): Promise
   const bytes = await readFileBounded(lockPath, 4096).catch(() => undefined);
   const holder = parseHolder(bytes);
   if (holder?.token !== mine.token) return; // not ours any more (removed by hand): leave it
-  await unlink(lockPath).catch(() => undefined);
+  removeQuietly(lockPath);
   // After `delete` the GUN directory holds nothing else: remove it, as notary's delete does.
-  await rmdir(dir).catch(() => undefined);
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty
+  }
 }

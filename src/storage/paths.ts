@@ -44,10 +44,6 @@ export function gunProblem(gun: string): string | undefined {
   return undefined;
 }
 
-export function isValidGun(gun: string): boolean {
-  return gunProblem(gun) === undefined;
-}
-
 /** Throws StorageError INVALID_GUN naming the GUN and the rule it breaks. */
 export function validateGun(gun: string): void {
   const problem = gunProblem(gun);

@@ -1,44 +1,35 @@
 // The trusted-collection builder (formats.md §7, security.md §2): bytes in, verdict out.
 // Files are fed in notary's order (root, timestamp, snapshot, targets, delegations parents
-// first); each is checked for size, hashes, signatures, structure, rollback and expiry before it
-// becomes trusted. `now` is a parameter; nothing here touches the disk, the network or the clock.
+// first), and the builder holds its callers to it: a call out of order is an error (as python-tuf's
+// TrustedMetadataSet). Each file is checked for size, hashes, signatures, structure, rollback and
+// expiry before it becomes trusted. `now` is a parameter; nothing here touches the disk, the
+// network or the clock.
 
 import { sha256, sha512 } from '../crypto/hash.js';
 import { parseEnvelope, type Envelope } from './envelope.js';
 import { TrustError, isTrustError } from './errors.js';
 import { isExpired, type Expires } from './expires.js';
-import { compareUtf8 } from './canonical.js';
 import type { PublicKey } from './keys.js';
 import {
   BASE_ROLES,
   parseRoot,
   parseSnapshot,
   parseTimestamp,
-  type DelegationRole,
   type FileMeta,
   type Root,
   type Snapshot,
   type Targets,
   type Timestamp,
 } from './metadata.js';
-import { isDelegationName, isDirectChild, parentOf, pathAllowed, restrictPaths } from './roles.js';
-import { applyPinning, validRootKeys, type TrustPinning } from './rootcerts.js';
-import { inNameOrder, parseTargetsFile, summaries, type TargetSummary } from './targetfiles.js';
+import { isDelegationName, isDirectChild, parentOf, restrictPaths } from './roles.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { applyPin, validRootKeys, type RootPin } from './rootcerts.js';
+import { parseTargetsFile, type TargetSummary } from './targetfiles.js';
 import { checkThreshold, verifyThreshold } from './verify.js';
+import { breadthFirst, listTargetSummaries, listTargets, lookup, type TargetEntry } from './walk.js';
 
-export const MiB = 1024 * 1024;
 /** notary's words for a root that does not chain to the trusted one (cli.md §7.7). */
 const ROTATE = 'could not rotate trust to a new trusted root';
-
-export interface Limits {
-  /** Files without a signed length: root.json and N.root.json. */
-  rootMax: number;
-  timestampMax: number;
-  /** Root versions walked in one update (SEC-V7). */
-  maxRootWalk: number;
-}
-
-export const DEFAULT_LIMITS: Limits = { rootMax: 2 * MiB, timestampMax: 1 * MiB, maxRootWalk: 256 };
 
 export interface BuilderOptions {
   gun: string;
@@ -48,7 +39,8 @@ export interface BuilderOptions {
   floors?: ReadonlyMap<string, number>;
   /** Bytes of the cached trusted timestamp, to refuse a same-version replacement. */
   cachedTimestamp?: Uint8Array;
-  pinning?: TrustPinning;
+  /** The trust pinning rule for the GUN's first root (pinRule, with a CA bundle read); none: TOFU. */
+  pin?: RootPin;
   limits?: Partial<Limits>;
 }
 
@@ -57,11 +49,11 @@ export interface TrustedFile<T> {
   bytes: Uint8Array;
 }
 
-export interface TargetEntry {
-  name: string;
-  meta: FileMeta;
-  role: string;
-}
+/**
+ * How far the builder got: each load needs the step before it, and nothing goes back (a newer root
+ * once the timestamp is trusted would leave files verified by the old one).
+ */
+type Step = 'nothing' | 'root' | 'final root' | 'timestamp' | 'snapshot' | 'targets';
 
 export class TrustedCollectionBuilder {
   readonly gun: string;
@@ -70,14 +62,15 @@ export class TrustedCollectionBuilder {
   readonly warnings: string[] = [];
   private readonly floors: Map<string, number>;
   private cachedTimestamp: Uint8Array | undefined;
-  private readonly pinning: TrustPinning | undefined;
+  private readonly pin: RootPin | undefined;
+  private step: Step = 'nothing';
 
   root: TrustedFile<Root> | undefined;
   private rootKeys = new Map<string, PublicKey>();
   timestamp: TrustedFile<Timestamp> | undefined;
   snapshot: TrustedFile<Snapshot> | undefined;
-  targets: TrustedFile<Targets> | undefined;
-  readonly delegations = new Map<string, TrustedFile<Targets>>();
+  /** Every trusted targets role, `targets` included, in the order they were verified. */
+  private readonly trustedTargets = new Map<string, TrustedFile<Targets>>();
   /** Delegations skipped because they expired or lack signatures, with the reason. */
   readonly invalid = new Map<string, TrustError>();
   /**
@@ -92,8 +85,17 @@ export class TrustedCollectionBuilder {
     this.now = opts.now;
     this.floors = new Map(opts.floors ?? []);
     this.cachedTimestamp = opts.cachedTimestamp;
-    this.pinning = opts.pinning;
+    this.pin = opts.pin;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  }
+
+  /** The trusted targets roles by name: `targets` and every delegation verified so far. */
+  get targetsRoles(): ReadonlyMap<string, TrustedFile<Targets>> {
+    return this.trustedTargets;
+  }
+
+  get targets(): TrustedFile<Targets> | undefined {
+    return this.trustedTargets.get('targets');
   }
 
   /** A rollback floor learnt after construction (e.g. from a cached delegation file). */
@@ -107,22 +109,26 @@ export class TrustedCollectionBuilder {
   /**
    * The first root of this run. From the cache it is the trust anchor: it must verify against
    * itself, but neither pinning nor expiry applies (formats.md §7.1). From the server (first
-   * contact) it is checked against the pinning configuration and must not be expired.
+   * contact) it is checked against the pin and must not be expired. `local` is a root made here
+   * and not yet published: checked against the pin as on first contact (notary does so before
+   * its first upload), its expiry aside.
    */
-  loadRoot(bytes: Uint8Array, source: 'cache' | 'remote'): Root {
-    if (this.root) throw new Error('loadRoot called twice; use updateRoot');
+  loadRoot(bytes: Uint8Array, source: 'cache' | 'remote' | 'local'): Root {
+    this.inOrder('loadRoot', 'nothing');
     capSize('root', bytes, this.limits.rootMax);
     const env = parseEnvelope(bytes, 'root');
     const root = parseRoot(env.signed);
     checkRootStructure(root);
-    let keys = validRootKeys(root, { gun: this.gun, nowMs: this.now, checkExpiry: source === 'remote', warnings: this.warnings });
+    const firstContact = source !== 'cache';
+    let keys = validRootKeys(root, { gun: this.gun, nowMs: this.now, checkExpiry: firstContact, warnings: this.warnings });
     if (keys.size === 0) throw noValidCerts(this.gun);
-    if (source === 'remote') keys = applyPinning(keys, this.gun, this.pinning, this.now);
+    if (firstContact) keys = applyPin(keys, this.gun, this.pin, this.now);
     verifyRootSignatures(env, keys, root.roles.get('root')!.threshold);
     this.checkFloor('root', root.version);
     if (source === 'remote') this.checkExpiry('root', root.expires);
     this.root = { meta: root, bytes };
     this.rootKeys = validRootKeys(root, { gun: this.gun, nowMs: this.now, checkExpiry: false });
+    this.step = 'root';
     return root;
   }
 
@@ -132,6 +138,7 @@ export class TrustedCollectionBuilder {
    * fetched as `N.root.json`; intermediate roots of a chain walk may be expired.
    */
   updateRoot(bytes: Uint8Array, opts: { expectedVersion?: number; intermediate?: boolean } = {}): Root {
+    this.inOrder('updateRoot', 'root');
     const trusted = this.requireRoot();
     capSize('root', bytes, this.limits.rootMax);
     const env = parseEnvelope(bytes, 'root');
@@ -175,9 +182,15 @@ export class TrustedCollectionBuilder {
     return root;
   }
 
-  /** The trusted root must not be expired once the root phase is over. */
-  checkRootFresh(): void {
+  /**
+   * Ends the root phase: the trusted root is final (no updateRoot after this) and must not be
+   * expired (TUF client workflow 5.3.10). updateTimestamp does it first; a caller calls it
+   * itself only to have an expired root reported before it waits for the timestamp.
+   */
+  finishRoot(): void {
+    this.inOrder('finishRoot', 'root', 'final root');
     this.checkExpiry('root', this.requireRoot().meta.expires);
+    this.step = 'final root';
   }
 
   /** SEC-V4: a root that replaces the timestamp or snapshot keys resets their rollback floors. */
@@ -199,15 +212,28 @@ export class TrustedCollectionBuilder {
   // timestamp, snapshot, targets
 
   updateTimestamp(bytes: Uint8Array): Timestamp {
+    this.inOrder('updateTimestamp', 'root', 'final root');
+    this.finishRoot();
     const root = this.requireRoot().meta;
     capSize('timestamp', bytes, this.limits.timestampMax);
     let ts = this.verifyRole(readPlain(bytes, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
     const floor = this.floors.get('timestamp');
     if (floor !== undefined && ts.version === floor && this.cachedTimestamp && !Buffer.from(bytes).equals(Buffer.from(this.cachedTimestamp))) {
-      // SEC-V3: a same-version timestamp with other content does not replace the trusted one.
-      this.warnings.push(`timestamp version ${ts.version} from the server differs from the trusted copy; keeping the trusted copy`);
-      bytes = this.cachedTimestamp;
-      ts = this.verifyRole(readPlain(bytes, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
+      // SEC-V3: a same-version timestamp with other content does not replace the trusted one,
+      // unless the cached copy no longer verifies (damaged on disk): then the server's, which does.
+      const cached = this.cachedTimestamp;
+      let kept: Timestamp | undefined;
+      try {
+        kept = this.verifyRole(readPlain(cached, 'timestamp', parseTimestamp), 'timestamp', root.keys, root.roles.get('timestamp')!);
+      } catch (e) {
+        if (!isTrustError(e)) throw e;
+        this.warnings.push(`the cached timestamp version ${ts.version} does not verify (${e.message}); using the server's copy`);
+      }
+      if (kept) {
+        this.warnings.push(`timestamp version ${ts.version} from the server differs from the trusted copy; keeping the trusted copy`);
+        bytes = cached;
+        ts = kept;
+      }
     }
     const snap = ts.meta.get('snapshot');
     if (!snap || !snap.hashes.has('sha256')) throw missingMeta('timestamp', 'snapshot');
@@ -215,6 +241,7 @@ export class TrustedCollectionBuilder {
     this.checkFloor('timestamp', ts.version);
     this.checkExpiry('timestamp', ts.expires);
     this.timestamp = { meta: ts, bytes };
+    this.step = 'timestamp';
     return ts;
   }
 
@@ -226,6 +253,7 @@ export class TrustedCollectionBuilder {
   }
 
   updateSnapshot(bytes: Uint8Array): Snapshot {
+    this.inOrder('updateSnapshot', 'timestamp');
     const root = this.requireRoot();
     checkAgainst('snapshot', bytes, this.expectedSnapshot());
     const snap = this.verifyRole(readPlain(bytes, 'snapshot', parseSnapshot), 'snapshot', root.meta.keys, root.meta.roles.get('snapshot')!);
@@ -239,6 +267,7 @@ export class TrustedCollectionBuilder {
     // The snapshot pins the root: the trusted root must be the one it names.
     checkAgainst('root', root.bytes, snap.meta.get('root')!);
     this.snapshot = { meta: snap, bytes };
+    this.step = 'snapshot';
     return snap;
   }
 
@@ -250,6 +279,7 @@ export class TrustedCollectionBuilder {
   }
 
   updateTargets(bytes: Uint8Array): Targets {
+    this.inOrder('updateTargets', 'snapshot');
     const root = this.requireRoot().meta;
     const expected = this.expectedMeta('targets')!;
     checkAgainst('targets', bytes, expected);
@@ -257,17 +287,24 @@ export class TrustedCollectionBuilder {
     checkDelegationsStructure('targets', t);
     this.checkFloor('targets', t.version);
     this.checkExpiry('targets', t.expires);
-    this.targets = { meta: t, bytes };
+    this.trustedTargets.set('targets', { meta: t, bytes });
+    this.step = 'targets';
     return t;
   }
 
   // -------------------------------------------------------------------------------------------
   // delegations
 
-  /** The delegation roles `parent` declares, in listed order (only trusted parents have any). */
-  childrenOf(parent: string): DelegationRole[] {
-    const p = parent === 'targets' ? this.targets : this.delegations.get(parent);
-    return p ? p.meta.delegations.roles : [];
+  /**
+   * The delegations to load, in notary's order: every role a trusted role declares, handed out
+   * once its parent is trusted, parents first; what lies under a role that was not loaded
+   * (not in the snapshot, skipped, refused) is never reached. The caller loads each one it
+   * has with updateDelegation before it asks for the next.
+   */
+  *delegationsToLoad(): Generator<string> {
+    this.inOrder('delegationsToLoad', 'targets');
+    const declared = (role: string): string[] => (this.trustedTargets.get(role)?.meta.delegations.roles ?? []).map((d) => d.name);
+    for (const role of breadthFirst(['targets'], declared)) if (role !== 'targets') yield role;
   }
 
   /**
@@ -276,11 +313,12 @@ export class TrustedCollectionBuilder {
    * subtree); every other failure throws.
    */
   updateDelegation(role: string, bytes: Uint8Array): boolean {
+    this.inOrder('updateDelegation', 'targets');
     if (!isDelegationName(role)) {
       throw new TrustError('INVALID_ROLE_NAME', `${JSON.stringify(role)} is not a valid delegation role`, { role });
     }
     const parentName = parentOf(role);
-    const parent = parentName === 'targets' ? this.targets : this.delegations.get(parentName);
+    const parent = this.trustedTargets.get(parentName);
     if (!parent) {
       throw new TrustError('METADATA_INVALID', `${role}: its parent ${parentName} is not trusted`, { role });
     }
@@ -308,74 +346,27 @@ export class TrustedCollectionBuilder {
     }
     checkDelegationsStructure(role, t);
     this.checkFloor(role, t.version);
-    this.delegations.set(role, { meta: t, bytes });
+    this.trustedTargets.set(role, { meta: t, bytes });
     this.effectivePaths.set(role, restrictPaths(decl.paths, this.effectivePaths.get(parentName) ?? []));
     return true;
   }
 
   // -------------------------------------------------------------------------------------------
-  // reading the result
+  // reading the result (tuf/walk.ts)
 
-  /**
-   * Targets in notary's breadth-first order from `targets` (or from `roles`, when given); the
-   * first role that has a name wins, and a role only contributes names inside its paths.
-   */
+  /** Targets in notary's walk order (walk.ts listTargets). */
   listTargets(roles?: readonly string[]): TargetEntry[] {
-    const seen = new Set<string>();
-    const out: TargetEntry[] = [];
-    for (const role of this.walkOrder(roles)) {
-      const file = role === 'targets' ? this.targets : this.delegations.get(role);
-      if (!file) continue;
-      const paths = this.effectivePaths.get(role) ?? [];
-      for (const [name, meta] of file.meta.targets) {
-        if (seen.has(name) || !pathAllowed(name, paths)) continue;
-        seen.add(name);
-        out.push({ name, meta, role });
-      }
-    }
-    return out;
+    return listTargets(this, roles);
   }
 
-  /**
-   * The entries of listTargets as summaries, sorted by the bytes of their names (notary's list
-   * order); it can be iterated more than once. When a single role has targets and its file was
-   * indexed, they come straight from the file, one at a time.
-   */
+  /** The entries of listTargets as summaries, in notary's list order (walk.ts listTargetSummaries). */
   listTargetSummaries(roles?: readonly string[]): Iterable<TargetSummary> {
-    const parts: { role: string; targets: ReadonlyMap<string, FileMeta>; paths: string[] }[] = [];
-    for (const role of this.walkOrder(roles)) {
-      const file = role === 'targets' ? this.targets : this.delegations.get(role);
-      if (file && file.meta.targets.size > 0) parts.push({ role, targets: file.meta.targets, paths: this.effectivePaths.get(role) ?? [] });
-    }
-    const only = parts.length === 1 ? parts[0]! : undefined;
-    if (only && inNameOrder(only.targets)) {
-      const { targets, role, paths } = only;
-      if (paths.includes('')) return { [Symbol.iterator]: () => summaries(targets, role)[Symbol.iterator]() };
-      return {
-        *[Symbol.iterator]() {
-          for (const t of summaries(targets, role)) if (pathAllowed(t.name, paths)) yield t;
-        },
-      };
-    }
-    const seen = new Set<string>();
-    const out: TargetSummary[] = [];
-    for (const { role, targets, paths } of parts) {
-      for (const t of summaries(targets, role)) {
-        if (seen.has(t.name) || !pathAllowed(t.name, paths)) continue;
-        seen.add(t.name);
-        out.push(t);
-      }
-    }
-    return out.sort((a, b) => compareUtf8(a.name, b.name));
+    return listTargetSummaries(this, roles);
   }
 
+  /** The role that signs `name` and its entry (walk.ts lookup). */
   lookup(name: string, roles?: readonly string[]): TargetEntry | undefined {
-    for (const role of this.walkOrder(roles)) {
-      const file = role === 'targets' ? this.targets : this.delegations.get(role);
-      const meta = file?.meta.targets.get(name);
-      if (meta && pathAllowed(name, this.effectivePaths.get(role) ?? [])) return { name, meta, role };
-    }
-    return undefined;
+    return lookup(this, name, roles);
   }
 
   /** Effective (parent-restricted) paths of a trusted role. */
@@ -383,21 +374,16 @@ export class TrustedCollectionBuilder {
     return this.effectivePaths.get(role);
   }
 
-  private walkOrder(roles?: readonly string[]): string[] {
-    const order: string[] = [];
-    const queue = roles && roles.length > 0 ? [...roles] : ['targets'];
-    const visited = new Set<string>();
-    while (queue.length > 0) {
-      const role = queue.shift()!;
-      if (visited.has(role)) continue;
-      visited.add(role);
-      order.push(role);
-      for (const child of this.childrenOf(role)) if (this.delegations.has(child.name)) queue.push(child.name);
-    }
-    return order;
-  }
-
   // -------------------------------------------------------------------------------------------
+
+  /** A load out of order is a bug in the caller, not a property of the data: a plain Error. */
+  private inOrder(call: string, ...allowed: Step[]): void {
+    if (allowed.includes(this.step)) return;
+    const held = this.step === 'nothing' ? 'nothing yet' : `up to the ${this.step}`;
+    throw new Error(
+      `${call} out of order: the builder has trusted ${held}; the order is loadRoot, updateRoot (any number), finishRoot, updateTimestamp, updateSnapshot, updateTargets, updateDelegation (parents first)`,
+    );
+  }
 
   private requireRoot(): TrustedFile<Root> {
     if (!this.root) throw new Error('no trusted root loaded');

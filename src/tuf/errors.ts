@@ -1,5 +1,7 @@
 // One error tree for the engine (design principle 4): a stable code, structured fields, a cause.
 
+import { DtrustError } from '../errors.js';
+
 export type TrustErrorCode =
   | 'JSON_SYNTAX'
   | 'JSON_DUPLICATE_KEY'
@@ -41,15 +43,10 @@ export interface TrustErrorFields {
   hint?: string;
 }
 
-export class TrustError extends Error {
-  readonly code: TrustErrorCode;
-  readonly fields: TrustErrorFields;
-
+export class TrustError extends DtrustError<TrustErrorCode, TrustErrorFields> {
   constructor(code: TrustErrorCode, message: string, fields: TrustErrorFields = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, message, fields, cause);
     this.name = 'TrustError';
-    this.code = code;
-    this.fields = fields;
   }
 
   get role(): string | undefined {

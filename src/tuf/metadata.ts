@@ -2,6 +2,7 @@
 // struct path would re-serialise it (unknown fields dropped, `delegations` always present,
 // empty `paths` left out, `"private":null` in every key).
 
+import { sha256, sha512 } from '../crypto/hash.js';
 import { TrustError } from './errors.js';
 import { formatExpires, parseExpires, type Expires } from './expires.js';
 import { Ctx, array, base64, bool, get, int, object, str, stringsOrNull } from './guards.js';
@@ -20,6 +21,11 @@ export interface FileMeta {
   hashes: Map<string, Buffer>;
   /** Arbitrary JSON kept from `custom`; absent when missing or null. */
   custom?: Json;
+}
+
+/** The length and both hashes of a file, as snapshot and targets list them. */
+export function fileMeta(bytes: Uint8Array): FileMeta {
+  return { length: bytes.length, hashes: new Map([['sha256', sha256(bytes)], ['sha512', sha512(bytes)]]) };
 }
 
 export interface DelegationRole extends RoleKeys {

@@ -2,10 +2,11 @@
 // semantics (client/helpers.go, tuf/tuf.go), and the plan of what must be re-signed.
 
 import { TrustError } from './errors.js';
-import { expiresAfter, isExpired } from './expires.js';
+import { expiresAfter, isExpired, type Expires } from './expires.js';
 import type { PublicKey } from './keys.js';
 import { BASE_ROLES, type DelegationRole, type FileMeta, type Root, type Snapshot, type Targets } from './metadata.js';
 import { isDelegationName, parentOf, pathAllowed, restrictPaths } from './roles.js';
+import { breadthFirst } from './walk.js';
 
 export const EXPIRY_DAYS = { root: 3650, targets: 1095, snapshot: 1095, timestamp: 14 } as const;
 const SIX_MONTHS_MS = 182 * 86_400_000;
@@ -288,10 +289,8 @@ export class EditableRepo {
     if (!scope.endsWith('/*')) {
       throw new TrustError('INVALID_ROLE_NAME', `tuf: invalid role ${scope}. only wildcard roles can be used in a purge`, { role: scope });
     }
-    const start = scope.slice(0, -2);
-    const queue = [start];
-    while (queue.length > 0) {
-      const role = queue.shift()!;
+    const declared = (role: string): string[] => (this.state.targets.get(role)?.delegations.roles ?? []).map((r) => r.name);
+    for (const role of breadthFirst([scope.slice(0, -2)], declared)) {
       const t = this.state.targets.get(role);
       if (!t) continue;
       const candidates = [...t.delegations.keys].filter(([, k]) => canonicalIds.includes(safeCanonicalId(k))).map(([id]) => id);
@@ -311,7 +310,6 @@ export class EditableRepo {
           this.dirty.add(role);
         }
       }
-      for (const r of t.delegations.roles) queue.push(r.name);
     }
   }
 
@@ -363,12 +361,15 @@ export class EditableRepo {
   dirtyTargetsRoles(): string[] {
     return [...this.dirty].filter((r) => r === 'targets' || isDelegationName(r)).sort();
   }
+}
 
-  /** Bumps version and expiry of a role about to be signed; refuses versions notary-server breaks on. */
-  bump(meta: { version: number; expires: ReturnType<typeof expiresAfter> }, role: keyof typeof EXPIRY_DAYS, now: number): void {
-    meta.version += 1;
-    meta.expires = expiresAfter(now, EXPIRY_DAYS[role]);
-  }
+/**
+ * A role about to be re-signed: one version up, expiring its role's term after `now`
+ * (signMetadata refuses a version notary-server cannot store).
+ */
+export function bump(meta: { version: number; expires: Expires }, role: keyof typeof EXPIRY_DAYS, now: number): void {
+  meta.version += 1;
+  meta.expires = expiresAfter(now, EXPIRY_DAYS[role]);
 }
 
 export function emptyTargets(): Targets {

@@ -30,8 +30,9 @@ export function isRoleName(name: string): boolean {
   return name === 'root' || name === 'targets' || name === 'snapshot' || name === 'timestamp' || isDelegationName(name);
 }
 
+/** The role that delegates to a targets role: `root` for `targets`, else the name up to its last `/`. */
 export function parentOf(role: string): string {
-  return role.slice(0, role.lastIndexOf('/'));
+  return role === 'targets' ? 'root' : role.slice(0, role.lastIndexOf('/'));
 }
 
 export function isDirectChild(parent: string, child: string): boolean {

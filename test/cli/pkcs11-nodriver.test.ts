@@ -7,7 +7,7 @@
 // bin/ copied in: what `npm install` of the published package gives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers.js';
 import { baseEnv, describeFailure, runProcess, type RunResult } from '../rig/notary.js';
@@ -19,11 +19,19 @@ function must(what: string, r: RunResult): RunResult {
   return r;
 }
 
-/** A copy of the CLI (bin, dist, package.json) whose node_modules is `modules`. */
+/**
+ * A copy of the CLI (bin, dist, package.json, package-lock.json). The package's own prepare and
+ * prepack scripts (the build from source) are left out: npm does not run them when it installs
+ * the published tarball, and the copy has no sources to build.
+ */
 async function installCopy(prefix: string): Promise<string> {
   const dir = await tempDir(prefix);
   for (const f of ['bin', 'dist']) cpSync(join(REPO_ROOT, f), join(dir, f), { recursive: true });
-  for (const f of ['package.json', 'package-lock.json']) cpSync(join(REPO_ROOT, f), join(dir, f));
+  cpSync(join(REPO_ROOT, 'package-lock.json'), join(dir, 'package-lock.json'));
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  delete manifest.scripts['prepare'];
+  delete manifest.scripts['prepack'];
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
   return dir;
 }
 

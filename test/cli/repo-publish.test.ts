@@ -1,7 +1,8 @@
 // Where dtrust's init/publish deliberately differ from notary (cli.md §12 #17-#20), checked against
 // the real notary-server and client:
 //  - `init` of a GUN the server already has is refused with a hint, creating nothing;
-//  - `publish` / `add -p` of a GUN never initialized fail clearly instead of creating a repository;
+//  - `publish` / `add -p` of a GUN that exists nowhere create it as notary does, saying so on stderr,
+//    and without the root passphrase fail at once, creating nothing;
 //  - `publish` with nothing staged says so and uploads nothing;
 //  - the owner without the targets key gets an error naming the key IDs and a hint;
 //  - reads work offline right after `init -p` (notary fails with `client is offline`).
@@ -44,31 +45,85 @@ test('init of a GUN that exists on the server is refused with a hint, and create
   ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun]));
 });
 
-test('publish and add -p on a GUN never initialized fail clearly and create nothing on the server', async () => {
+const CREATED = /^time="[^"]+" level=warning msg="repository (\S+) was new \(not on the server, not initialized here\): initialized it with root key ([0-9a-f]{64})"\n$/;
+
+test('add -p and publish on a GUN that exists nowhere create and publish it, as notary, with one line on stderr naming the root key', async () => {
   const url = server().url;
-  const { home, dtrust } = await clients(url, { prefix: 'repo-never-init-' });
-  const gun = 'example.com/publish/never';
+  const { home, notary, dtrust } = await clients(url, { prefix: 'repo-new-gun-' });
   const f = file(home, 'f.txt', 'x\n');
+  const staged = (gun: string): string => `Addition of target "v" to repository "${gun}" staged for next publish.\nAuto-publishing changes to ${gun}\n`;
+  const published = (gun: string): string => `${staged(gun)}Successfully published changes for repository ${gun}\n`;
 
-  const p = fails('dtrust', ['publish'], await dtrust.run(['publish', gun]));
-  assert.equal(p.stdout, `Pushing changes to ${gun}\n`);
-  assert.equal(fatal(p.stderr), `repository ${gun} does not exist on the server and has not been initialized here`);
-  assert.match(p.stderr, new RegExp(`\n  hint: create it first with: dtrust init ${gun}\n$`));
+  // The real notary creates the repository silently (an info-level log only).
+  const n = ok('notary', ['add', '-p'], await notary.run(['add', 'example.com/publish/new-by-notary', 'v', f, '-p']));
+  assert.equal(n.stdout, published('example.com/publish/new-by-notary'));
+  assert.equal(n.stderr, '');
 
-  const a = fails('dtrust', ['add', '-p'], await dtrust.run(['add', gun, 'v', f, '-p']));
+  // dtrust: the same output, and one line on stderr; a root key is generated.
+  const gun = 'example.com/publish/new';
+  const a = ok('dtrust', ['add', '-p'], await dtrust.run(['add', gun, 'v', f, '-p']));
+  assert.equal(a.stdout, published(gun));
+  const m = CREATED.exec(a.stderr);
+  assert.ok(m && m[1] === gun, a.stderr);
+  const rootIds = keyIdsOf(ok('dtrust', ['key', 'list'], await dtrust.run(['key', 'list'])).stdout, 'root');
+  assert.deepEqual(rootIds, [m[2]]);
+  assert.deepEqual(tableRows(ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun])).stdout).map((r) => r[0]), ['v']);
+  assert.equal(ok('dtrust', ['status'], await dtrust.run(['status', gun])).stdout, `No unpublished changes for ${gun}\n`);
+
+  // publish of another new GUN reuses that root key (as notary: the first root key found).
+  const gun2 = 'example.com/publish/new-2';
+  const p = ok('dtrust', ['publish'], await dtrust.run(['publish', gun2]));
+  assert.equal(p.stdout, `Pushing changes to ${gun2}\nSuccessfully published changes for repository ${gun2}\n`);
+  assert.deepEqual(CREATED.exec(p.stderr)?.slice(1), [gun2, m[2]]);
+  assert.deepEqual(keyIdsOf(ok('dtrust', ['key', 'list'], await dtrust.run(['key', 'list'])).stdout, 'root'), rootIds);
+  ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun2]));
+
+  // Run as `notary`: the same.
+  const asNotary = await DtrustClient.create({ serverUrl: url, home, trustDir: join(home, 'as-notary'), env: FAST_KDF, invokeAs: 'notary' });
+  const gun3 = 'example.com/publish/new-as-notary';
+  const r = ok('dtrust as notary', ['add', '-p'], await asNotary.run(['add', gun3, 'v', f, '-p']));
+  assert.equal(r.stdout, published(gun3));
+  assert.equal(CREATED.exec(r.stderr)?.[1], gun3, r.stderr);
+  assert.deepEqual(tableRows(ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun3])).stdout).map((row) => row[0]), ['v']);
+});
+
+test('without NOTARY_ROOT_PASSPHRASE and no terminal, add -p on a new GUN fails at once naming it: no key, no cache, the change stays staged', async () => {
+  const url = server().url;
+  const { home, dtrust } = await clients(url, { prefix: 'repo-new-gun-nopass-' });
+  const f = file(home, 'f.txt', 'x\n');
+  const gun = 'example.com/publish/new-nopass';
+  const noRoot = { env: { NOTARY_ROOT_PASSPHRASE: undefined } };
+  const metadata = (trustDir: string, g: string): string[] => {
+    const dir = join(trustDir, 'tuf', g, 'metadata');
+    return existsSync(dir) ? readdirSync(dir) : [];
+  };
+
+  const a = fails('dtrust', ['add', '-p'], await dtrust.run(['add', gun, 'v', f, '-p'], noRoot));
   assert.equal(a.stdout, `Addition of target "v" to repository "${gun}" staged for next publish.\nAuto-publishing changes to ${gun}\n`);
-  assert.equal(fatal(a.stderr), `repository ${gun} does not exist on the server and has not been initialized here`);
-  // The change stays staged for after `init`; no key was made; the server has nothing.
-  assert.deepEqual(tableRows(ok('dtrust', ['status'], await dtrust.run(['status', gun])).stdout).map((r) => r[4]), ['v']);
-  assert.deepEqual(keyFiles(dtrust.trustDir), []);
+  assert.equal(fatal(a.stderr), 'no passphrase for the new root key: NOTARY_ROOT_PASSPHRASE is not set and stdin is not a terminal');
+  assert.match(a.stderr, /\n  hint: set NOTARY_ROOT_PASSPHRASE or DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE, or run the command on a terminal to be prompted\n$/);
+  assert.doesNotMatch(a.stderr, /was new/);
+  assert.deepEqual(keyFiles(dtrust.trustDir), [], 'no key file');
+  assert.deepEqual(metadata(dtrust.trustDir, gun), [], 'no cached metadata');
+  assert.deepEqual(tableRows(ok('dtrust', ['status'], await dtrust.run(['status', gun])).stdout).map((r) => r[4]), ['v'], 'the change stays staged');
   assert.equal(await serverVersion(gun, 'root'), undefined);
-  const n = fails('notary', ['list'], await (await freshNotary(url)).run(['list', gun]));
-  assert.equal(fatal(n.stdout), `${new URL(url).host} does not have trust data for ${gun}`);
 
-  // After init the staged change is published with it.
-  ok('dtrust', ['init', '-p'], await dtrust.run(['init', gun, '-p']));
-  const nl = ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun]));
-  assert.deepEqual(tableRows(nl.stdout).map((r) => r[0]), ['v']);
+  // A missing targets passphrase is found before the root key is made, too (notary makes it, then fails).
+  const t = fails('dtrust', ['publish'], await dtrust.run(['publish', gun], { env: { NOTARY_TARGETS_PASSPHRASE: undefined } }));
+  assert.equal(fatal(t.stderr), 'no passphrase for the new targets key: NOTARY_TARGETS_PASSPHRASE is not set and stdin is not a terminal');
+  assert.deepEqual(keyFiles(dtrust.trustDir), []);
+
+  // With the passphrase, the staged change is published with the new repository.
+  ok('dtrust', ['publish'], await dtrust.run(['publish', gun]));
+  assert.deepEqual(tableRows(ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun])).stdout).map((r) => r[0]), ['v']);
+
+  // An existing root key needs its passphrase as well: nothing is made for the next new GUN.
+  const keys = keyFiles(dtrust.trustDir);
+  const gun2 = 'example.com/publish/new-nopass-2';
+  const b = fails('dtrust', ['publish'], await dtrust.run(['publish', gun2], noRoot));
+  assert.match(fatal(b.stderr), /^no passphrase for the root key [0-9a-f]{7}: NOTARY_ROOT_PASSPHRASE is not set and stdin is not a terminal$/);
+  assert.deepEqual(keyFiles(dtrust.trustDir), keys);
+  assert.deepEqual(metadata(dtrust.trustDir, gun2), []);
 });
 
 test('publish with nothing staged prints "No unpublished changes" and uploads nothing', async () => {

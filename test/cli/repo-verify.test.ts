@@ -9,7 +9,7 @@ import { chmodSync, closeSync, createReadStream, createWriteStream, existsSync, 
 import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { DTRUST_BIN, baseEnv } from '../rig/notary.js';
+import { DTRUST_BIN, baseEnv, killAfter } from '../rig/notary.js';
 import { useNotaryServer } from '../rig/server.js';
 import { FAST_KDF, clients, fails, fatal, file, ok } from './repo-helpers.js';
 
@@ -94,6 +94,7 @@ async function raw(args: string[], home: string, stdin: Buffer | number, env: Re
     cwd: home,
     stdio: [typeof stdin === 'number' ? stdin : 'pipe', 'pipe', 'pipe'],
   });
+  killAfter(child);
   const out: Buffer[] = [];
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => out.push(c));
@@ -192,6 +193,71 @@ test('verify: a mismatch in sha512 alone or in the length is refused and writes 
 });
 
 // ---------------------------------------------------------------------------------------------
+// A non-blocking stdin: on EAGAIN the rest comes through process.stdin, which must not outlive
+// the command when the spool fails.
+
+/** True once process `pid` has its fd 0 in an epoll set: node reads stdin through its stream. */
+function pollsStdin(pid: number): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return false; // exited
+  }
+  for (const fd of fds) {
+    try {
+      if (/^tfd:\s+0 /m.test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}
+
+test('verify from a non-blocking stdin whose writer stays open: a spool that fails ends the process', { timeout: 120_000 }, async () => {
+  const url = server().url;
+  const { home, dtrust } = await clients(url, { prefix: 'repo-verify-nonblock-' });
+  // bash: spool writes past 1 MiB fail (EFBIG); perl: stdin non-blocking, as a parent may leave it.
+  const wrapper = `ulimit -f 1024 && exec perl -MFcntl -e 'fcntl(STDIN, F_SETFL, fcntl(STDIN, F_GETFL, 0) | O_NONBLOCK) or die "fcntl: $!"; exec @ARGV or die "exec: $!"' -- "$@"`;
+  const args = ['-s', url, '-d', dtrust.trustDir, 'verify', 'example.com/verify/nonblocking', 'v1'];
+  const spools = join(home, 'spools');
+  mkdirSync(spools);
+  const child = spawn('bash', ['-c', wrapper, 'bash', process.execPath, DTRUST_BIN, ...args], {
+    env: { ...baseEnv(home), ...FAST_KDF, TMPDIR: spools },
+    cwd: home,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  killAfter(child);
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  let stderr = '';
+  let reported!: () => void;
+  const failed = new Promise<void>((r) => (reported = r));
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+    if (stderr.includes('\n')) reported();
+  });
+  child.stdin.on('error', () => undefined);
+  let running = true;
+  void exited.then(() => (running = false));
+  try {
+    // Nothing is written until dtrust reads stdin through its stream: its first read found the
+    // pipe empty (EAGAIN). Then one ring slot (2 MiB): its spool write fails, the pipe is empty
+    // again and its writer (this test) stays open.
+    while (running && !pollsStdin(child.pid!)) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(running, `dtrust exited before it read stdin through its stream: ${stderr}`);
+    child.stdin.write(randomBytes(2 * 1024 * 1024));
+    await failed;
+    // Bounded: before the fix the process stayed alive, reading stdin, until its writer closed it.
+    const code = await Promise.race([exited.then(([c]) => c), new Promise<'alive'>((r) => setTimeout(() => r('alive'), 20_000).unref())]);
+    assert.notEqual(code, 'alive', `dtrust still running 20 s after it reported: ${stderr}`);
+    assert.equal(code, 1);
+    assert.equal(fatal(stderr), `cannot spool the content to ${spools}: EFBIG`);
+  } finally {
+    child.stdin.destroy();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
 // 100 MB through dtrust with bounded memory.
 
 const BIG = 100 * 1024 * 1024;
@@ -221,6 +287,7 @@ async function measured(args: string[], home: string, stdinFile?: string): Promi
     cwd: home,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  killAfter(child);
   let peakKiB = 0;
   const poll = setInterval(() => {
     const v = vmHwmKiB(child.pid!);

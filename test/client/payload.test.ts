@@ -3,14 +3,15 @@
 // written out are the bytes hashed; the stdin spool leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, openSync, readFileSync, readdirSync, truncateSync, write, writeFileSync } from 'node:fs';
+import { chmodSync, constants, openSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { fdPayload, openPayload, PayloadError, streamPayload, type Payload } from '../../src/client/payload.js';
+import { fdPayload, openPayload, PayloadError, streamPayload, type Digests, type Payload } from '../../src/client/payload.js';
 import { tempDir } from '../rig/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -26,9 +27,12 @@ function expected(data: Buffer): { length: number; sha256: string; sha512: strin
   };
 }
 
-async function digestsOf(p: Payload): Promise<{ length: number; sha256: string; sha512: string }> {
-  const d = await p.digests();
+function hex(d: Digests): { length: number; sha256: string; sha512: string } {
   return { length: d.length, sha256: d.sha256.toString('hex'), sha512: d.sha512.toString('hex') };
+}
+
+async function digestsOf(p: Payload): Promise<{ length: number; sha256: string; sha512: string }> {
+  return hex(await p.digests());
 }
 
 /** A stream of `data` in chunks of uneven sizes (as a pipe delivers them). */
@@ -51,6 +55,47 @@ function collector(): { stream: Writable; bytes: () => Buffer } {
     },
   });
   return { stream, bytes: () => Buffer.concat(parts) };
+}
+
+/**
+ * Records the worker threads started while it is on, through async_hooks (whose resource for a
+ * worker is its native handle). off() stops them all, so that a test which finds a worker left
+ * running still lets the file end instead of keeping it alive until the runner's timeout.
+ */
+function workerRecorder(): { started: () => number; off: () => void } {
+  const workers: { stopThread(): void }[] = [];
+  const hook = createHook({
+    init(_id, type, _trigger, resource) {
+      if (type === 'WORKER') workers.push(resource as { stopThread(): void });
+    },
+  }).enable();
+  return {
+    started: () => workers.length,
+    off: () => {
+      hook.disable();
+      for (const w of workers) w.stopThread();
+    },
+  };
+}
+
+/**
+ * The write of a FileHandle (the spool's) at `position` completes as `then` says, once it is done;
+ * the result undoes the change.
+ */
+async function onWriteAt(position: number, then: () => Promise<void>): Promise<() => void> {
+  const probe = await open(process.execPath, 'r');
+  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const write = proto.write;
+  proto.write = function (this: unknown, ...args: unknown[]) {
+    const done = write.apply(this, args);
+    if (args[3] !== position) return done;
+    return done.then(async (v) => {
+      await then();
+      return v;
+    });
+  };
+  return () => void (proto.write = write);
 }
 
 test('a file: length, sha256 and sha512 as one-shot hashing, and the same bytes written out', async () => {
@@ -103,26 +148,60 @@ test('a stream: spooled and hashed the same, and the spool is gone as soon as it
   }
 });
 
-test('a non-blocking descriptor (EAGAIN) is read through its stream instead', async () => {
-  const dir = await tempDir('payload-fifo-');
-  const fifo = join(dir, 'fifo');
-  execFileSync('mkfifo', [fifo]);
-  const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const wfd = openSync(fifo, constants.O_WRONLY);
-  let streamed = false;
+/** A FIFO: its read end, non-blocking, and a stream writing to it (nothing written yet). */
+async function fifo(prefix: string): Promise<{ rfd: number; writer: Socket }> {
+  const path = join(await tempDir(prefix), 'fifo');
+  execFileSync('mkfifo', [path]);
+  const rfd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  return { rfd, writer: new Socket({ fd: openSync(path, constants.O_WRONLY), readable: false, writable: true }) };
+}
+
+/** fdPayload on a FIFO's read end, its digests(), and `fellBack`: resolved once it turns to the stream. */
+async function fifoPayload(rfd: number): Promise<{ p: Payload; digests: Promise<Digests>; fellBack: Promise<Socket> }> {
+  let opened!: (s: Socket) => void;
+  const fellBack = new Promise<Socket>((r) => (opened = r));
   const p = await fdPayload(rfd, () => {
-    streamed = true;
-    return new Socket({ fd: rfd, readable: true, writable: false });
+    const s = new Socket({ fd: rfd, readable: true, writable: false });
+    opened(s);
+    return s;
   });
+  // Nothing is written yet: the first read finds the pipe empty. Should the payload settle
+  // instead (an error), the test fails with it rather than wait.
+  const digests = p.digests();
+  digests.catch(() => undefined);
+  return { p, digests, fellBack: Promise.race([fellBack, digests.then(() => Promise.reject(new Error('the payload ended without reading the stream')))]) };
+}
+
+test('a non-blocking descriptor (EAGAIN) is read through its stream instead', async () => {
+  const { rfd, writer } = await fifo('payload-fifo-');
+  const { p, digests, fellBack } = await fifoPayload(rfd);
   const data = randomBytes(RING + 3);
   try {
-    await new Promise((r) => setTimeout(r, 20)); // the first read finds the pipe empty
-    for (let off = 0; off < data.length; ) off += await new Promise<number>((resolve, reject) => write(wfd, data, off, data.length - off, null, (e, n) => (e ? reject(e) : resolve(n))));
-    closeSync(wfd);
-    assert.deepEqual(await digestsOf(p), expected(data));
-    assert.ok(streamed, 'the stream took over');
+    await fellBack;
+    writer.end(data);
+    assert.deepEqual(hex(await digests), expected(data));
   } finally {
     await p.close();
+    writer.destroy();
+  }
+});
+
+test('a descriptor read through its stream: close() after a spool that failed closes that stream', async () => {
+  // With its writer idle, the stream would go on reading and keep the process (verify) alive.
+  const { rfd, writer } = await fifo('payload-fifo-fail-');
+  const restore = await onWriteAt(0, () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })));
+  const { p, digests, fellBack } = await fifoPayload(rfd);
+  let stream: Socket | undefined;
+  try {
+    stream = await fellBack;
+    writer.write(randomBytes(RING / 4)); // one slot; the writer stays open
+    await assert.rejects(digests, (e: unknown) => e instanceof PayloadError && e.code === 'PAYLOAD_SPOOL' && /ENOSPC/.test(e.message));
+    await p.close();
+    assert.equal(stream.destroyed, true, 'the stream is closed');
+  } finally {
+    restore();
+    stream?.destroy();
+    writer.destroy();
   }
 });
 
@@ -213,12 +292,50 @@ test('a payload opened to be hashed only (verify -q) hashes the file and cannot 
 });
 
 test('close() before the payload is read to its end stops the worker', async () => {
-  const input = new Readable({ read() {} });
-  const p = await streamPayload(input);
-  input.push(randomBytes(2 * RING)); // the worker starts, then waits for more
-  await new Promise((r) => setTimeout(r, 50));
-  await p.close(); // must not hang on the waiting worker
-  input.destroy();
+  const workers = workerRecorder();
+  try {
+    const input = new Readable({ read() {} });
+    const p = await streamPayload(input);
+    input.push(randomBytes(2 * RING)); // the worker starts, then waits for more
+    while (workers.started() === 0) await new Promise((r) => setTimeout(r, 1));
+    await p.close(); // must not hang on the waiting worker
+    input.destroy();
+  } finally {
+    workers.off();
+  }
+});
+
+test('close() while a spool write is in flight: the reading stops there and starts no worker afterwards', async () => {
+  // The 4th slot fills the ring: publishing it starts the worker. A worker started after close()
+  // would wait for slots forever, and nothing would stop it: the process would never exit.
+  let inFlight!: () => void;
+  const reached = new Promise<void>((r) => (inFlight = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const restore = await onWriteAt(3 * (RING / 4), () => {
+    inFlight();
+    return released;
+  });
+  const workers = workerRecorder();
+  try {
+    const input = new Readable({ read() {} });
+    const p = await streamPayload(input);
+    input.push(randomBytes(RING));
+    await reached;
+    const closing = p.close();
+    input.destroy(); // whatever the reading does next, it ends
+    release();
+    await closing;
+    const read = await p.digests().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.equal(workers.started(), 0, 'no worker started after close()');
+    assert.match(String(read), /closed before it was read to its end/);
+  } finally {
+    restore();
+    workers.off();
+  }
 });
 
 test('a directory is refused as notary words it (EISDIR), a missing file with ENOENT', async () => {

@@ -8,13 +8,17 @@ import { update, type UpdateOptions } from '../../src/client/update.js';
 import { isRemoteError, type RemoteError } from '../../src/remote/errors.js';
 import { NotaryRemote } from '../../src/remote/notary.js';
 import { MetadataCache } from '../../src/storage/cache.js';
+import type { TrustedCollectionBuilder } from '../../src/tuf/builder.js';
 import { isTrustError } from '../../src/tuf/errors.js';
+import { expiresAfter } from '../../src/tuf/expires.js';
 import { makeTempDir } from '../rig/tmp.js';
 import { MemRepo, ecdsaKey } from '../support/memrepo.js';
 import { Simulator, type SimRequest } from '../support/simulator.js';
 
 const T = { timeout: 30_000 };
 const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The trusted delegations: every trusted targets role but targets itself. */
+const delegations = (b: TrustedCollectionBuilder): string[] => [...b.targetsRoles.keys()].filter((r) => r !== 'targets');
 
 let sim: Simulator;
 before(async () => {
@@ -100,7 +104,7 @@ describe('update: overlapped downloads', () => {
     try {
       const { result } = await read(repo, cache);
       assert.equal(result.offline, false);
-      assert.deepEqual([...result.builder.delegations.keys()].sort(), ['targets/d1', 'targets/d2', 'targets/d3', 'targets/d4', 'targets/d5']);
+      assert.deepEqual(delegations(result.builder).sort(), ['targets/d1', 'targets/d2', 'targets/d3', 'targets/d4', 'targets/d5']);
     } finally {
       sim.hook = undefined;
     }
@@ -146,7 +150,7 @@ describe('update: overlapped downloads', () => {
       };
       try {
         const { result } = await read(repo, cache);
-        assert.equal(result.builder.delegations.size, 2, bad);
+        assert.equal(delegations(result.builder).length, 2, bad);
       } finally {
         sim.hook = undefined;
       }
@@ -201,7 +205,7 @@ describe('update: overlapped downloads', () => {
     sim.hook = (req, res) => (req.role === 'targets/orphan' ? { ...res, body: flip(res.body) } : undefined);
     try {
       const { result } = await read(repo, cache);
-      assert.deepEqual([...result.builder.delegations.keys()].sort(), ['targets/d1', 'targets/d2']);
+      assert.deepEqual(delegations(result.builder).sort(), ['targets/d1', 'targets/d2']);
       assert.ok(!result.builder.listTargets().some((t) => t.name === 'o/evil'));
     } finally {
       sim.hook = undefined;
@@ -222,7 +226,7 @@ describe('update: overlapped downloads', () => {
     };
     try {
       const { result } = await read(repo, await newCache(repo.gun), { concurrency: 3 });
-      assert.equal(result.builder.delegations.size, 12);
+      assert.equal(delegations(result.builder).length, 12);
       assert.equal(most, 3);
 
       // targets does not match: the delegations waiting for a slot are never fetched.
@@ -262,6 +266,33 @@ describe('update: overlapped downloads', () => {
       // Without `unreachable`, the ping's error.
       const e = await readFails(repo, cache);
       assert.ok(isRemoteError(e, 'OFFLINE'), String(e));
+    } finally {
+      sim.hook = undefined;
+    }
+  });
+});
+
+describe('update: an expired root', () => {
+  test('an expired cached root fails the attempt before the timestamp is awaited: the newer root is fetched though the timestamp request failed, and no cached timestamp is used', T, async () => {
+    const t0 = Date.now();
+    const repo = await MemRepo.create(`example.com/update/r${++counter}`, t0);
+    repo.root.expires = expiresAfter(t0, 1);
+    await repo.sign();
+    sim.add(repo);
+    const cache = await newCache(repo.gun);
+    await read(repo, cache, { now: t0 });
+    repo.root.version = 2;
+    repo.root.expires = expiresAfter(t0, 3650);
+    repo.snapshot.version = 2;
+    repo.timestamp.version = 2;
+    await repo.sign();
+    let timestamps = 0;
+    sim.hook = (req, res) => (req.role === 'timestamp' && timestamps++ === 0 ? { ...res, status: 503, body: Buffer.from('unavailable') } : undefined);
+    try {
+      const { result, warnings } = await read(repo, cache, { now: t0 + 2 * 86_400_000 });
+      assert.equal(result.builder.root?.meta.version, 2);
+      assert.equal(result.builder.timestamp?.meta.version, 2);
+      assert.deepEqual(warnings, []);
     } finally {
       sim.hook = undefined;
     }

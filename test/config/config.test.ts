@@ -74,6 +74,19 @@ test('defaults: dtrust shares docker\'s trust dir; DOCKER_CONFIG and DOCKER_CONT
   assert.equal(c.serverUrlFrom, 'default', 'an empty variable counts as unset');
 });
 
+test("docker's verbs run as notary: docker's default trust dir, the same precedence, the note pointing at ~/.notary", async () => {
+  const w = await world();
+  let c = await loadConfig({}, { ...w.env, DOCKER_CONFIG: '/opt/docker-cfg' }, w.cwd, 'notary', 'docker');
+  assert.deepEqual([c.program, c.trustDir, c.trustDirFrom], ['notary', '/opt/docker-cfg/trust', 'default']);
+  c = await loadConfig({}, w.env, w.cwd, 'notary', 'docker');
+  assert.equal(c.trustDir, join(w.home, '.docker', 'trust'));
+  c = await loadConfig({ trustDir: 'td' }, { ...w.env, DOCKER_CONFIG: '/opt/docker-cfg' }, w.cwd, 'notary', 'docker');
+  assert.deepEqual([c.trustDir, c.trustDirFrom], [join(w.cwd, 'td'), 'flag']);
+  await addKeys(join(w.home, '.notary'), 1);
+  c = await loadConfig({}, w.env, w.cwd, 'notary', 'docker');
+  assert.deepEqual(c.notices, ['note: no keys in ~/.docker/trust/private, but ~/.notary/private has 1 key; pass -d ~/.notary to use them']);
+});
+
 test('server precedence: -s > remote_server.url > DOCKER_CONTENT_TRUST_SERVER > default', async () => {
   const w = await world();
   const env = { ...w.env, DOCKER_CONTENT_TRUST_SERVER: 'https://env:1' };

@@ -33,8 +33,8 @@ import {
   goPemCertificates,
   inspectCertificate,
   isWeakSignatureAlgorithm,
-  verifyIssuedBy,
 } from '../../src/crypto/x509.js';
+import { chainVerifies } from '../../src/crypto/x509chain.js';
 import { CryptoError } from '../../src/crypto/signature.js';
 import { FIXTURES } from '../helpers.js';
 
@@ -319,15 +319,19 @@ async function caAndLeaf(): Promise<{ ca: Buffer; leaf: Buffer; otherCa: Buffer 
   return { ca: Buffer.from(ca.rawData), leaf: Buffer.from(leaf.rawData), otherCa: Buffer.from(other.rawData) };
 }
 
-test('verifyIssuedBy checks both the names and the signature; isCA', async () => {
+test('chainVerifies checks both the names and the signature; isCA, keyUsage, version', async () => {
   const { ca, leaf, otherCa } = await caAndLeaf();
-  assert.equal(inspectCertificate(ca).isCA, true);
-  assert.equal(inspectCertificate(leaf).isCA, false);
-  assert.equal(inspectCertificate(leaf).commonName, 'example.com/leaf');
-  assert.equal(verifyIssuedBy(leaf, ca), true);
-  assert.equal(verifyIssuedBy(leaf, otherCa), false, 'same name, other key');
-  assert.equal(verifyIssuedBy(ca, leaf), false);
-  assert.equal(verifyIssuedBy(Buffer.from('junk'), ca), false);
+  const [c, l, o] = [inspectCertificate(ca), inspectCertificate(leaf), inspectCertificate(otherCa)];
+  assert.equal(c.isCA, true);
+  assert.equal(c.basicConstraintsValid, true);
+  assert.equal(c.keyUsage, 1 << 5, 'keyCertSign only');
+  assert.equal(c.version, 3);
+  assert.ok(l.rawIssuer.equals(c.rawSubject));
+  assert.equal(l.isCA, false);
+  assert.equal(l.commonName, 'example.com/leaf');
+  assert.equal(chainVerifies(l, [], [c], Date.now()), true);
+  assert.equal(chainVerifies(l, [], [o], Date.now()), false, 'same name, other key');
+  assert.equal(chainVerifies(c, [], [l], Date.now()), false);
 });
 
 test('certificatesFromPem reports non-certificate blocks; goPemCertificates concatenates', () => {

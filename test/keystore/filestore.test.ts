@@ -2,7 +2,7 @@
 // passphrases, role/ID checks, bad files, permissions, symlinks, legacy migration, writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePemBlocks } from '../../src/crypto/pem.js';
 import { generatePrivateKey, keyBlockEncryption } from '../../src/crypto/keyfile.js';
@@ -185,17 +185,21 @@ test('corrupt, truncated, empty and non-key files: clear errors, listing skips t
   assert.equal(treeHash(dir), before);
 });
 
-test('permissions: a group/world-accessible private dir is reported and keys are not written there', async () => {
+test('permissions: a private dir other users can write is reported and keys are not written there', async () => {
   const dir = await copyTrustDir(NOTARY07_TRUSTDIR);
-  chmodSync(join(dir, 'private'), 0o755);
+  chmodSync(join(dir, 'private'), 0o775);
   const before = treeHash(dir);
   const logs: string[] = [];
   const store = await openStore(dir, { env: { ...FIXTURE_PASSPHRASES, NOTARY_DELEGATION_PASSPHRASE: 'delegpass' }, logs });
-  assert.ok(logs.some((l) => /^warning: .*private is accessible by other users \(mode 0755\)/.test(l)), logs.join('\n'));
-  // Reading still works (the keys are encrypted)...
-  await store.signer(DELEG_ID);
-  // ...writing does not.
-  await assert.rejects(store.add(generatePrivateKey('ecdsa'), { role: 'targets/x' }), isErr('INSECURE_PERMISSIONS', /refusing to write private keys/));
+  assert.deepEqual(
+    logs.filter((l) => l.startsWith('warning:')),
+    [`warning: ${join(dir, 'private')} is writable by other users (mode 0775): dtrust will not write or use private keys there; run chmod 700 on it (and make sure you own it)`],
+  );
+  // A key there is not used (another user could have planted it)...
+  await assert.rejects(store.signer(DELEG_ID), isErr('INSECURE_PERMISSIONS', /refusing to use private keys: .* is writable by other users \(mode 0775\)/));
+  assert.equal((await store.list()).length > 0, true, 'listing still works');
+  // ...nor written.
+  await assert.rejects(store.add(generatePrivateKey('ecdsa'), { role: 'targets/x' }), isErr('INSECURE_PERMISSIONS', /refusing to write private keys: .* is writable by other users \(mode 0775\)/));
   await assert.rejects(store.changePassphrase(DELEG_ID, new PassphraseRetriever({ env: { X: 'new-passphrase' } }), { variables: ['X'] }), isErr('INSECURE_PERMISSIONS'));
   await assert.rejects(store.remove(DELEG_ID), isErr('INSECURE_PERMISSIONS'));
   assert.equal(treeHash(dir), before);
@@ -206,6 +210,52 @@ test('permissions: a group/world-accessible private dir is reported and keys are
   const s2 = await openStore(dir, { env: FIXTURE_PASSPHRASES, logs: logs2 });
   await s2.signer(ROOT_ID);
   assert.ok(logs2.some((l) => l.includes(`${ROOT_ID}.key is accessible by other users (mode 0644)`)), logs2.join('\n'));
+});
+
+test('permissions: which modes refuse writing keys and which only warn', async () => {
+  const cases: { trust: number; priv: number; refused?: RegExp; warning?: RegExp }[] = [
+    { trust: 0o700, priv: 0o700 },
+    // mkdir'ed trust dirs: others can read or traverse, keys stay protected by private/ and the files.
+    { trust: 0o755, priv: 0o700, warning: /^warning: other users can access \S+ \(mode 0755\); the private keys stay protected: key files are mode 0600, in \S+\/private \(mode 0700\)$/ },
+    { trust: 0o711, priv: 0o700, warning: /other users can access \S+ \(mode 0711\)/ },
+    { trust: 0o750, priv: 0o750, warning: /other users can access \S+ \(mode 0750\) and \S+\/private \(mode 0750\); the private keys stay protected: key files are mode 0600$/ },
+    // Sticky: others cannot remove or rename what is ours.
+    { trust: 0o1777, priv: 0o700, warning: /other users can access \S+ \(mode 1777\)/ },
+    { trust: 0o775, priv: 0o700, refused: /\S+ is writable by other users \(mode 0775\)$/ },
+    { trust: 0o757, priv: 0o700, refused: /is writable by other users \(mode 0757\)/ },
+    { trust: 0o700, priv: 0o770, refused: /private is writable by other users \(mode 0770\)/ },
+  ];
+  for (const c of cases) {
+    const dir = await copyTrustDir(NOTARY07_TRUSTDIR);
+    chmodSync(dir, c.trust);
+    chmodSync(join(dir, 'private'), c.priv);
+    const logs: string[] = [];
+    const store = await openStore(dir, { env: { ...FIXTURE_PASSPHRASES, NOTARY_DELEGATION_PASSPHRASE: 'delegpass' }, logs });
+    const what = `trust ${c.trust.toString(8)}, private ${c.priv.toString(8)}`;
+    const warnings = logs.filter((l) => l.startsWith('warning:'));
+    if (c.warning) {
+      assert.equal(warnings.length, 1, `${what}: one warning\n${logs.join('\n')}`);
+      assert.match(warnings[0]!, c.warning, what);
+    } else if (!c.refused) assert.deepEqual(warnings, [], what);
+    const use = store.signer(DELEG_ID);
+    if (c.refused) await assert.rejects(use, isErr('INSECURE_PERMISSIONS', /refusing to use private keys/), what);
+    else await use;
+    const add = store.add(generatePrivateKey('ecdsa'), { role: 'targets/x' });
+    if (c.refused) await assert.rejects(add, isErr('INSECURE_PERMISSIONS', c.refused), what);
+    else {
+      const rec = await add;
+      assert.equal(mode(join(dir, 'private', `${rec.id}.key`)), 0o600, what);
+      assert.equal(mode(join(dir, 'private')), c.priv, `${what}: modes of existing directories are left alone`);
+    }
+  }
+  // A fresh trust dir made with mkdir (0755): private/ is created 0700.
+  const fresh = join(await tempDir('ks-mkdir-'), 'trust');
+  mkdirSync(fresh, { mode: 0o755 });
+  chmodSync(fresh, 0o755);
+  const store = await openStore(fresh, { env: FIXTURE_PASSPHRASES });
+  const rec = await store.add(generatePrivateKey('ecdsa'), { role: 'root' });
+  assert.equal(mode(join(fresh, 'private')), 0o700);
+  assert.equal(mode(join(fresh, 'private', `${rec.id}.key`)), 0o600);
 });
 
 test('symbolic links: not listed, not read, not written through', async () => {
@@ -338,15 +388,15 @@ test('migration never overwrites: a conflicting copy keeps the legacy file in pl
   assert.ok(existsSync(join(dir, 'private', 'root_keys', `${id}_root.key`)));
   assert.equal(readFileSync(join(dir, 'private', `${id}.key`), 'utf8'), 'something else\n');
   assert.ok(logs.some((l) => l.includes('already exists with other contents')), logs.join('\n'));
-  // A read-only private dir: migration is skipped with a warning, the legacy keys are still usable.
+  // A private dir other users can write: migration is skipped with a warning, the legacy keys are listed but not used.
   const dir2 = await copyTrustDir(NOTARY01_TRUSTDIR);
-  chmodSync(join(dir2, 'private'), 0o755);
+  chmodSync(join(dir2, 'private'), 0o775);
   const logs2: string[] = [];
   const s2 = await openStore(dir2, { env: LEGACY_PASSPHRASES, logs: logs2 });
   assert.ok(logs2.some((l) => l.includes('not migrating the legacy key directories')));
   const recs = await s2.list();
   assert.equal(recs.length, 3);
-  await s2.signer(id, { role: 'root' });
+  await assert.rejects(s2.signer(id, { role: 'root' }), isErr('INSECURE_PERMISSIONS', /refusing to use private keys/));
 });
 
 test('memory store and the key service: root-only stores never receive other keys', async () => {

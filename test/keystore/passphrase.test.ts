@@ -70,6 +70,21 @@ test('no terminal and no variable: an immediate error naming the variable (quirk
   await assert.rejects(new PassphraseRetriever({ env: {} }).unlock({ keyId: ID, alias: 'root' }, checker('x')), isErr('NO_PASSPHRASE'));
 });
 
+test('require: the same no-input and too-short errors as unlock/newPassphrase, asking nothing; a terminal or a cached passphrase satisfies it', async () => {
+  const r = new PassphraseRetriever({ env: { NOTARY_TARGETS_PASSPHRASE: 'short', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'long-enough' }, prompt: NO_TERMINAL });
+  assert.throws(() => r.require({ keyId: '', alias: 'root' }, true), isErr('NO_PASSPHRASE', /^no passphrase for the new root key: NOTARY_ROOT_PASSPHRASE is not set/));
+  assert.throws(() => r.require({ keyId: ID, alias: 'root' }, false), isErr('NO_PASSPHRASE', /^no passphrase for the root key abcdef0:/));
+  assert.throws(() => r.require({ keyId: '', alias: 'targets' }, true), isErr('BAD_NEW_PASSPHRASE', /NOTARY_TARGETS_PASSPHRASE is too short/));
+  r.require({ keyId: ID, alias: 'targets' }, false);
+  r.require({ keyId: '', alias: 'snapshot' }, true);
+  const prompt = new ScriptedPrompt([]);
+  new PassphraseRetriever({ env: {}, prompt }).require({ keyId: '', alias: 'root' }, true);
+  assert.equal(prompt.output, '', 'nothing asked');
+  const cached = new PassphraseRetriever({ env: {}, prompt: NO_TERMINAL });
+  cached.remember('root', Buffer.from('known-passphrase'));
+  cached.require({ keyId: ID, alias: 'root' }, false);
+});
+
 test("prompts: notary's exact texts, 4 attempts with 'Passphrase incorrect. Please retry.', trimmed input", async () => {
   const prompt = new ScriptedPrompt(['one', 'two', '  good-pass \t']);
   const r = new PassphraseRetriever({ env: {}, prompt });

@@ -12,6 +12,7 @@ import { generatePrivateKey } from '../../src/crypto/keyfile.js';
 import { createRootCertificateWithSigner } from '../../src/crypto/certgen.js';
 import { inspectCertificate } from '../../src/crypto/x509.js';
 import { verifySignature } from '../../src/crypto/signature.js';
+import { Pkcs11KeyStore, type Pkcs11StoreOptions, type BackupStore } from '../../src/keystore/pkcs11.js';
 import {
   CKA_CLASS,
   CKA_EC_POINT,
@@ -21,12 +22,9 @@ import {
   CKO_CERTIFICATE,
   CKO_PRIVATE_KEY,
   CKO_PUBLIC_KEY,
-  Pkcs11KeyStore,
-  unloadPkcs11Module,
   type Pkcs11Api,
-  type Pkcs11StoreOptions,
-  type BackupStore,
-} from '../../src/keystore/pkcs11.js';
+} from '../../src/keystore/pkcs11-api.js';
+import { unloadPkcs11Module } from '../../src/keystore/pkcs11-loader.js';
 import { resolvePkcs11Module, NOTARY_PKCS11_LIBS_LINUX } from '../../src/keystore/pkcs11-module.js';
 import { KeyService, KeyStoreError, keyIdOf, publicKeyOf } from '../../src/keystore/index.js';
 import { PublicKey } from '../../src/tuf/keys.js';

@@ -29,7 +29,7 @@ export function violations(text: string): string[] {
   for (const m of code.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)) {
     const mod = m[1]!;
     if (FORBIDDEN_MODULES.test(mod)) out.push(`imports ${mod}`);
-    if (mod.startsWith('.') && /\/(cli|docker|client|config|remote|storage|keystore)\//.test(`/${mod.replace(/^\.\.\//, '')}`)) {
+    if (mod.startsWith('.') && /\/(cli|docker|client|config|remote|storage|keystore|fs)\//.test(`/${mod.replace(/^\.\.\//, '')}`)) {
       out.push(`imports a higher layer (${mod})`);
     }
   }

@@ -8,7 +8,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { certsDirectory } from '../../src/remote/certsdir.js';
-import { loadTls } from '../../src/remote/http.js';
+import { loadTls } from '../../src/remote/tls.js';
 import { NotaryRemote } from '../../src/remote/notary.js';
 import { RegistryClient } from '../../src/remote/registry.js';
 import { runDtrust } from '../rig/notary.js';

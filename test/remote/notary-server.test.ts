@@ -112,6 +112,20 @@ describe('NotaryRemote against the real notary-server', () => {
     assert.match(list.stdout, /No targets present in this repository\./);
   });
 
+  test('exists(): false until the GUN has a root, true once published; another failure is an error', T, async () => {
+    const gun = 'example.com/remote/exists';
+    const files = await notaryInitFiles(gun);
+    await withRemote(opts(gun), async (r) => {
+      assert.equal(await r.exists(), false);
+      await r.publish(files);
+      assert.equal(await r.exists(), true);
+    });
+    const failing = await startServer((req, res) => void res.writeHead(req.url === '/v2/' ? 200 : 403).end());
+    await withRemote(opts(gun, { baseUrl: failing.url }), async (r) => {
+      await assert.rejects(r.exists(), (e: unknown) => isRemoteError(e) && e.code !== 'NOT_FOUND');
+    });
+  });
+
   test('server rejections are REJECTED with the parsed server error', T, async () => {
     const gun = 'example.com/remote/rejections';
     const files = await notaryInitFiles(gun);

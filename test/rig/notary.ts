@@ -1,8 +1,11 @@
 // Running processes for tests: the REAL `notary` client (reference implementation) and our
 // `bin/dtrust`, each with an isolated HOME and trust dir and a minimal environment.
-import { spawn } from 'node:child_process';
-import { mkdir, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, copyFile, cp, mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from './tmp.js';
 
@@ -97,6 +100,19 @@ export function runProcess(cmd: string, args: readonly string[], opts: RunProces
   });
 }
 
+/**
+ * Kills `child` when the current test (or scope) ends, should it still be running: a test that
+ * fails before its child exits must not leave it keeping the test process alive.
+ */
+export function killAfter(child: ChildProcess): void {
+  after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = once(child, 'exit');
+    child.kill('SIGKILL');
+    await gone;
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Repository root, from build/test/rig/notary.js (three levels up). */
@@ -119,6 +135,63 @@ export function baseEnv(home: string): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home };
   for (const k of PASSPHRASE_ENV) env[k] = DEFAULT_PASSPHRASE;
   return env;
+}
+
+let shared: Promise<string> | undefined;
+
+/**
+ * bin/dtrust for a test that runs it as another user: a copy of bin/, dist/dtrust.cjs and the
+ * packages they load, in a temp dir every user can read. The checkout itself may live where that
+ * user cannot reach it (a clone under `mktemp -d`, mode 0700). Made once per process.
+ */
+export function dtrustForOtherUsers(): Promise<string> {
+  shared ??= (async () => {
+    const dir = await makeTempDir('dtrust-shared-');
+    await cp(join(REPO_ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
+    await mkdir(join(dir, 'dist'));
+    await copyFile(join(REPO_ROOT, 'dist', 'dtrust.cjs'), join(dir, 'dist', 'dtrust.cjs'));
+    for (const pkg of runtimePackages()) await cp(join(REPO_ROOT, pkg), join(dir, pkg), { recursive: true, dereference: true });
+    await readableByAll(dir);
+    return join(dir, 'bin', 'dtrust');
+  })();
+  return shared;
+}
+
+/** node_modules/<name> of package.json's dependencies and optional dependencies, and of theirs. */
+function runtimePackages(): string[] {
+  const found = new Set<string>();
+  const visit = (from: string, name: string, optional: boolean): void => {
+    // Node's lookup: node_modules/<name> in `from`, then in each directory above, up to the root.
+    for (let dir = from; ; dir = dirname(dir)) {
+      const pkg = join(dir, 'node_modules', name);
+      if (existsSync(join(pkg, 'package.json'))) {
+        const rel = relative(REPO_ROOT, pkg);
+        if (found.has(rel)) return;
+        found.add(rel);
+        const meta = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { dependencies?: object; optionalDependencies?: object };
+        for (const dep of Object.keys(meta.dependencies ?? {})) visit(pkg, dep, false);
+        for (const dep of Object.keys(meta.optionalDependencies ?? {})) visit(pkg, dep, true);
+        return;
+      }
+      if (dir === REPO_ROOT) break;
+    }
+    if (!optional) throw new Error(`${name} is not installed under ${from}: run npm ci`);
+  };
+  const root = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies?: object; optionalDependencies?: object };
+  for (const dep of Object.keys(root.dependencies ?? {})) visit(REPO_ROOT, dep, false);
+  for (const dep of Object.keys(root.optionalDependencies ?? {})) visit(REPO_ROOT, dep, true);
+  // A nested package comes with the one it is nested in.
+  return [...found].filter((p) => !p.includes('/node_modules/'));
+}
+
+/** Directories 0755 and files world-readable (executables world-executable), whatever the umask. */
+async function readableByAll(path: string): Promise<void> {
+  await chmod(path, 0o755);
+  for (const e of await readdir(path, { withFileTypes: true })) {
+    const p = join(path, e.name);
+    if (e.isDirectory()) await readableByAll(p);
+    else if (e.isFile()) await chmod(p, ((await stat(p)).mode & 0o111) !== 0 ? 0o755 : 0o644);
+  }
 }
 
 export interface RunDtrustOptions extends RunProcessOptions {

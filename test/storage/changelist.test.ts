@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type Change, Changelist, changeFileName, decodeChange, encodeChange, goJsonString } from '../../src/storage/changelist.js';
 import { isStorageError } from '../../src/storage/errors.js';
 import { FIXTURES } from '../helpers.js';
-import { NotaryClient } from '../rig/notary.js';
+import { killAfter, NotaryClient } from '../rig/notary.js';
 import { tempDir } from '../rig/tmp.js';
 
 const CHILD = fileURLToPath(new URL('./changelist-child.js', import.meta.url));
@@ -194,12 +194,29 @@ test('add() refuses malformed changes and a symlinked changelist directory', asy
   assert.deepEqual(readdirSync(outside), []);
 });
 
+test('addAll() stages a list in order, all or none: a write that fails removes what it wrote', async () => {
+  const trustDir = await tempDir('cl-addall-');
+  const cl = new Changelist(trustDir, 'g');
+  await cl.add(target('before'));
+  const names = await cl.addAll(['a', 'b', 'c'].map((p) => target(p)));
+  assert.deepEqual([...names].sort(), names);
+  assert.deepEqual((await cl.list()).changes.map((c) => c.path), ['before', 'a', 'b', 'c']);
+  // A malformed change anywhere in the list: refused before anything is written.
+  await assert.rejects(cl.addAll([target('d'), { ...target('e'), scope: '' }]), (e) => isStorageError(e, 'INVALID_CHANGE'));
+  // The third name does not fit 20 digits: the two written before it are removed again.
+  const edge = new Changelist(trustDir, 'g', () => 10n ** 20n - 2n);
+  await assert.rejects(edge.addAll(['x', 'y', 'z'].map((p) => target(p))), RangeError);
+  assert.deepEqual((await cl.list()).changes.map((c) => c.path), ['before', 'a', 'b', 'c']);
+  assert.deepEqual(readdirSync(cl.dir).filter((n) => !n.endsWith('.change')), [], 'no temp file is left');
+});
+
 test('two processes adding 50 changes each at the same time lose none', async () => {
   const trustDir = await tempDir('cl-concurrent-');
   const gun = 'example.com/concurrent';
   const run = (tag: string): Promise<string[]> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [CHILD, trustDir, gun, tag, '50'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      killAfter(child);
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.once('exit', (code) => (code === 0 ? resolve(out.trim().split('\n')) : reject(new Error(`child ${tag} exited ${code}`))));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isStorageError } from '../../src/storage/errors.js';
 import { LOCK_FILE_NAME, readLockHolder, withGunLock } from '../../src/storage/lock.js';
+import { killAfter } from '../rig/notary.js';
 import { tempDir } from '../rig/tmp.js';
 
 const CHILD = fileURLToPath(new URL('./lock-child.js', import.meta.url));
@@ -22,6 +23,7 @@ interface Holder {
 
 function startHolder(trustDir: string, gun: string, timeoutMs?: number): Promise<Holder> {
   const child = spawn(process.execPath, [CHILD, trustDir, gun, ...(timeoutMs === undefined ? [] : [String(timeoutMs)])]);
+  killAfter(child); // it holds the lock until its stdin closes
   const lines: string[] = [];
   const waiters: ((l: string) => void)[] = [];
   let buf = '';

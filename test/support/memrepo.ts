@@ -168,16 +168,12 @@ export function buildFrom(repo: MemRepo, opts: Partial<BuilderOptions> & { now: 
     b.loadRoot(opts.rootFromCache, 'cache');
     b.updateRoot(repo.files.get('root')!);
   } else b.loadRoot(repo.files.get('root')!, 'remote');
-  b.checkRootFresh();
   b.updateTimestamp(repo.files.get('timestamp')!);
   b.updateSnapshot(repo.files.get('snapshot')!);
   b.updateTargets(repo.files.get('targets')!);
-  const queue = ['targets'];
-  while (queue.length > 0) {
-    for (const child of b.childrenOf(queue.shift()!)) {
-      const bytes = repo.files.get(child.name);
-      if (bytes && b.updateDelegation(child.name, bytes)) queue.push(child.name);
-    }
+  for (const role of b.delegationsToLoad()) {
+    const bytes = repo.files.get(role);
+    if (bytes) b.updateDelegation(role, bytes);
   }
   return b;
 }

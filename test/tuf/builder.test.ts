@@ -371,10 +371,89 @@ test('a same-version timestamp with other bytes does not replace the trusted one
 test('trust pinning by certificate ID: a pin that matches nothing is refused', async () => {
   const repo = await freshRepo();
   assert.throws(
-    () => build(repo, { pinning: { certs: { [GUN]: ['00'.repeat(32)] } } }),
+    () => build(repo, { pin: { kind: 'certs', entry: GUN, ids: ['00'.repeat(32)] } }),
     (e: unknown) => isTrustError(e, 'TRUST_PINNING'),
   );
   const id = repo.keys.root[0]!.pub.id;
-  assert.ok(build(repo, { pinning: { certs: { 'example.com/*': [id] } } }).targets);
-  assert.throws(() => build(repo, { pinning: { disableTofu: true } }), (e: unknown) => isTrustError(e, 'TRUST_PINNING'));
+  assert.ok(build(repo, { pin: { kind: 'certs', entry: 'example.com/*', ids: [id] } }).targets);
+  assert.throws(() => build(repo, { pin: { kind: 'refuse' } }), (e: unknown) => isTrustError(e, 'TRUST_PINNING'));
+});
+
+// The load order (python-tuf's TrustedMetadataSet): a call out of it is an error, and a refused
+// file leaves the builder where it was.
+
+const outOfOrder = (call: string) => (e: unknown): boolean => e instanceof Error && !isTrustError(e) && e.message.startsWith(`${call} out of order`);
+
+test('order: nothing before the root, and only one first root', async () => {
+  const repo = await freshRepo();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  assert.throws(() => b.updateTimestamp(repo.files.get('timestamp')!), outOfOrder('updateTimestamp'));
+  assert.throws(() => b.updateRoot(repo.files.get('root')!), outOfOrder('updateRoot'));
+  assert.throws(() => b.finishRoot(), outOfOrder('finishRoot'));
+  b.loadRoot(repo.files.get('root')!, 'remote');
+  assert.throws(() => b.loadRoot(repo.files.get('root')!, 'remote'), outOfOrder('loadRoot'));
+});
+
+test('order: snapshot after the timestamp, targets after the snapshot, delegations after targets', async () => {
+  const repo = await freshRepo();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(repo.files.get('root')!, 'remote');
+  assert.throws(() => b.updateSnapshot(repo.files.get('snapshot')!), outOfOrder('updateSnapshot'));
+  assert.throws(() => b.updateTargets(repo.files.get('targets')!), outOfOrder('updateTargets'));
+  b.updateTimestamp(repo.files.get('timestamp')!);
+  assert.throws(() => b.updateTargets(repo.files.get('targets')!), outOfOrder('updateTargets'));
+  assert.throws(() => b.updateDelegation('targets/releases', repo.files.get('targets/releases')!), outOfOrder('updateDelegation'));
+  b.updateSnapshot(repo.files.get('snapshot')!);
+  assert.throws(() => b.updateDelegation('targets/releases', repo.files.get('targets/releases')!), outOfOrder('updateDelegation'));
+  b.updateTargets(repo.files.get('targets')!);
+  assert.equal(b.updateDelegation('targets/releases', repo.files.get('targets/releases')!), true);
+});
+
+test('order: nothing goes back (no root after the timestamp, no timestamp after the snapshot)', async () => {
+  const repo = await freshRepo();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(repo.files.get('root')!, 'cache');
+  b.updateTimestamp(repo.files.get('timestamp')!);
+  assert.throws(() => b.updateRoot(repo.files.get('root')!), outOfOrder('updateRoot'));
+  assert.throws(() => b.finishRoot(), outOfOrder('finishRoot'));
+  assert.throws(() => b.updateTimestamp(repo.files.get('timestamp')!), outOfOrder('updateTimestamp'));
+  b.updateSnapshot(repo.files.get('snapshot')!);
+  assert.throws(() => b.updateTimestamp(repo.files.get('timestamp')!), outOfOrder('updateTimestamp'));
+  assert.throws(() => b.updateSnapshot(repo.files.get('snapshot')!), outOfOrder('updateSnapshot'));
+  b.updateTargets(repo.files.get('targets')!);
+  assert.throws(() => b.updateTargets(repo.files.get('targets')!), outOfOrder('updateTargets'));
+  assert.throws(() => b.updateSnapshot(repo.files.get('snapshot')!), outOfOrder('updateSnapshot'));
+});
+
+test('order: no root update once finishRoot ran', async () => {
+  const repo = await freshRepo();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(repo.files.get('root')!, 'cache');
+  b.finishRoot();
+  b.finishRoot(); // the root stays final
+  assert.throws(() => b.updateRoot(repo.files.get('root')!), outOfOrder('updateRoot'));
+  b.updateTimestamp(repo.files.get('timestamp')!);
+});
+
+test('the final root is checked for expiry when the timestamp is loaded (client workflow 5.3.10)', async () => {
+  const repo = await freshRepo();
+  repo.root.expires = expiresAfter(NOW, -1);
+  await repo.sign();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(repo.files.get('root')!, 'cache'); // the cached trust anchor: its expiry waits for the root phase to end
+  assert.throws(
+    () => b.updateTimestamp(repo.files.get('timestamp')!),
+    (e: unknown) => isTrustError(e, 'EXPIRED') && e.role === 'root',
+  );
+  assert.equal(b.timestamp, undefined);
+  assert.throws(() => b.updateSnapshot(repo.files.get('snapshot')!), outOfOrder('updateSnapshot'));
+});
+
+test('a refused file leaves the order where it was: the next good one is taken', async () => {
+  const repo = await freshRepo();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(repo.files.get('root')!, 'remote');
+  b.updateTimestamp(repo.files.get('timestamp')!);
+  assert.throws(() => b.updateSnapshot(Buffer.concat([repo.files.get('snapshot')!, Buffer.from(' ')])), (e: unknown) => isTrustError(e, 'TOO_LARGE'));
+  assert.equal(b.updateSnapshot(repo.files.get('snapshot')!).version, 1);
 });

@@ -147,7 +147,7 @@ async function walk(row: Row): Promise<{ outcome: Outcome; builder: TrustedColle
       b.updateRoot(files[at - 1]!, opts);
     }
     at = files.length;
-    b.checkRootFresh();
+    b.finishRoot();
     return { outcome: OK, builder: b };
   } catch (e) {
     if (!isTrustError(e)) throw e;

@@ -1,23 +1,19 @@
-// Delegation command implementations (cli.md §9.20-§9.23).
+// Delegation commands (cli.md §9.20-§9.23): notary's arguments and messages over client/delegations.ts
+// (staged changes, the list) and client/cosign.ts.
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { encodeDelegationData } from '../../client/changes.js';
-import { delegationKeyFromPem } from '../../client/delegation.js';
+import { cosignRole } from '../../client/cosign.js';
+import { delegationKeyFromPem, hasCachedPaths, listDelegations, stageDelegationAdd, stageDelegationDelete, stageDelegationRemove, stageKeyPurge } from '../../client/delegations.js';
 import type { PublicKey } from '../../tuf/keys.js';
 import { isDelegationName } from '../../tuf/roles.js';
 import type { Ctx } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
 import { isYes, TerminalPrompt } from '../prompt.js';
 import { formatTable } from '../table.js';
-import { locked, openSession, refresh, type Session } from '../session.js';
-import { autoPublish, publishPrepared } from './repo-run.js';
+import { autoPublish, pushChanges } from '../publishing.js';
+import { locked, openSession, refresh } from '../session.js';
 import { keyAccess } from '../keys.js';
-import { parseEnvelope, signingBytes } from '../../tuf/envelope.js';
-import { isTrustError } from '../../tuf/errors.js';
-import { parseTargets, toJson } from '../../tuf/metadata.js';
-import { signMetadata } from '../../tuf/sign.js';
-import { verifyThreshold } from '../../tuf/verify.js';
 
 type Opts = Record<string, unknown>;
 const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
@@ -25,17 +21,7 @@ const opts = (ctx: Ctx): Opts => ctx.cmd.opts();
 export async function list(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length !== 1) throw new UsageError('Please provide a Global Unique Name as an argument to list');
   const s = await openSession(ctx, args[0]);
-  const { builder } = await refresh(s);
-  const roles: { name: string; paths: string[]; keyIds: string[]; threshold: number }[] = [];
-  for (const parent of ['targets', ...builder.delegations.keys()]) {
-    const file = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
-    if (!file) continue;
-    for (const r of file.meta.delegations.roles) {
-      const keyIds = (r.keyids ?? []).map((id) => canonical(file.meta.delegations.keys.get(id), id));
-      roles.push({ name: r.name, paths: [...r.paths].sort(), keyIds, threshold: r.threshold });
-    }
-  }
-  roles.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const roles = listDelegations((await refresh(s)).builder);
   const out = ctx.app.output;
   if (opts(ctx).json) {
     out.out(JSON.stringify(roles.map((r) => ({ role: r.name, paths: r.paths, keyIds: r.keyIds, threshold: r.threshold })), null, 2) + '\n');
@@ -56,14 +42,6 @@ export async function list(ctx: Ctx, args: string[]): Promise<void> {
   out.out('\n' + formatTable(['ROLE', 'PATHS', 'KEY IDS', 'THRESHOLD'], rows) + '\n');
 }
 
-function canonical(key: PublicKey | undefined, id: string): string {
-  try {
-    return key ? key.canonicalId : id;
-  } catch {
-    return id;
-  }
-}
-
 export async function add(ctx: Ctx, args: string[]): Promise<void> {
   const o = opts(ctx);
   const paths = pathList(o);
@@ -74,7 +52,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   }
   const [gun, role, ...files] = args as [string, string, ...string[]];
   if (!isDelegationName(role)) {
-    throw new CliError('INVALID_ROLE', `failed to create delegation: tuf: invalid role ${role}. invalid delegation role name`, 'delegation roles are named targets/<name>, e.g. targets/releases, using a-z, 0-9, -, _ and /');
+    throw new CliError('INVALID_ROLE', `failed to create delegation: tuf: invalid role ${role}. invalid delegation role name`, { hint: 'delegation roles are named targets/<name>, e.g. targets/releases, using a-z, 0-9, -, _ and /' });
   }
   const s = await openSession(ctx, gun);
   const keys: PublicKey[] = [];
@@ -83,7 +61,7 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
     try {
       text = await readFile(resolve(ctx.app.cwd, f), 'utf8');
     } catch {
-      throw new CliError('KEY_FILE', `file for public key does not exist: ${f}`, 'pass the path of the collaborator\'s certificate (cert.pem) or public key');
+      throw new CliError('KEY_FILE', `file for public key does not exist: ${f}`, { hint: 'pass the path of the collaborator\'s certificate (cert.pem) or public key' });
     }
     keys.push(delegationKeyFromPem(text, f, ctx.app.now));
   }
@@ -91,20 +69,8 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   if (threshold !== undefined && keys.length > 0 && threshold > keys.length) {
     ctx.app.output.log('warning', `role ${role} needs ${threshold} signatures but only ${keys.length} keys are being added; add more keys before it can sign`);
   }
-  await locked(s, async () => {
-    // (Threshold alone: the update below creates the role too when it does not exist.)
-    if (keys.length > 0) {
-      await s.changelist.add({ action: 'create', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ threshold: threshold ?? 1, addKeys: keys }) });
-    }
-    if (paths.length > 0) {
-      await s.changelist.add({ action: 'create', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ addPaths: paths }) });
-    }
-    // A create only sets the threshold of a new role; an update changes an existing one.
-    if (threshold !== undefined) {
-      await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ threshold }) });
-    }
-  });
-  if (keys.length > 0 && paths.length === 0 && !(await hasCachedPaths(s, role))) {
+  await locked(s, () => stageDelegationAdd(s.changelist, role, { keys, paths, threshold }));
+  if (keys.length > 0 && paths.length === 0 && !(await hasCachedPaths(s.cache, role))) {
     ctx.app.output.log('warning', `role ${role} has no paths yet, so it cannot sign any target; add them with --paths or --all-paths`);
   }
   const ids = keys.map((k) => k.canonicalId);
@@ -114,19 +80,6 @@ export async function add(ctx: Ctx, args: string[]): Promise<void> {
   if (threshold !== undefined) msg += ` with threshold ${threshold},`;
   ctx.app.output.out(`${msg} to repository "${s.gun}" staged for next publish.\n\n`);
   if (o.publish) await autoPublish(s);
-}
-
-/** True when the cached parent already gives `role` paths (adding a key to it is then enough). */
-async function hasCachedPaths(s: Session, role: string): Promise<boolean> {
-  const parent = role.slice(0, role.lastIndexOf('/'));
-  try {
-    const bytes = await s.cache.read(parent, 100 * 1024 * 1024);
-    if (!bytes) return false;
-    const decl = parseTargets(parseEnvelope(bytes, parent).signed, parent).delegations.roles.find((r) => r.name === role);
-    return (decl?.paths.length ?? 0) > 0;
-  } catch {
-    return false;
-  }
 }
 
 function pathList(o: Opts): string[] {
@@ -146,22 +99,18 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
     throw new UsageError('must specify the Global Unique Name and the role of the delegation along with optional keyIDs and/or a list of paths to remove');
   }
   const [gun, role, ...keyIds] = args as [string, string, ...string[]];
-  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, 'delegation roles are named targets/<name>');
+  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, { hint: 'delegation roles are named targets/<name>' });
   const s = await openSession(ctx, gun);
   const removePaths = Array.isArray(o.paths) ? (o.paths as string[]) : [];
   const out = ctx.app.output;
   if (keyIds.length === 0 && removePaths.length === 0 && !o.allPaths) {
     out.out('\nAre you sure you want to remove all data for this delegation? (yes/no)\n');
     if (o.yes) out.out('Confirmed `yes` from flag\n');
-    else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', 'pass -y to confirm without a question');
-    await stage(s, { action: 'delete', data: null, role });
+    else if (!isYes(await new TerminalPrompt().readLine())) throw new CliError('ABORTED', 'Aborting action.', { hint: 'pass -y to confirm without a question' });
+    await locked(s, () => stageDelegationDelete(s.changelist, role));
     out.out(`\nForced removal (including all keys and paths) of delegation role ${role} to repository "${s.gun}" staged for next publish.\n\n`);
   } else {
-    await locked(s, async () => {
-      if (o.allPaths) await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ clearPaths: true }) });
-      else if (removePaths.length > 0) await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ removePaths }) });
-      if (keyIds.length > 0) await s.changelist.add({ action: 'update', scope: role, type: 'delegation', path: '', data: encodeDelegationData({ removeKeys: keyIds }) });
-    });
+    await locked(s, () => stageDelegationRemove(s.changelist, role, { keyIds, paths: removePaths, allPaths: o.allPaths === true }));
     let msg = `\nRemoval of delegation role ${role}`;
     if (keyIds.length > 0) msg += ` with keys [${keyIds.join(' ')}],`;
     if (o.allPaths) msg += ' with all paths,';
@@ -171,84 +120,47 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
   if (o.publish) await autoPublish(s);
 }
 
-async function stage(s: Session, c: { action: 'delete'; data: null; role: string }): Promise<void> {
-  await locked(s, () => s.changelist.add({ action: c.action, scope: c.role, type: 'delegation', path: '', data: c.data }).then(() => undefined));
-}
-
 export async function purge(ctx: Ctx, args: string[]): Promise<void> {
   const o = opts(ctx);
   if (args.length !== 1) throw new UsageError('Please provide a single Global Unique Name as an argument to remove');
   const keys = Array.isArray(o.key) ? (o.key as string[]).filter((k) => k !== '') : [];
   if (keys.length === 0) throw new UsageError('Please provide at least one key ID to be removed using the --key flag');
   const s = await openSession(ctx, args[0]);
-  await locked(s, async () => {
-    await s.changelist.add({ action: 'update', scope: 'targets/*', type: 'delegation', path: '', data: encodeDelegationData({ removeKeys: keys }) });
-  });
+  await locked(s, () => stageKeyPurge(s.changelist, keys));
   ctx.app.output.out(`Removal of the following keys from all delegations in ${s.gun} staged for next publish:\n${keys.map((k) => `\t- ${k}\n`).join('')}`);
   if (o.publish) await autoPublish(s);
 }
 
-/**
- * Co-signing a role whose threshold one signer cannot meet: adds this machine's signatures to a
- * role file signed elsewhere (same bytes, same version), saves it for the next signer, and
- * publishes it once the threshold is met.
- */
+/** `delegation cosign` (client/cosign.ts): adds this machine's signatures, says who signs next, publishes once the threshold is met. */
 export async function cosign(ctx: Ctx, args: string[]): Promise<void> {
   if (args.length < 3) throw new UsageError('must specify the Global Unique Name, the delegation role and the file to co-sign');
   const [gun, role, file] = args as [string, string, string];
-  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, 'delegation roles are named targets/<name>');
+  if (!isDelegationName(role)) throw new CliError('INVALID_ROLE', `invalid delegation name ${role}`, { hint: 'delegation roles are named targets/<name>' });
   const o = opts(ctx);
   const s = await openSession(ctx, gun);
   const path = resolve(ctx.app.cwd, file);
-  const bytes = await readFile(path);
-  const env = parseEnvelope(bytes, role);
-  const meta = parseTargets(env.signed, role);
-  if (!signingBytes(toJson(meta)).equals(env.canonical)) {
-    throw new CliError('COSIGN', `${file} does not hold ${role} in the form dtrust and notary write, so signatures over it would not match`, 'ask the first signer for the file dtrust saved');
-  }
-  const { builder } = await refresh(s);
-  const parent = role.slice(0, role.lastIndexOf('/'));
-  const parentFile = parent === 'targets' ? builder.targets : builder.delegations.get(parent);
-  const decl = parentFile?.meta.delegations.roles.find((r) => r.name === role);
-  if (!parentFile || !decl) throw new CliError('COSIGN', `${role} is not a delegation of ${s.gun}`, `list them with: dtrust delegation list ${s.gun}`);
-  const keys = await keyAccess(ctx);
-  const existing = env.signatures.filter((sig) => (decl.keyids ?? []).includes(sig.keyid));
-  const signers = [];
-  for (const id of decl.keyids ?? []) {
-    const key = parentFile.meta.delegations.keys.get(id);
-    if (!key || existing.some((sig) => sig.keyid === id)) continue;
-    if (keys.has(key.canonicalId)) signers.push(await keys.signer(key.canonicalId, key, role));
-  }
-  const validSignatures = (b: Buffer): number => {
-    try {
-      return verifyThreshold(parseEnvelope(b, role), role, parentFile.meta.delegations.keys, decl).validKeyIds.length;
-    } catch (e) {
-      if (!isTrustError(e, 'THRESHOLD_NOT_MET')) throw e;
-      return Number(e.fields.found ?? 0);
-    }
-  };
-  if (signers.length === 0) {
-    // Already signed here (e.g. `cosign` without --publish, then the printed `--publish` command).
-    if (o.publish && validSignatures(bytes) >= decl.threshold) {
-      await publishPrepared(s, new Map([[role, bytes]]));
+  const dest = typeof o.output === 'string' ? resolve(ctx.app.cwd, o.output) : path;
+  const r = await cosignRole({
+    gun: s.gun,
+    role,
+    path,
+    shown: file,
+    dest,
+    publish: o.publish === true,
+    refresh: async () => (await refresh(s)).builder,
+    keys: () => keyAccess(ctx),
+  });
+  if (r.signedHere) {
+    const out = ctx.app.output;
+    out.out(`${role} version ${r.version} now carries ${r.valid} of the ${r.threshold} signatures it needs; saved to ${dest}\n`);
+    if (r.valid < r.threshold) {
+      out.out(`Give ${dest} to the next signer of ${role}, who runs: dtrust delegation cosign ${s.gun} ${role} <file> --publish\n`);
       return;
     }
-    throw new CliError('COSIGN', `this machine holds none of the keys of ${role} that have not signed yet`, `import your ${role} key first: dtrust key import <key.pem> -r ${role}`);
+    if (!o.publish) {
+      out.out(`The threshold is met; publish it with: dtrust delegation cosign ${s.gun} ${role} ${dest} --publish\n`);
+      return;
+    }
   }
-  const signed = await signMetadata(meta, signers, existing);
-  const valid = validSignatures(signed.bytes);
-  const out = ctx.app.output;
-  const dest = typeof o.output === 'string' ? resolve(ctx.app.cwd, o.output) : path;
-  const { writeFileAtomic } = await import('../../storage/atomic.js');
-  await writeFileAtomic(dest, signed.bytes);
-  out.out(`${role} version ${meta.version} now carries ${valid} of the ${decl.threshold} signatures it needs; saved to ${dest}\n`);
-  if (valid < decl.threshold) {
-    out.out(`Give ${dest} to the next signer of ${role}, who runs: dtrust delegation cosign ${s.gun} ${role} <file> --publish\n`);
-    return;
-  }
-  if (!o.publish) {
-    out.out(`The threshold is met; publish it with: dtrust delegation cosign ${s.gun} ${role} ${dest} --publish\n`);
-    return;
-  }
-  await publishPrepared(s, new Map([[role, signed.bytes]]));
+  await pushChanges(s, new Map([[role, r.bytes]]));
 }

@@ -2,14 +2,15 @@
 //   dtrust trust sign|inspect|revoke|signer add|signer remove|key generate|key load   (as `docker trust …`)
 //   dtrust sign|inspect|revoke|signer add|signer remove|key load                       (short forms)
 // `key load` joins notary's `key` group (notary has no `load`); docker's `key generate NAME` is
-// reached as `dtrust trust key generate NAME`, and `dtrust key generate NAME` dispatches to it
-// whenever NAME is not one of notary's algorithms (ecdsa, rsa, ed25519).
+// `dtrust trust key generate NAME` (the rule for `dtrust key generate X` is in docker/keygen.ts).
+// Under either program name they use docker's trust directory, as `docker trust` does.
 // Implementations load lazily from docker-run.ts.
 
 import type { Command } from 'commander';
 import { group, type App } from '../app.js';
 
 const run = () => import('./docker-run.js');
+const DOCKER = { docker: true };
 
 /** pflag ListOpts: every occurrence of the flag adds one value (no comma splitting). */
 function list(value: string, previous: string[] | undefined): string[] {
@@ -42,7 +43,7 @@ function addSign(parent: Command, app: App): void {
     .option('--digest <digest>', 'Sign this manifest digest (sha256:<hex>) instead of asking the registry (needs --size)')
     .option('--size <bytes>', 'Byte size of the manifest given with --digest')
     .option('--local', 'Sign a locally tagged image (needs a Docker engine: not supported by dtrust)')
-    .action(app.action(async (ctx, args: string[]) => (await run()).sign(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await run()).sign(ctx, args), DOCKER));
 }
 
 function addInspect(parent: Command, app: App): void {
@@ -52,7 +53,7 @@ function addInspect(parent: Command, app: App): void {
     .description('Return low-level information about keys and signatures')
     .argument('[args...]')
     .option('--pretty', 'Print the information in a human friendly format')
-    .action(app.action(async (ctx, args: string[]) => (await run()).inspect(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await run()).inspect(ctx, args), DOCKER));
 }
 
 function addRevoke(parent: Command, app: App): void {
@@ -62,7 +63,7 @@ function addRevoke(parent: Command, app: App): void {
     .description('Remove trust for an image')
     .argument('[args...]')
     .option('-y, --yes', 'Do not prompt for confirmation')
-    .action(app.action(async (ctx, args: string[]) => (await run()).revoke(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await run()).revoke(ctx, args), DOCKER));
 }
 
 function addSigner(signer: Command, app: App): void {
@@ -72,14 +73,14 @@ function addSigner(signer: Command, app: App): void {
     .description('Add a signer')
     .argument('[args...]')
     .option('--key <file>', "Path to the signer's public key file", list)
-    .action(app.action(async (ctx, args: string[]) => (await run()).signerAdd(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await run()).signerAdd(ctx, args), DOCKER));
   signer
     .command('remove')
     .usage('[OPTIONS] NAME REPOSITORY [REPOSITORY...]')
     .description('Remove a signer')
     .argument('[args...]')
     .option('-f, --force', 'Do not prompt for confirmation before removing the most recent signer')
-    .action(app.action(async (ctx, args: string[]) => (await run()).signerRemove(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await run()).signerRemove(ctx, args), DOCKER));
 }
 
 function addKeyGenerate(key: Command, app: App): void {
@@ -89,7 +90,7 @@ function addKeyGenerate(key: Command, app: App): void {
     .description('Generate and load a signing key-pair')
     .argument('[args...]')
     .option('--dir <dir>', 'Directory to generate key in, defaults to current directory')
-    .action(app.action(async (ctx, args: string[]) => (await run()).keyGenerate(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await run()).keyGenerate(ctx, args), DOCKER));
 }
 
 function addKeyLoad(key: Command, app: App): void {
@@ -99,5 +100,5 @@ function addKeyLoad(key: Command, app: App): void {
     .description('Load a private key file for signing')
     .argument('[args...]')
     .option('--name <name>', 'Name for the loaded key', 'signer')
-    .action(app.action(async (ctx, args: string[]) => (await run()).keyLoad(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await run()).keyLoad(ctx, args), DOCKER));
 }

@@ -1,8 +1,8 @@
 // `key list|generate|import|export|remove|passwd` with notary's syntax, flags and output
 // (cli.md §9.13-9.19, §1.2) and its key quirks fixed (cli.md §12 items 1, 3-8, 23-25, 27).
-// `key rotate` belongs to the client workflows and is declared elsewhere.
-// Only commander and the App are loaded at start-up: the key store, crypto and the prompt load
-// inside the actions.
+// The work on the key stores is in client/keyring.ts, opened by cli/keys.ts; `key rotate` is
+// declared in rotate.ts. Only commander and the App are loaded at start-up: the key store,
+// crypto and the prompt load inside the actions.
 
 import type { Command } from 'commander';
 import * as fsp from 'node:fs/promises';
@@ -10,13 +10,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { App, Ctx } from '../app.js';
 import { group } from '../app.js';
 import { CliError, UsageError } from '../errors.js';
-import type { FileKeyStore, KeyRecord, KeyStore, PassphraseRetriever } from '../../keystore/index.js';
-import type { TerminalPrompt } from '../prompt.js';
+import type { KeyFiles, TokenAccess } from '../keys.js';
 
 /** Variable for the new passphrase of `key passwd` (never the role's variable: §12 item 24). */
 export const NEW_PASSPHRASE_VARIABLE = 'DTRUST_NEW_PASSPHRASE';
-/** Test hook: comma-separated write steps (`passwd:synced`, `import:renamed@2`) where the process kills itself. */
-export const KILL_AT_VARIABLE = 'DTRUST_TEST_KILL_AT';
 
 const MAX_IMPORT_FILE_SIZE = 10 * 1024 * 1024;
 const ALGORITHMS = ['ecdsa', 'ed25519', 'rsa'] as const;
@@ -51,26 +48,27 @@ export function registerKey(program: Command, app: App): void {
       }),
     );
 
-  key
+  const generate = key
     .command('generate')
     .description('Generates a new key with a given algorithm.')
     .usage('[ algorithm ] [flags]')
     .allowExcessArguments(true)
     .option('-o, --output <string>', 'Filepath to write export output to')
-    .option('-r, --role <string>', 'Role to generate key with, defaulting to "root".', 'root')
-    .option('--dir <dir>', 'With a signer NAME (docker trust key generate): directory to write NAME.pub in, defaults to current directory')
-    .action(
-      app.action(async (ctx) => {
-        const args = ctx.cmd.args;
-        if (args.length > 1) throw new UsageError('Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
-        // Not an algorithm name: docker's `trust key generate NAME` (see docs/commands/trust-key.md).
-        if (args[0] !== undefined && !/^(ecdsa|rsa|ed25519|dsa|ec|ed448|x25519|x448)$/i.test(args[0])) {
-          const dir = (ctx.cmd.opts() as { dir?: string }).dir;
-          return (await import('./docker-run.js')).dockerKeyGenerate(ctx, args[0], { dir });
-        }
-        await keyGenerate(ctx, args[0]);
-      }),
-    );
+    .option('-r, --role <string>', 'Role to generate key with, defaulting to "root".', 'root');
+  // Run as notary, `key generate` is notary's verb only (docker's is `trust key generate`).
+  if (app.program === 'dtrust') generate.option('--dir <dir>', 'With a signer NAME (docker trust key generate): directory to write NAME.pub in, defaults to current directory');
+  generate.action(
+    app.action(async (ctx) => {
+      const args = ctx.cmd.args;
+      if (args.length > 1) throw new UsageError('Please provide only one Algorithm as an argument to generate (rsa, ecdsa)');
+      const dir = (ctx.cmd.opts() as { dir?: string }).dir;
+      const given = (name: string): boolean => ctx.cmd.getOptionValueSource(name) === 'cli';
+      const { keyGenerateVerb } = await import('../../docker/keygen.js');
+      const verb = keyGenerateVerb({ program: app.program, arg: args[0], notaryFlags: given('output') || given('role'), dockerFlags: dir !== undefined });
+      if (verb === 'docker') return (await import('./docker-run.js')).keyGenerate(ctx, args);
+      await keyGenerate(ctx, args[0]);
+    }),
+  );
 
   key
     .command('remove')
@@ -133,50 +131,12 @@ export function registerKey(program: Command, app: App): void {
 // ---------------------------------------------------------------------------------------------
 // Shared set-up (loaded lazily)
 
-interface Opened {
-  ks: typeof import('../../keystore/index.js');
-  store: FileKeyStore;
-  passphrases: PassphraseRetriever;
-  prompt: TerminalPrompt;
-}
-
-/** The kill-at test hook (crash tests): `point[@n]` kills the process at the n-th time (default 1st). */
-function killHook(app: App): ((point: string) => void) | undefined {
-  const spec = app.env[KILL_AT_VARIABLE];
-  if (spec === undefined || spec === '') return undefined;
-  const wanted = new Map<string, number>();
-  for (const item of spec.split(',')) {
-    const [p, n] = item.split('@');
-    if (p) wanted.set(p, n ? Number(n) : 1);
-  }
-  const seen = new Map<string, number>();
-  return (point) => {
-    const n = (seen.get(point) ?? 0) + 1;
-    seen.set(point, n);
-    if (wanted.get(point) === n) process.kill(process.pid, 'SIGKILL');
-  };
-}
-
-async function openKeyStore(ctx: Ctx): Promise<Opened> {
-  const cfg = await ctx.config();
-  const [ks, { TerminalPrompt }] = await Promise.all([import('../../keystore/index.js'), import('../prompt.js')]);
-  const app = ctx.app;
-  const prompt = new TerminalPrompt();
-  const passphrases = new ks.PassphraseRetriever({ env: app.env, prompt });
-  const store = await ks.FileKeyStore.open({
-    trustDir: cfg.trustDir,
-    passphrases,
-    iterations: ks.kdfIterationsFromEnv(app.env),
-    log: (level, msg) => app.output.log(level, msg),
-    fault: killHook(app),
-  });
-  return { ks, store, passphrases, prompt };
-}
+const keyring = () => import('../../client/keyring.js');
+const keys = () => import('../keys.js');
 
 /** The PKCS#11 token (root keys only), when a module is configured or found (cli/keys.ts). */
-async function openToken(ctx: Ctx, o: Opened): Promise<import('../keys.js').TokenAccess> {
-  const { openTokenStore } = await import('../keys.js');
-  return openTokenStore(ctx, o.store, o.prompt);
+async function openToken(ctx: Ctx, files: KeyFiles): Promise<TokenAccess> {
+  return (await keys()).openTokenStore(ctx, files.store, files.prompt);
 }
 
 function absolute(ctx: Ctx, p: string): string {
@@ -188,10 +148,9 @@ function absolute(ctx: Ctx, p: string): string {
 
 async function keyList(ctx: Ctx): Promise<void> {
   const json = ctx.cmd.opts()['json'] === true;
-  const opened = await openKeyStore(ctx);
-  const { ks, store } = opened;
-  const token = await openToken(ctx, opened);
-  const records = ks.sortKeyRecords([...(token.store ? await token.store.list() : []), ...(await store.list())]);
+  const files = await (await keys()).openKeyFiles(ctx);
+  const token = await openToken(ctx, files);
+  const records = await (await keyring()).listKeys(token.store, files.store);
   const out = ctx.app.output;
   if (json) {
     out.out(JSON.stringify(records.map((r) => ({ role: r.role, gun: r.gun, keyId: r.id, location: r.location })), null, 2) + '\n');
@@ -217,39 +176,31 @@ async function keyList(ctx: Ctx): Promise<void> {
 async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<void> {
   const algorithm = (algorithmArg ?? 'ecdsa').toLowerCase();
   if (!(ALGORITHMS as readonly string[]).includes(algorithm)) {
-    throw new CliError('INVALID_ALGORITHM', 'Algorithm not allowed, possible values are: ECDSA, ED25519, RSA', 'dtrust generates ecdsa (P-256, the default), ed25519 and rsa (3072-bit) keys');
+    const docker = ctx.app.program === 'dtrust' ? `; a docker signer key is made with: dtrust trust key generate NAME` : '';
+    throw new CliError('INVALID_ALGORITHM', 'Algorithm not allowed, possible values are: ECDSA, ED25519, RSA', { hint: `dtrust generates ecdsa (P-256, the default), ed25519 and rsa (3072-bit) keys${docker}` });
   }
   const opts = ctx.cmd.opts() as { output?: string; role: string };
-  const ks = await import('../../keystore/index.js');
-  const role = ks.validateRole(opts.role);
+  const kr = await keyring();
+  const role = kr.validateRole(opts.role);
   if (algorithm === 'ed25519' && role === 'root') {
     throw new CliError(
       'UNSUPPORTED_KEY',
       'ed25519 keys cannot be root keys',
-      'a root key is published inside an X.509 certificate, which notary and dtrust make only for ecdsa and rsa keys: use ecdsa',
-    );
+      { hint: 'a root key is published inside an X.509 certificate, which notary and dtrust make only for ecdsa and rsa keys: use ecdsa' },);
   }
-  const { generatePrivateKey } = await import('../../crypto/keyfile.js');
   const alg = algorithm as (typeof ALGORITHMS)[number];
   if (opts.output === undefined || opts.output === '') {
-    const opened = await openKeyStore(ctx);
-    const { store } = opened;
-    let rec: KeyRecord;
-    try {
-      // A root key goes to the token when there is one (with its backup on disk).
-      let target: Pick<KeyStore, 'add'> = store;
-      if (role === 'root') {
-        const token = await openToken(ctx, opened);
-        (await import('../keys.js')).requireToken(token);
-        if (token.store) target = new ks.KeyService([token.store, store]);
-      }
-      rec = await target.add(generatePrivateKey(alg), { role });
-    } catch (e) {
-      if (e instanceof ks.KeyStoreError) {
-        throw new CliError(e.code, `Failed to create a new ${role} key: ${e.message}`, e.hint, { cause: e });
-      }
-      throw e;
-    }
+    const files = await (await keys()).openKeyFiles(ctx);
+    const rec = await kr.generateKey({
+      files: files.store,
+      rootToken: async () => {
+        const token = await openToken(ctx, files);
+        (await keys()).requireToken(token);
+        return token.store;
+      },
+      role,
+      algorithm: alg,
+    });
     ctx.app.output.out(`Generated new ${alg} ${role} key with keyID: ${rec.id}\n`);
     return;
   }
@@ -259,18 +210,14 @@ async function keyGenerate(ctx: Ctx, algorithmArg: string | undefined): Promise<
 /** `-o P`: P-key.pem (encrypted, role header) and P.pem (PUBLIC KEY), nothing in the store. */
 async function generateToFiles(ctx: Ctx, alg: (typeof ALGORITHMS)[number], role: string, prefix: string): Promise<void> {
   await ctx.config();
-  const [ks, kf, { TerminalPrompt }] = await Promise.all([
-    import('../../keystore/index.js'),
-    import('../../crypto/keyfile.js'),
-    import('../prompt.js'),
-  ]);
+  const [kr, { TerminalPrompt }] = await Promise.all([keyring(), import('../prompt.js')]);
   const privPath = absolute(ctx, `${prefix}-key.pem`);
   const pubPath = absolute(ctx, `${prefix}.pem`);
   const dir = dirname(privPath);
   try {
     if (!(await fsp.stat(dir)).isDirectory()) throw new Error('not a directory');
   } catch {
-    throw new CliError('NO_DIRECTORY', `open ${prefix}-key.pem: no such file or directory`, `create the directory ${dir} first`);
+    throw new CliError('NO_DIRECTORY', `open ${prefix}-key.pem: no such file or directory`, { hint: `create the directory ${dir} first` });
   }
   for (const p of [privPath, pubPath]) {
     try {
@@ -278,42 +225,24 @@ async function generateToFiles(ctx: Ctx, alg: (typeof ALGORITHMS)[number], role:
     } catch {
       continue;
     }
-    throw new CliError('FILE_EXISTS', `${p} already exists`, 'dtrust does not overwrite key files: choose another --output prefix or move the file away');
+    throw new CliError('FILE_EXISTS', `${p} already exists`, { hint: 'dtrust does not overwrite key files: choose another --output prefix or move the file away' });
   }
-  const key = kf.generatePrivateKey(alg);
-  const id = ks.keyIdOf(key);
-  // The role's own passphrase (notary uses the delegation one for every role: §12 item 6).
-  const passphrases = new ks.PassphraseRetriever({ env: ctx.app.env, prompt: new TerminalPrompt() });
-  const passphrase = await passphrases.newPassphrase({ keyId: id, alias: role });
-  let pem: string;
-  try {
-    pem = await kf.encodeKeyBlock(key, {
-      role,
-      gun: '',
-      passphrase,
-      iterations: ks.kdfIterationsFromEnv(ctx.app.env),
-      saltLength: ks.DEFAULT_SALT_LENGTH,
-    });
-  } finally {
-    passphrase.fill(0);
-  }
-  await ks.writeFileAtomic(privPath, pem);
-  await ks.writeFileAtomic(pubPath, kf.encodePublicKeyPem(key, role));
+  const id = await kr.generateKeyFiles({ algorithm: alg, role, privPath, pubPath, env: ctx.app.env, prompt: new TerminalPrompt() });
   ctx.app.output.out(`Generated new ${alg} ${role} key with keyID: ${id}\nPrivate key: ${privPath}\nPublic key: ${pubPath}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // key import
 
-async function keyImport(ctx: Ctx, files: string[]): Promise<void> {
+async function keyImport(ctx: Ctx, paths: string[]): Promise<void> {
   const opts = ctx.cmd.opts() as { role?: string; gun?: string };
-  const ks = await import('../../keystore/index.js');
+  const kr = await keyring();
   // Flags are checked before anything is read or created (SEC-F4).
-  if (opts.role !== undefined && opts.role !== '') ks.validateRole(opts.role);
-  if (opts.gun !== undefined && opts.gun !== '') ks.validateGun(opts.gun);
+  if (opts.role !== undefined && opts.role !== '') kr.validateRole(opts.role);
+  if (opts.gun !== undefined && opts.gun !== '') kr.validateGun(opts.gun);
   await ctx.config();
   const sources: { name: string; text: string }[] = [];
-  for (const f of files) {
+  for (const f of paths) {
     let text: string;
     try {
       const fh = await fsp.open(absolute(ctx, f), 'r');
@@ -333,39 +262,23 @@ async function keyImport(ctx: Ctx, files: string[]): Promise<void> {
     }
     sources.push({ name: f, text });
   }
-  const opened = await openKeyStore(ctx);
-  const { store, passphrases } = opened;
-  const result = await ks.importKeys(store, sources, {
+  const files = await (await keys()).openKeyFiles(ctx);
+  const result = await kr.importKeyTexts({
+    files: files.store,
+    sources,
     role: opts.role,
     gun: opts.gun,
-    passphrases,
+    passphrases: files.passphrases,
     log: (level, msg) => ctx.app.output.log(level, msg),
+    token: async () => (await openToken(ctx, files)).store,
   });
-  // Root keys (only those) are also put on the token when there is one.
-  const roots = [...result.imported, ...result.unchanged].filter((r) => r.role === 'root');
-  if (roots.length > 0) {
-    const token = await openToken(ctx, opened);
-    if (token.store) {
-      const { fromKeyObject } = await import('../../crypto/keyfile.js');
-      for (const r of roots) {
-        try {
-          const signer = await store.signer(r.id, { role: 'root' });
-          await token.store.add(fromKeyObject(signer.privateKeyObject!), { role: 'root' });
-        } catch (e) {
-          if (!(e instanceof ks.KeyStoreError)) throw e;
-          throw new CliError(e.code, `root key ${r.id} was imported to ${store.name} but not to ${token.store.name}: ${e.message}`, e.hint, { cause: e });
-        }
-      }
-    }
-  }
   if (result.rejected.length > 0) {
     const total = result.rejected.length + result.imported.length + result.unchanged.length;
     const first = result.rejected[0]!;
     throw new CliError(
       'IMPORT_INCOMPLETE',
       `failed to import all keys: ${result.rejected.length} of ${total} key blocks could not be imported (${first.source}, block ${first.block}: ${first.reason})`,
-      result.imported.length > 0 ? `the other keys were imported: ${result.imported.map((r) => r.id.slice(0, 7)).join(', ')}` : undefined,
-    );
+      { hint: result.imported.length > 0 ? `the other keys were imported: ${result.imported.map((r) => r.id.slice(0, 7)).join(', ')}` : undefined },);
   }
 }
 
@@ -377,13 +290,10 @@ async function keyExport(ctx: Ctx): Promise<void> {
   if (opts.gun.length > 0 && opts.key.length > 0) {
     throw new CliError('BAD_FLAGS', 'Only the --gun or --key flag may be provided, not a mix of the two flags');
   }
-  const { ks, store } = await openKeyStore(ctx);
-  const text = await ks.exportKeys(store, { ids: opts.key, guns: opts.gun }, (level, msg) => ctx.app.output.log(level, msg));
-  if (opts.output !== undefined && opts.output !== '') {
-    await ks.writeFileAtomic(absolute(ctx, opts.output), text);
-    return;
-  }
-  ctx.app.output.out(text);
+  const files = await (await keys()).openKeyFiles(ctx);
+  const output = opts.output !== undefined && opts.output !== '' ? absolute(ctx, opts.output) : undefined;
+  const text = await (await keyring()).exportKeys({ files: files.store, ids: opts.key, guns: opts.gun, log: (level, msg) => ctx.app.output.log(level, msg), output });
+  if (text !== undefined) ctx.app.output.out(text);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,24 +301,23 @@ async function keyExport(ctx: Ctx): Promise<void> {
 
 async function keyRemove(ctx: Ctx, id: string): Promise<void> {
   await ctx.config();
-  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, 'a key ID is 64 hexadecimal characters, as `key list` shows');
-  const opened = await openKeyStore(ctx);
-  const { ks, store, prompt } = opened;
-  ks.validateKeyId(id);
+  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, { hint: 'a key ID is 64 hexadecimal characters, as `key list` shows' });
+  const files = await (await keys()).openKeyFiles(ctx);
+  const kr = await keyring();
+  kr.validateKeyId(id);
   const out = ctx.app.output;
-  const token = await openToken(ctx, opened);
-  const service = new ks.KeyService(token.store ? [token.store, store] : [store]);
+  const token = await openToken(ctx, files);
   out.out('\n');
-  let found: { store: KeyStore; record: KeyRecord }[];
+  let found;
   try {
-    found = await service.find(id);
+    found = await kr.findKey(token.store, files.store, id);
   } catch (e) {
     out.out('\n');
     throw e;
   }
   if (found.length === 0) {
     out.out('\n');
-    throw new CliError('KEY_NOT_FOUND', `No key with ID ${id} found`, 'run `key list` to see the keys of this trust directory');
+    throw new CliError('KEY_NOT_FOUND', `No key with ID ${id} found`, { hint: 'run `key list` to see the keys of this trust directory' });
   }
   let chosen = found[0]!;
   if (found.length > 1) {
@@ -416,7 +325,7 @@ async function keyRemove(ctx: Ctx, id: string): Promise<void> {
       out.out('Found the following matching keys:\n');
       found.forEach((f, i) => out.out(`\t${i + 1}. ${f.record.id}: ${f.record.role} (${f.store.name})\n`));
       out.out('Which would you like to delete?  Please enter a number:  ');
-      const answer = await prompt.readLine();
+      const answer = await files.prompt.readLine();
       if (answer === null) {
         out.out('\n');
         throw new CliError('ABORTED', 'no choice entered (end of input)');
@@ -434,7 +343,7 @@ async function keyRemove(ctx: Ctx, id: string): Promise<void> {
   const description = `${chosen.record.id} (role ${chosen.record.role}) from ${chosen.store.name}`;
   out.out(`Are you sure you want to remove ${description}?  (yes/no)  `);
   const { isYes } = await import('../prompt.js');
-  if (!isYes(await prompt.readLine())) {
+  if (!isYes(await files.prompt.readLine())) {
     out.out('\nAborting action.\n\n');
     return;
   }
@@ -447,14 +356,12 @@ async function keyRemove(ctx: Ctx, id: string): Promise<void> {
 
 async function keyPasswd(ctx: Ctx, id: string): Promise<void> {
   await ctx.config();
-  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, 'a key ID is 64 hexadecimal characters, as `key list` shows');
-  const { ks, store, prompt } = await openKeyStore(ctx);
-  ks.validateKeyId(id);
-  if ((await store.get(id)) === undefined) {
-    throw new CliError('KEY_NOT_FOUND', `could not retrieve local key for key ID provided: ${id}: no such key in ${store.name}`, 'run `key list` to see the keys of this trust directory');
+  if (id.length !== 64) throw new CliError('INVALID_KEY_ID', `invalid key ID provided: ${id}`, { hint: 'a key ID is 64 hexadecimal characters, as `key list` shows' });
+  const files = await (await keys()).openKeyFiles(ctx);
+  const kr = await keyring();
+  kr.validateKeyId(id);
+  if (!(await kr.changePassphrase({ files: files.store, id, env: ctx.app.env, prompt: files.prompt, variable: NEW_PASSPHRASE_VARIABLE }))) {
+    throw new CliError('KEY_NOT_FOUND', `could not retrieve local key for key ID provided: ${id}: no such key in ${files.store.name}`, { hint: 'run `key list` to see the keys of this trust directory' });
   }
-  // A fresh source for the new passphrase: nothing cached, never the role's variable.
-  const fresh = new ks.PassphraseRetriever({ env: ctx.app.env, prompt });
-  await store.changePassphrase(id, fresh, { variables: [NEW_PASSPHRASE_VARIABLE] });
   ctx.app.output.out(`\nSuccessfully updated passphrase for key ID: ${id}\n`);
 }

@@ -58,7 +58,7 @@ export async function lookup(ctx: Ctx, args: string[]): Promise<void> {
   const s = await openSession(ctx, gun);
   const { builder } = await refresh(s);
   const e = builder.lookup(target);
-  if (!e) throw new CliError('NOT_FOUND', `No valid trust data for ${target}`, `list what the repository holds with: dtrust list ${s.gun}`);
+  if (!e) throw new CliError('NOT_FOUND', `No valid trust data for ${target}`, { hint: `list what the repository holds with: dtrust list ${s.gun}` });
   const hex = e.meta.hashes.get('sha256')?.toString('hex') ?? '';
   if (opts(ctx).json) {
     ctx.app.output.out(JSON.stringify({ name: e.name, digest: hex, size: e.meta.length, role: e.role, hashes: hashesJson(e.meta) }, null, 2) + '\n');
@@ -96,7 +96,7 @@ export async function verify(ctx: Ctx, args: string[]): Promise<void> {
       throw input !== undefined ? openError(e, input) : new CliError('STDIN', `Error reading content from STDIN: ${(e as Error).message}`);
     }
     const e = await found;
-    if (!e) throw new CliError('NOT_FOUND', `error retrieving target by name:${target}, error:No valid trust data for ${target}`, `list what the repository holds with: dtrust list ${s.gun}`);
+    if (!e) throw new CliError('NOT_FOUND', `error retrieving target by name:${target}, error:No valid trust data for ${target}`, { hint: `list what the repository holds with: dtrust list ${s.gun}` });
     checkPayload(target, e.meta, got);
     if (o.quiet) return;
     if (typeof o.output === 'string') {
@@ -128,11 +128,11 @@ function checkPayload(target: string, meta: FileMeta, got: Digests): void {
     if (!want) continue;
     known++;
     if (!want.equals(got[alg])) {
-      throw new CliError('CHECKSUM', `data not present in the trusted collection, ${alg} checksum for ${target} did not match: expected ${want.toString('hex')}`, 'the content differs from what was signed; do not use it');
+      throw new CliError('CHECKSUM', `data not present in the trusted collection, ${alg} checksum for ${target} did not match: expected ${want.toString('hex')}`, { hint: 'the content differs from what was signed; do not use it' });
     }
   }
   if (known === 0) throw new CliError('CHECKSUM', `data not present in the trusted collection, no checksums for supported algorithms were provided for ${target}`);
   if (got.length !== meta.length) {
-    throw new CliError('CHECKSUM', `data not present in the trusted collection, length for ${target} did not match: expected ${meta.length}, got ${got.length}`, 'the content differs from what was signed; do not use it');
+    throw new CliError('CHECKSUM', `data not present in the trusted collection, length for ${target} did not match: expected ${meta.length}, got ${got.length}`, { hint: 'the content differs from what was signed; do not use it' });
   }
 }

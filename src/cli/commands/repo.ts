@@ -1,5 +1,5 @@
 // Repository commands, with notary's syntax and flags (cli.md §9.1-§9.12). Implementations load
-// lazily from repo-run.ts.
+// lazily: staging from repo-stage.ts, reads from repo-read.ts, the rest from repo-run.ts.
 
 import type { Command } from 'commander';
 import type { App } from '../app.js';
@@ -23,12 +23,15 @@ function ints(flag: string): (value: string, previous: number[] | undefined) => 
 }
 
 const run = () => import('./repo-run.js');
+const stage = () => import('./repo-stage.js');
 const read = () => import('./repo-read.js');
 
-export function registerRepo(program: Command, app: App): void {
-  program
-    .command('init')
-    .usage('[ GUN ] [flags]')
+export function registerRepo(program: Command, app: App, word?: string): void {
+  // With the command word known, only its command is declared.
+  const command = (name: string): Command | undefined => (word === undefined || word === name ? program.command(name) : undefined);
+
+  command('init')
+    ?.usage('[ GUN ] [flags]')
     .summary('Initializes a local trusted collection.')
     .description(
       'Initializes a local trusted collection identified by the Globally Unique Name. This is an online operation: a GUN that already exists on the server is refused (delete it first with `delete --remote`).',
@@ -39,9 +42,8 @@ export function registerRepo(program: Command, app: App): void {
     .option('-p, --publish', PUBLISH_HELP)
     .action(app.action(async (ctx, gun?: string) => (await run()).init(ctx, gun)));
 
-  program
-    .command('add')
-    .usage('[ GUN ] <target> <file> [flags]')
+  command('add')
+    ?.usage('[ GUN ] <target> <file> [flags]')
     .summary('Adds the file as a target to the trusted collection.')
     .description(
       'Adds the file as a target to the local trusted collection identified by the Globally Unique Name. This is an offline operation.  Please then use `publish` to push the changes to the remote trusted collection.',
@@ -49,12 +51,12 @@ export function registerRepo(program: Command, app: App): void {
     .argument('[args...]')
     .option('-r, --roles <roles>', 'Delegation roles to add this target to', collect)
     .option('--custom <file>', 'Path to the file containing custom data for this target')
+    .option('--from <file>', 'Stage the targets listed in this file ("-" for stdin), one per line: NAME PATH')
     .option('-p, --publish', PUBLISH_HELP)
-    .action(app.action(async (ctx, args: string[]) => (await run()).add(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await stage()).add(ctx, args)));
 
-  program
-    .command('addhash')
-    .usage('[ GUN ] <target> <byte size> <hashes> [flags]')
+  command('addhash')
+    ?.usage('[ GUN ] <target> <byte size> <hashes> [flags]')
     .summary('Adds the byte size and hash(es) as a target to the trusted collection.')
     .description(
       'Adds the specified byte size and hash(es) as a target to the local trusted collection identified by the Globally Unique Name. The hashes are given with --sha256 and/or --sha512 (the <hashes> argument is ignored, as in notary). This is an offline operation.  Please then use `publish` to push the changes to the remote trusted collection.',
@@ -64,12 +66,12 @@ export function registerRepo(program: Command, app: App): void {
     .option('--sha256 <hex>', 'hex encoded sha256 of the target to add')
     .option('--sha512 <hex>', 'hex encoded sha512 of the target to add')
     .option('--custom <file>', 'Path to the file containing custom data for this target')
+    .option('--from <file>', 'Stage the targets listed in this file ("-" for stdin), one per line: NAME SIZE SHA256 [SHA512]')
     .option('-p, --publish', PUBLISH_HELP)
-    .action(app.action(async (ctx, args: string[]) => (await run()).addhash(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await stage()).addhash(ctx, args)));
 
-  program
-    .command('remove')
-    .usage('[ GUN ] <target> [flags]')
+  command('remove')
+    ?.usage('[ GUN ] <target> [flags]')
     .summary('Removes a target from a trusted collection.')
     .description(
       'Removes a target from the local trusted collection identified by the Globally Unique Name. This is an offline operation.  Please then use `publish` to push the changes to the remote trusted collection.',
@@ -77,11 +79,10 @@ export function registerRepo(program: Command, app: App): void {
     .argument('[args...]')
     .option('-r, --roles <roles>', 'Delegation roles to remove this target from', collect)
     .option('-p, --publish', PUBLISH_HELP)
-    .action(app.action(async (ctx, args: string[]) => (await run()).remove(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await stage()).remove(ctx, args)));
 
-  program
-    .command('list')
-    .usage('[ GUN ] [flags]')
+  command('list')
+    ?.usage('[ GUN ] [flags]')
     .summary('Lists targets for a remote trusted collection.')
     .description(
       'Lists all targets for a remote trusted collection identified by the Globally Unique Name. This is an online operation; when the server cannot be reached, the verified local copy is used.',
@@ -91,18 +92,16 @@ export function registerRepo(program: Command, app: App): void {
     .option('--json', 'Print the targets as JSON')
     .action(app.action(async (ctx, gun?: string) => (await read()).list(ctx, gun)));
 
-  program
-    .command('lookup')
-    .usage('[ GUN ] <target> [flags]')
+  command('lookup')
+    ?.usage('[ GUN ] <target> [flags]')
     .summary('Looks up a specific target in a remote trusted collection.')
     .description('Looks up a specific target in a remote trusted collection identified by the Globally Unique Name.')
     .argument('[args...]')
     .option('--json', 'Print the target as JSON')
     .action(app.action(async (ctx, args: string[]) => (await read()).lookup(ctx, args)));
 
-  program
-    .command('verify')
-    .usage('[ GUN ] <target> [flags]')
+  command('verify')
+    ?.usage('[ GUN ] <target> [flags]')
     .summary('Verifies if the content is included in the remote trusted collection')
     .description(
       'Verifies if the data passed in STDIN (or with -i) is included in the remote trusted collection identified by the Globally Unique Name: its hashes and its length must match. The data is then written to STDOUT (or with -o).',
@@ -113,9 +112,8 @@ export function registerRepo(program: Command, app: App): void {
     .option('-q, --quiet', 'No output except for errors')
     .action(app.action(async (ctx, args: string[]) => (await read()).verify(ctx, args)));
 
-  program
-    .command('publish')
-    .usage('[ GUN ] [flags]')
+  command('publish')
+    ?.usage('[ GUN ] [flags]')
     .summary('Publishes the local trusted collection.')
     .description(
       'Publishes the local trusted collection identified by the Globally Unique Name, sending the local changes to a remote trusted server. The GUN must have been initialized with `init`; with nothing staged, nothing is sent.',
@@ -123,9 +121,8 @@ export function registerRepo(program: Command, app: App): void {
     .argument('[gun]')
     .action(app.action(async (ctx, gun?: string) => (await run()).publish(ctx, gun)));
 
-  program
-    .command('status')
-    .usage('[ GUN ] [flags]')
+  command('status')
+    ?.usage('[ GUN ] [flags]')
     .summary('Displays status of unpublished changes to the local trusted collection.')
     .description('Displays status of unpublished changes to the local trusted collection identified by the Globally Unique Name.')
     .argument('[gun]')
@@ -133,9 +130,8 @@ export function registerRepo(program: Command, app: App): void {
     .option('--json', 'Print the changes as JSON')
     .action(app.action(async (ctx, gun?: string) => (await run()).status(ctx, gun)));
 
-  program
-    .command('reset')
-    .usage('[ GUN ] [flags]')
+  command('reset')
+    ?.usage('[ GUN ] [flags]')
     .summary('Resets unpublished changes for the local trusted collection.')
     .description('Resets unpublished changes for the local trusted collection identified by the Globally Unique Name.')
     .argument('[gun]')
@@ -143,9 +139,8 @@ export function registerRepo(program: Command, app: App): void {
     .option('-n, --number <numbers>', 'Numbers of specific changes to exclusively reset, as shown in status list', ints('-n, --number'))
     .action(app.action(async (ctx, gun?: string) => (await run()).reset(ctx, gun)));
 
-  program
-    .command('delete')
-    .usage('[ GUN ] [flags]')
+  command('delete')
+    ?.usage('[ GUN ] [flags]')
     .summary('Deletes all content for a trusted collection')
     .description(
       'Deletes all local content (metadata and staged changes, not keys) for a trusted collection identified by the Globally Unique Name. Remote data can also be deleted with --remote; the server is asked first, so the local data is kept if that fails.',
@@ -154,14 +149,13 @@ export function registerRepo(program: Command, app: App): void {
     .option('--remote', 'Delete remote data for GUN in addition to local cache')
     .action(app.action(async (ctx, gun?: string) => (await run()).deleteRepo(ctx, gun)));
 
-  program
-    .command('witness')
-    .usage('[ GUN ] <role> ... [flags]')
+  command('witness')
+    ?.usage('[ GUN ] <role> ... [flags]')
     .summary("Marks roles to be re-signed the next time they're published")
     .description(
       "Marks roles to be re-signed the next time they're published. Currently will always bump version and expiry for role. Only targets and delegation roles (targets/...) can be witnessed.",
     )
     .argument('[args...]')
     .option('-p, --publish', PUBLISH_HELP)
-    .action(app.action(async (ctx, args: string[]) => (await run()).witness(ctx, args)));
+    .action(app.action(async (ctx, args: string[]) => (await stage()).witness(ctx, args)));
 }
