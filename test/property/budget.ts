@@ -44,6 +44,10 @@ export const BUDGET = {
   'reference/linear-time': 200,
   'names/validators-agree': 10000,
   'names/linear-time': 100,
+  'builder/mutated-notary-repositories': 500,
+  'builder/resigned-mutated-repositories': 400,
+  'builder/one-mebibyte-bounded-time': 5,
+  'walk/delegation-trees-as-the-model': 200,
 } as const satisfies Record<string, number>;
 
 export type PropertyId = keyof typeof BUDGET;
