@@ -7,7 +7,7 @@ import { TrustedCollectionBuilder } from '../../src/tuf/builder.js';
 import { isTrustError } from '../../src/tuf/errors.js';
 import { expiresAfter } from '../../src/tuf/expires.js';
 import { signMetadata } from '../../src/tuf/sign.js';
-import { MemRepo, buildFrom, ecdsaKey, rootCertKey } from '../support/memrepo.js';
+import { MemRepo, buildFrom, ecdsaKey, rootCertKey, type MemKey } from '../support/memrepo.js';
 
 const GUN = 'example.com/edges';
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -172,4 +172,73 @@ test('root rotation away from an expired root certificate: the old key still sig
   await repo.sign();
   const b = buildFrom(repo, { gun: GUN, now: NOW, rootFromCache: v1 });
   assert.equal(b.root?.meta.version, 2);
+});
+
+/** A cached root version 1 and root version 2 whose root key is `next`, signed by both keys. */
+async function rotateTo(next: MemKey): Promise<{ v1: Buffer; v2: Buffer }> {
+  const repo = await MemRepo.create(GUN, NOW);
+  await repo.sign();
+  const v1 = repo.files.get('root')!;
+  repo.root.keys.set(next.pub.id, next.pub);
+  repo.root.roles.set('root', { keyids: [next.pub.id], threshold: 1 });
+  repo.root.version = 2;
+  repo.rootSigners = [...repo.rootSigners, next.signer];
+  await repo.sign();
+  return { v1, v2: repo.files.get('root')! };
+}
+
+function updated(v1: Buffer, v2: Buffer, intermediate: boolean): TrustedCollectionBuilder {
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(v1, 'cache');
+  b.updateRoot(v2, { intermediate });
+  return b;
+}
+
+test("a new root's own certificates: expired ones count on the way (intermediate), not in the final root", async () => {
+  const { v1, v2 } = await rotateTo(await rootCertKey(GUN, NOW - 400 * DAY, { days: 365 }));
+  assert.equal(updated(v1, v2, true).root?.meta.version, 2);
+  assert.throws(() => updated(v1, v2, false), fails('ROOT_CERT_INVALID', 'root'));
+});
+
+test("a new root's certificate for another GUN is refused as such, not as a missing signature", async () => {
+  const { v1, v2 } = await rotateTo(await rootCertKey(GUN, NOW, { cn: 'example.com/other' }));
+  assert.throws(() => updated(v1, v2, true), fails('ROOT_CERT_INVALID', 'root'));
+});
+
+test('a final root whose certificate expires within six months warns; an intermediate one does not', async () => {
+  const { v1, v2 } = await rotateTo(await rootCertKey(GUN, NOW, { days: 30 }));
+  assert.ok(updated(v1, v2, false).warnings.some((w) => w.includes('expires soon')));
+  assert.deepEqual(updated(v1, v2, true).warnings, []);
+});
+
+test('a chain walk through a root whose certificate expired: that root still signs the next one', async () => {
+  const mid = await rootCertKey(GUN, NOW - 400 * DAY, { days: 365 });
+  const repo = await MemRepo.create(GUN, NOW);
+  await repo.sign();
+  const v1 = repo.files.get('root')!;
+  repo.root.keys.set(mid.pub.id, mid.pub);
+  repo.root.roles.set('root', { keyids: [mid.pub.id], threshold: 1 });
+  repo.root.version = 2;
+  repo.rootSigners = [...repo.rootSigners, mid.signer];
+  await repo.sign();
+  const v2 = repo.files.get('root')!;
+  const last = await rootCertKey(GUN, NOW);
+  repo.root.keys.set(last.pub.id, last.pub);
+  repo.root.roles.set('root', { keyids: [last.pub.id], threshold: 1 });
+  repo.root.version = 3;
+  repo.rootSigners = [mid.signer, last.signer];
+  await repo.sign();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(v1, 'cache');
+  b.updateRoot(v2, { expectedVersion: 2, intermediate: true });
+  assert.equal(b.updateRoot(repo.files.get('root')!, { expectedVersion: 3 }).version, 3);
+});
+
+test('updateDelegation: an invalid name, an untrusted parent and an undeclared role are refused as such', async () => {
+  const repo = await freshRepo();
+  const b = buildFrom(repo, { gun: GUN, now: NOW });
+  const bytes = repo.files.get('targets/releases')!;
+  assert.throws(() => b.updateDelegation('targets/../releases', bytes), fails('INVALID_ROLE_NAME'));
+  assert.throws(() => b.updateDelegation('targets/qa/nightly', bytes), (e: unknown) => fails('METADATA_INVALID')(e) && /parent targets\/qa is not trusted/.test((e as Error).message));
+  assert.throws(() => b.updateDelegation('targets/qa', bytes), (e: unknown) => fails('METADATA_INVALID')(e) && /not delegated by targets/.test((e as Error).message));
 });
