@@ -7,7 +7,7 @@ import { TrustedCollectionBuilder } from '../../src/tuf/builder.js';
 import { isTrustError } from '../../src/tuf/errors.js';
 import { expiresAfter } from '../../src/tuf/expires.js';
 import { signMetadata } from '../../src/tuf/sign.js';
-import { MemRepo, buildFrom, ecdsaKey, rootCertKey, type MemKey } from '../support/memrepo.js';
+import { MemRepo, buildFrom, ecdsaKey, fileMeta, rootCertKey, type MemKey } from '../support/memrepo.js';
 
 const GUN = 'example.com/edges';
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -241,4 +241,22 @@ test('updateDelegation: an invalid name, an untrusted parent and an undeclared r
   assert.throws(() => b.updateDelegation('targets/../releases', bytes), fails('INVALID_ROLE_NAME'));
   assert.throws(() => b.updateDelegation('targets/qa/nightly', bytes), (e: unknown) => fails('METADATA_INVALID')(e) && /parent targets\/qa is not trusted/.test((e as Error).message));
   assert.throws(() => b.updateDelegation('targets/qa', bytes), (e: unknown) => fails('METADATA_INVALID')(e) && /not delegated by targets/.test((e as Error).message));
+});
+
+test('updateDelegation: a declared role the snapshot does not list is refused (MISSING_META)', async () => {
+  const repo = await freshRepo();
+  repo.delegate('targets', 'targets/qa', [ecdsaKey()], ['qa/']);
+  await repo.sign();
+  const qa = repo.files.get('targets/qa')!;
+  repo.snapshot.meta.delete('targets/qa');
+  const snapshot = (await signMetadata(repo.snapshot, repo.keys.snapshot.map((k) => k.signer))).bytes;
+  repo.files.set('snapshot', snapshot);
+  repo.timestamp.meta = new Map([['snapshot', fileMeta(snapshot)]]);
+  repo.files.set('timestamp', (await signMetadata(repo.timestamp, repo.keys.timestamp.map((k) => k.signer))).bytes);
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(repo.files.get('root')!, 'cache');
+  b.updateTimestamp(repo.files.get('timestamp')!);
+  b.updateSnapshot(repo.files.get('snapshot')!);
+  b.updateTargets(repo.files.get('targets')!);
+  assert.throws(() => b.updateDelegation('targets/qa', qa), fails('MISSING_META', 'snapshot'));
 });
