@@ -260,3 +260,23 @@ test('updateDelegation: a declared role the snapshot does not list is refused (M
   b.updateTargets(repo.files.get('targets')!);
   assert.throws(() => b.updateDelegation('targets/qa', qa), fails('MISSING_META', 'snapshot'));
 });
+
+test('updateDelegation returns whether the role was trusted: false when skipped', async () => {
+  const repo = await freshRepo();
+  repo.delegations.get('targets/releases')!.meta.expires = expiresAfter(NOW, -1);
+  await repo.sign();
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(repo.files.get('root')!, 'cache');
+  b.updateTimestamp(repo.files.get('timestamp')!);
+  b.updateSnapshot(repo.files.get('snapshot')!);
+  b.updateTargets(repo.files.get('targets')!);
+  assert.equal(b.updateDelegation('targets/releases', repo.files.get('targets/releases')!), false);
+});
+
+test('a root role listing a key ID that is not in keys is refused, though the threshold is met', async () => {
+  const repo = await freshRepo();
+  const t = repo.root.roles.get('targets')!;
+  repo.root.roles.set('targets', { keyids: [...t.keyids!, 'ab'.repeat(32)], threshold: 1 });
+  await repo.sign();
+  assert.throws(() => buildFrom(repo, { gun: GUN, now: NOW }), fails('METADATA_INVALID', 'root'));
+});
