@@ -280,3 +280,18 @@ test('a root role listing a key ID that is not in keys is refused, though the th
   await repo.sign();
   assert.throws(() => buildFrom(repo, { gun: GUN, now: NOW }), fails('METADATA_INVALID', 'root'));
 });
+
+test("a targets role's delegations: bad names, grandchildren, repeats and unknown key IDs are refused", async () => {
+  const cases: [string, (roles: { name: string; keyids: string[] | null; threshold: number; paths: string[] }[]) => void, string][] = [
+    ['a bad name', (roles) => roles.push({ ...roles[0]!, name: 'targets/Bad' }), 'INVALID_ROLE_NAME'],
+    ['a grandchild', (roles) => roles.push({ ...roles[0]!, name: 'targets/releases/x' }), 'NOT_DIRECT_CHILD'],
+    ['a role listed twice', (roles) => roles.push({ ...roles[0]! }), 'METADATA_INVALID'],
+    ['a key ID missing from delegations.keys', (roles) => roles.push({ ...roles[0]!, name: 'targets/qa', keyids: ['cd'.repeat(32)] }), 'METADATA_INVALID'],
+  ];
+  for (const [what, edit, code] of cases) {
+    const repo = await freshRepo();
+    edit(repo.targets.delegations.roles);
+    await repo.sign();
+    assert.throws(() => buildFrom(repo, { gun: GUN, now: NOW }), fails(code, 'targets'), what);
+  }
+});
