@@ -295,3 +295,14 @@ test("a targets role's delegations: bad names, grandchildren, repeats and unknow
     assert.throws(() => buildFrom(repo, { gun: GUN, now: NOW }), fails(code, 'targets'), what);
   }
 });
+
+test('fast-forward recovery: one of two timestamp keys replaced resets the timestamp floor', async () => {
+  const [a, b, c] = [ecdsaKey(), ecdsaKey(), ecdsaKey()];
+  const repo = await freshRepo();
+  for (const k of [a, b, c]) repo.root.keys.set(k.pub.id, k.pub);
+  repo.root.roles.set('timestamp', { keyids: [a.pub.id, b.pub.id], threshold: 1 });
+  repo.keys.timestamp = [a];
+  await repo.sign();
+  const v1 = await rotate(repo, (r) => r.root.roles.set('timestamp', { keyids: [a.pub.id, c.pub.id], threshold: 1 }));
+  assert.equal(buildFrom(repo, { gun: GUN, now: NOW, rootFromCache: v1, floors: new Map([['timestamp', 99]]) }).timestamp?.meta.version, 1);
+});
