@@ -134,29 +134,32 @@ export function elementOf(buf: Uint8Array, t: Tlv): Buffer {
 
 // ---- primitive decoders (they take content octets) ----
 
-/** OBJECT IDENTIFIER content to dotted decimal. */
+/**
+ * OBJECT IDENTIFIER content to dotted decimal. An arc above 2^31-1 is refused, as Go's parsers
+ * (encoding/asn1, cryptobyte) refuse it; this also keeps the work linear in the content.
+ */
 export function decodeOid(c: Uint8Array, offset = 0): string {
   if (c.length === 0) throw new DerError('BAD_DER', 'empty OBJECT IDENTIFIER', { offset });
-  const arcs: bigint[] = [];
-  let v = 0n;
+  let out = '';
+  let v = 0;
   let inArc = false;
   for (let i = 0; i < c.length; i++) {
     const b = c[i]!;
     if (!inArc && b === 0x80) throw new DerError('BAD_DER', 'non-minimal OBJECT IDENTIFIER arc', { offset });
-    v = (v << 7n) | BigInt(b & 0x7f);
-    if (b & 0x80) {
-      inArc = true;
-    } else {
-      arcs.push(v);
-      v = 0n;
-      inArc = false;
+    if (v >= 1 << 24) throw new DerError('BAD_DER', 'OBJECT IDENTIFIER arc larger than 2^31-1', { offset });
+    v = v * 128 + (b & 0x7f);
+    inArc = (b & 0x80) !== 0;
+    if (inArc) continue;
+    if (out !== '') out += `.${v}`;
+    else {
+      // The first arc holds two: 40 * x + y, where x is 0, 1 or 2.
+      const x = v < 80 ? Math.floor(v / 40) : 2;
+      out = `${x}.${v - x * 40}`;
     }
+    v = 0;
   }
   if (inArc) throw new DerError('BAD_DER', 'truncated OBJECT IDENTIFIER', { offset });
-  const first = arcs[0]!;
-  const x = first < 80n ? first / 40n : 2n;
-  const parts = [x, first - x * 40n, ...arcs.slice(1)];
-  return parts.join('.');
+  return out;
 }
 
 /** INTEGER content (two's complement, minimal) to bigint. */
@@ -165,8 +168,8 @@ export function decodeInteger(c: Uint8Array, offset = 0): bigint {
   if (c.length > 1 && ((c[0] === 0 && (c[1]! & 0x80) === 0) || (c[0] === 0xff && (c[1]! & 0x80) !== 0))) {
     throw new DerError('BAD_DER', 'non-minimal INTEGER', { offset });
   }
-  let v = 0n;
-  for (const b of c) v = (v << 8n) | BigInt(b);
+  // Through hex: a byte-by-byte shift would copy the growing bigint each time (quadratic).
+  let v = BigInt(`0x${Buffer.from(c.buffer, c.byteOffset, c.length).toString('hex')}`);
   if (c[0]! & 0x80) v -= 1n << BigInt(c.length * 8);
   return v;
 }

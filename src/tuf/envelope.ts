@@ -38,6 +38,20 @@ const MIDDLE = Buffer.from(',"signatures":');
  */
 export function parseEnvelope(bytes: Uint8Array, role: string, sink?: MemberSink): Envelope {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const env = readEnvelope(buf, role, sink);
+  // Rollback floors are read from cached files by signedVersion: bytes outside `signed` (which
+  // no signature covers) that would read there as another version make the file unusable.
+  const shortcut = versionBeforeSignatures(buf);
+  if (shortcut !== undefined && shortcut !== env.signed['version']) {
+    throw new TrustError('METADATA_INVALID', `${role}: data outside "signed" reads as version ${shortcut}, "signed" has ${JSON.stringify(env.signed['version'])}`, {
+      role,
+      field: 'version',
+    });
+  }
+  return env;
+}
+
+function readEnvelope(buf: Buffer, role: string, sink: MemberSink | undefined): Envelope {
   // Fast path for files in the form notary writes; anything else takes the general path.
   if (buf.subarray(0, PREFIX.length).equals(PREFIX)) {
     const scanned = scanCanonical(buf, PREFIX.length, sink);
@@ -142,12 +156,16 @@ const TAIL = Buffer.from('},"signatures":');
  */
 export function signedVersion(bytes: Uint8Array, role: string): number {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const end = buf.lastIndexOf(TAIL);
-  if (end > 0) {
-    const head = buf.toString('latin1', Math.max(0, end - 40), end);
-    const m = /"version":(\d{1,15})$/.exec(head);
-    if (m) return Number(m[1]);
-  }
+  const shortcut = versionBeforeSignatures(buf);
+  if (shortcut !== undefined) return shortcut;
   const v = parseEnvelope(bytes, role).signed['version'];
   return typeof v === 'number' ? v : 0;
+}
+
+/** `"version":N` just before the last `},"signatures":`, if the file has that. */
+function versionBeforeSignatures(buf: Buffer): number | undefined {
+  const end = buf.lastIndexOf(TAIL);
+  if (end <= 0) return undefined;
+  const m = /"version":(\d{1,15})$/.exec(buf.toString('latin1', Math.max(0, end - 40), end));
+  return m ? Number(m[1]) : undefined;
 }

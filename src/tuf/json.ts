@@ -37,10 +37,13 @@ const MAX_DEPTH = 512;
 
 class Parser {
   pos = 0;
+  readonly b: Buffer;
   constructor(
-    readonly b: Uint8Array,
+    bytes: Uint8Array,
     readonly opts: ParseOptions,
-  ) {}
+  ) {
+    this.b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
 
   fail(msg: string): never {
     const what = this.opts.what ? `${this.opts.what}: ` : '';
@@ -100,9 +103,7 @@ class Parser {
       if (b[this.pos] === 0x2b || b[this.pos] === 0x2d) this.pos++;
       if (!this.digits()) this.fail('invalid number');
     }
-    let s = '';
-    for (let i = start; i < this.pos; i++) s += String.fromCharCode(b[i]!);
-    return Number(s);
+    return Number(latin1(b, start, this.pos));
   }
 
   digits(): boolean {
@@ -129,62 +130,61 @@ class Parser {
       if (c === 0x5c || c < 0x20 || c >= 0x80) break;
       this.pos++;
     }
-    let out = latin1(b, start, this.pos);
+    // Decoded into a scratch buffer as UTF-8: runs of raw bytes are copied, escapes and invalid
+    // bytes written as code points (adding to a string per character is superlinear in V8).
+    let n = 0;
+    let run = start;
     for (;;) {
       const c = b[this.pos];
       if (c === undefined) this.fail('unterminated string');
       if (c === 0x22) {
+        n = copyRun(b, run, this.pos, n);
         this.pos++;
-        return out;
+        return scratch.toString('utf8', 0, n);
       }
       if (c < 0x20) this.fail(`invalid character ${JSON.stringify(String.fromCharCode(c))} in string literal`);
       if (c === 0x5c) {
-        out += this.escape();
+        n = copyRun(b, run, this.pos, n);
+        n = writeCodePoint(this.escape(), n);
+        run = this.pos;
         continue;
       }
       if (c < 0x80) {
-        const s = this.pos;
-        let d = b[++this.pos];
-        while (d !== undefined && d >= 0x20 && d < 0x80 && d !== 0x22 && d !== 0x5c) d = b[++this.pos];
-        out += latin1(b, s, this.pos);
+        this.pos++;
         continue;
       }
-      out += this.utf8Char();
-    }
-  }
-
-  /** Decodes one UTF-8 sequence as Go does: an invalid byte is one U+FFFD and consumes one byte. */
-  utf8Char(): string {
-    const cp = codePointAt(this.b, this.pos);
-    if (cp < 0) {
+      // Go's decoding: a valid sequence is kept, an invalid byte is one U+FFFD.
+      const cp = codePointAt(b, this.pos);
+      if (cp >= 0) {
+        this.pos += utf8Width(cp);
+        continue;
+      }
+      n = writeCodePoint(0xfffd, copyRun(b, run, this.pos, n));
       this.pos++;
-      return '\ufffd';
+      run = this.pos;
     }
-    this.pos += utf8Width(cp);
-    return String.fromCodePoint(cp);
   }
 
-  escape(): string {
+  /** One escape as a code point; a surrogate that is not half of an escaped pair is U+FFFD. */
+  escape(): number {
     const b = this.b;
     const c = b[this.pos + 1];
     this.pos += 2;
     switch (c) {
       case 0x22:
-        return '"';
       case 0x5c:
-        return '\\';
       case 0x2f:
-        return '/';
+        return c;
       case 0x62:
-        return '\b';
+        return 0x08;
       case 0x66:
-        return '\f';
+        return 0x0c;
       case 0x6e:
-        return '\n';
+        return 0x0a;
       case 0x72:
-        return '\r';
+        return 0x0d;
       case 0x74:
-        return '\t';
+        return 0x09;
       case 0x75: {
         const u = this.hex4();
         if (u >= 0xd800 && u < 0xdc00) {
@@ -193,13 +193,13 @@ class Parser {
             const save = this.pos;
             this.pos += 2;
             const lo = this.hex4();
-            if (lo >= 0xdc00 && lo < 0xe000) return String.fromCharCode(u, lo);
+            if (lo >= 0xdc00 && lo < 0xe000) return 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
             this.pos = save;
           }
-          return '\ufffd';
+          return 0xfffd;
         }
-        if (u >= 0xdc00 && u < 0xe000) return '\ufffd';
-        return String.fromCharCode(u);
+        if (u >= 0xdc00 && u < 0xe000) return 0xfffd;
+        return u;
       }
       default:
         this.pos -= 2;
@@ -284,13 +284,47 @@ class Parser {
   }
 }
 
-function latin1(b: Uint8Array, start: number, end: number): string {
-  if (end - start < 64) {
+function latin1(b: Buffer, start: number, end: number): string {
+  if (end - start < 16) {
     let s = '';
     for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
     return s;
   }
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+  return b.toString('latin1', start, end);
+}
+
+/** Where string() decodes strings that need it (parsing is synchronous: one is enough). */
+let scratch = Buffer.allocUnsafe(1024);
+
+function room(n: number, more: number): void {
+  if (n + more <= scratch.length) return;
+  const next = Buffer.allocUnsafe(Math.max(n + more, scratch.length * 2));
+  scratch.copy(next, 0, 0, n);
+  scratch = next;
+}
+
+function copyRun(b: Buffer, start: number, end: number, n: number): number {
+  room(n, end - start);
+  return n + b.copy(scratch, n, start, end);
+}
+
+function writeCodePoint(cp: number, n: number): number {
+  room(n, 4);
+  if (cp < 0x80) scratch[n++] = cp;
+  else if (cp < 0x800) {
+    scratch[n++] = 0xc0 | (cp >> 6);
+    scratch[n++] = 0x80 | (cp & 0x3f);
+  } else if (cp < 0x10000) {
+    scratch[n++] = 0xe0 | (cp >> 12);
+    scratch[n++] = 0x80 | ((cp >> 6) & 0x3f);
+    scratch[n++] = 0x80 | (cp & 0x3f);
+  } else {
+    scratch[n++] = 0xf0 | (cp >> 18);
+    scratch[n++] = 0x80 | ((cp >> 12) & 0x3f);
+    scratch[n++] = 0x80 | ((cp >> 6) & 0x3f);
+    scratch[n++] = 0x80 | (cp & 0x3f);
+  }
+  return n;
 }
 
 /** Decodes strictly valid UTF-8 text (used where the input was already validated). */

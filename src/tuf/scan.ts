@@ -40,16 +40,33 @@ export function scanCanonical(b: Uint8Array, start: number, sink?: MemberSink): 
   }
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const indexed = s.indexed;
-  if (s.cuts.length === 0) return { end: s.pos, canonical: buf.subarray(start, s.pos), indexed };
-  const chunks: Buffer[] = [];
+  const { cuts, cutCount } = s;
+  if (cutCount === 0) return { end: s.pos, canonical: buf.subarray(start, s.pos), indexed };
+  // Assembled in one buffer: a view per piece would cost more than the scan (a file can hold
+  // 170,000 escapes per MiB).
+  let size = s.pos - start;
+  for (let i = 0; i < cutCount; i++) size -= ESCAPE_LENGTH - REPLACEMENT[cuts[2 * i + 1]!]!.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
   let from = start;
-  for (let i = 0; i < s.cuts.length; i += 3) {
-    chunks.push(buf.subarray(from, s.cuts[i]!));
-    chunks.push(REPLACEMENT[s.cuts[i + 2]!]!);
-    from = s.cuts[i + 1]!;
+  for (let i = 0; i < cutCount; i++) {
+    at = copyBytes(buf, from, cuts[2 * i]!, out, at);
+    const r = REPLACEMENT[cuts[2 * i + 1]!]!;
+    for (let k = 0; k < r.length; k++) out[at++] = r[k]!;
+    from = cuts[2 * i]! + ESCAPE_LENGTH;
   }
-  chunks.push(buf.subarray(from, s.pos));
-  return { end: s.pos, canonical: Buffer.concat(chunks), indexed };
+  copyBytes(buf, from, s.pos, out, at);
+  return { end: s.pos, canonical: out, indexed };
+}
+
+/** `\uXXXX` */
+const ESCAPE_LENGTH = 6;
+
+/** Copies b[from, to) to out at `at`; returns the position after it. */
+function copyBytes(b: Buffer, from: number, to: number, out: Buffer, at: number): number {
+  if (to - from > 32) return at + b.copy(out, at, from, to);
+  for (let i = from; i < to; i++) out[at++] = b[i]!;
+  return at;
 }
 
 const REPLACEMENT: Buffer[] = [
@@ -64,8 +81,9 @@ const BAIL = Symbol('bail');
 const MAX_DEPTH = 512;
 
 class Scanner {
-  /** Triples (escapeStart, escapeEnd, replacementIndex) for escapes to decode. */
-  cuts: number[] = [];
+  /** Pairs (where the escape starts, replacement index) for the escapes to decode. */
+  cuts = new Float64Array(64);
+  cutCount = 0;
   indexed: { start: number; end: number } | undefined;
   private readonly sinkKey: Buffer | undefined;
   constructor(
@@ -86,6 +104,17 @@ class Scanner {
     else if (c === 0x66) this.word(0x66, 0x61, 0x6c, 0x73, 0x65);
     else if (c === 0x6e) this.word(0x6e, 0x75, 0x6c, 0x6c, -1);
     else this.number();
+  }
+
+  cut(at: number, replacement: number): void {
+    if (2 * this.cutCount === this.cuts.length) {
+      const grown = new Float64Array(this.cuts.length * 2);
+      grown.set(this.cuts);
+      this.cuts = grown;
+    }
+    this.cuts[2 * this.cutCount] = at;
+    this.cuts[2 * this.cutCount + 1] = replacement;
+    this.cutCount++;
   }
 
   word(a: number, b: number, c: number, d: number, e: number): void {
@@ -136,8 +165,8 @@ class Scanner {
         if (e !== 0x75) throw BAIL;
         const idx = unicodeEscape(b, p);
         if (idx < 0) throw BAIL;
-        this.cuts.push(p, p + 6, idx);
-        p += 6;
+        this.cut(p, idx);
+        p += ESCAPE_LENGTH;
         continue;
       }
       if (c < 0x80) {
@@ -219,21 +248,19 @@ class Scanner {
 
 /** Index into REPLACEMENT for \u003c \u003e \u0026 \u2028 \u2029 (lower-case hex), else -1. */
 function unicodeEscape(b: Uint8Array, p: number): number {
-  const h = String.fromCharCode(b[p + 2] ?? 0, b[p + 3] ?? 0, b[p + 4] ?? 0, b[p + 5] ?? 0);
-  switch (h) {
-    case '003c':
-      return 0;
-    case '003e':
-      return 1;
-    case '0026':
-      return 2;
-    case '2028':
-      return 3;
-    case '2029':
-      return 4;
-    default:
-      return -1;
+  const h1 = b[p + 2];
+  const h2 = b[p + 3];
+  const h3 = b[p + 4];
+  const h4 = b[p + 5];
+  if (h1 === 0x30 && h2 === 0x30) {
+    if (h3 === 0x33 && h4 === 0x63) return 0;
+    if (h3 === 0x33 && h4 === 0x65) return 1;
+    if (h3 === 0x32 && h4 === 0x36) return 2;
+  } else if (h1 === 0x32 && h2 === 0x30 && h3 === 0x32) {
+    if (h4 === 0x38) return 3;
+    if (h4 === 0x39) return 4;
   }
+  return -1;
 }
 
 /** Validates one UTF-8 sequence at p and returns the index after it; bails on invalid input. */

@@ -638,6 +638,32 @@ const rows: Row[] = [
   },
 ];
 
+test('SEC-V3: a server holding the snapshot key cannot lower the targets rollback floor with bytes outside "signed"', T, async () => {
+  const c = await newCase();
+  await listOk(c, 'app/v1', 'rel/r1');
+  await release(c.repo, ['targets'], () => c.repo.addTarget('app/v2', 'two'));
+  await listOk(c, 'app/v1', 'app/v2');
+  // Targets v2 as the owner signed it plus a member no signature covers, whose bytes read as
+  // version 1 just before a "signatures" key (where rollback floors are read from cached files),
+  // pinned by a new snapshot; then the owner's old targets v1, pinned by a newer snapshot.
+  const v2 = c.repo.files.get('targets')!;
+  c.repo.files.set('targets', Buffer.concat([v2.subarray(0, -1), Buffer.from(',"x":{"a":{"version":1},"signatures":[]}}')]));
+  const pin = async (): Promise<void> => {
+    c.repo.snapshot.version++;
+    c.repo.timestamp.version++;
+    await signOnly(c.repo, ['snapshot', 'timestamp']);
+  };
+  await pin();
+  const padded = await run(c, ['list', c.gun]);
+  c.repo.files.set('targets', c.v1.get('targets')!);
+  await pin();
+  const rolledBack = await run(c, ['list', c.gun]);
+  assert.equal(rolledBack.code, 1, `the old targets were accepted:\n${rolledBack.stdout}`);
+  assert.match(rolledBack.stderr, /targets: version 1 is older than the trusted version 2/);
+  assert.equal(padded.code, 1, `the padded targets were accepted:\n${padded.stdout}`);
+  assert.match(padded.stderr, /data outside "signed" reads as version 1/);
+});
+
 test('the simulator speaks the notary-server read protocol and counts requests', T, async () => {
   const c = await newCase();
   const base = `${sim.url}${sim.tufPath(c.gun)}`;

@@ -428,9 +428,14 @@ test('DER writer round-trips through the reader', () => {
   }
   assert.equal(derInteger(128).toString('hex'), '02020080');
   assert.equal(derInteger(Buffer.from([0x00, 0x00, 0xff])).toString('hex'), '020200ff');
-  for (const oid of ['1.2.840.10045.4.3.2', '2.5.29.19', '2.999.3', '0.0', '1.3.6.1.4.1.311.21.20', '2.25.329800735698586629295641978511506172918']) {
+  for (const oid of ['1.2.840.10045.4.3.2', '2.5.29.19', '2.999.3', '0.0', '1.3.6.1.4.1.311.21.20', '1.2.2147483647', '2.2147483567']) {
     const enc = derOid(oid);
     assert.equal(decodeOid(contentOf(enc, readSingle(enc, Tag.OID))), oid);
+  }
+  // Arcs beyond 2^31-1 (a UUID OID) are refused on read, as Go's asn1 and cryptobyte refuse them.
+  for (const oid of ['1.2.2147483648', '2.25.329800735698586629295641978511506172918']) {
+    const enc = derOid(oid);
+    assertDerError(() => decodeOid(contentOf(enc, readSingle(enc, Tag.OID))), oid);
   }
   assert.equal(derOid('1.2.840.10045.4.3.2').toString('hex'), '06082a8648ce3d040302');
   assert.throws(() => derOid('1.40'), DerError);

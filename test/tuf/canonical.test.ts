@@ -84,3 +84,18 @@ test('the scanner bails on non-canonical input instead of guessing', () => {
   }
   assert.equal(scanCanonical(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), 0), null);
 });
+
+test('members after "signatures" are read as Go reads them (ignored), on the fast path too', () => {
+  const signed = '{"_type":"Targets","version":1}';
+  for (const tail of [',"x":1', ',"extra":{"a":[1]}']) {
+    const file = Buffer.from(`{"signed":${signed},"signatures":[]${tail}}`);
+    const env = parseEnvelope(file, 'targets');
+    assert.equal(env.canonical.toString(), signed);
+    assert.deepEqual(env.signatures, []);
+  }
+  // A second `signed` after the signatures is still a duplicate key.
+  assert.throws(
+    () => parseEnvelope(Buffer.from(`{"signed":${signed},"signatures":[],"signed":{}}`), 'targets'),
+    (e: unknown) => isTrustError(e, 'JSON_DUPLICATE_KEY'),
+  );
+});
