@@ -98,14 +98,14 @@ const quiet: Output = { out: () => undefined, drain: async () => undefined, err:
 
 test('a command added to the tree completes and is listed with its argument names without other edits', () => {
   const program = buildProgram(new App('dtrust', quiet, {}, '/', 0));
-  const added = program.command('expiry').usage('[ GUN ] [ Role ] [flags]').summary('Shows when roles expire').option('--within <duration>', 'only roles expiring within');
+  const added = program.command('sunset').usage('[ GUN ] [ Role ] [flags]').summary('Shows when roles expire').option('--within <duration>', 'only roles expiring within');
   configureHelpLayout(added);
   const none = { guns: () => ['g/one'], roles: () => ['root', 'targets'], keyIds: () => [] };
-  assert.deepEqual(complete(program, ['exp'], none).words, ['expiry']);
-  assert.deepEqual(complete(program, ['expiry', ''], none).words, ['g/one']);
-  assert.deepEqual(complete(program, ['expiry', 'g/one', 'r'], none).words, ['root']);
-  assert.deepEqual(complete(program, ['expiry', '--wi'], none).words, ['--within']);
-  assert.match(program.helpInformation(), /^ {2}expiry GUN ROLE +Shows when roles expire$/m);
+  assert.deepEqual(complete(program, ['suns'], none).words, ['sunset']);
+  assert.deepEqual(complete(program, ['sunset', ''], none).words, ['g/one']);
+  assert.deepEqual(complete(program, ['sunset', 'g/one', 'r'], none).words, ['root']);
+  assert.deepEqual(complete(program, ['sunset', '--wi'], none).words, ['--within']);
+  assert.match(program.helpInformation(), /^ {2}sunset GUN ROLE +Shows when roles expire$/m);
 });
 
 test('argument names come from the usage lines', () => {
