@@ -179,7 +179,7 @@ describe('network security rows against the real notary-server', () => {
       try {
         const c = await client(legacy.url);
         const r = await c.run(['--tlscacert', pki.caCert, 'list', GUN]);
-        assertFailed(r, /\* fatal: could not establish a secure connection to https:\/\/127\.0\.0\.1:\d+\/v2\/: .*protocol version/);
+        assertFailed(r, /\* fatal: could not establish a secure connection to https:\/\/127\.0\.0\.1:\d+\/v2\/: the server offers only TLS 1\.0\/1\.1\n {2}hint: dtrust \(as notary\) needs TLS 1\.2 or later: enable TLS 1\.2 on the server/);
         assert.equal(legacy.requests(), 0, 'no HTTP request over TLS 1.1');
       } finally {
         await legacy.close();
