@@ -44,7 +44,8 @@ export function interruptedLine(program: string, repo: { gun: string; staged: nu
   const staged = `your ${repo.staged} staged change${repo.staged === 1 ? ' is' : 's are'} kept`;
   const again = `${program} publish ${shellQuote(repo.gun)}`;
   if (upload === 'sending') return `interrupted: the upload was sent and the server may or may not have applied it; ${staged} (run ${again} again)`;
-  if (upload === 'sent') return `interrupted: the changes were published; ${staged} until ${again} clears them`;
+  // A publish clears the changelist once the server took it, and then refreshes the timestamp.
+  if (upload === 'sent') return repo.staged === 0 ? 'interrupted: the changes were published; nothing is left staged' : `interrupted: the changes were published; ${staged} until ${again} clears them`;
   return `interrupted: nothing was published; ${staged}`;
 }
 

@@ -13,6 +13,7 @@ import { DTRUST_BIN, DtrustClient, baseEnv } from '../rig/notary.js';
 import { useNotaryServer } from '../rig/server.js';
 import { tempDir } from '../rig/tmp.js';
 import { runOnPty } from './key-pty-driver.js';
+import { interruptedLine } from '../../src/cli/interrupt.js';
 
 const ENV = { DTRUST_KDF_ITERATIONS: '2048' };
 const server = useNotaryServer();
@@ -96,6 +97,7 @@ test('signals at many moments of a publish: no lock, no temp file, a known line,
     /^interrupted: nothing was published; your 3 staged changes are kept$/,
     new RegExp(`^interrupted: the upload was sent and the server may or may not have applied it; your 3 staged changes are kept \\(run dtrust publish ${gun.replace(/\./g, '\\.')} again\\)$`),
     new RegExp(`^interrupted: the changes were published; your 3 staged changes are kept until dtrust publish ${gun.replace(/\./g, '\\.')} clears them$`),
+    /^interrupted: the changes were published; nothing is left staged$/,
   ];
   let n = 0;
   for (const delay of [20, 60, 100, 140, 180, 220, 260, 300, 360, 420]) {
@@ -133,4 +135,13 @@ test('pty: Ctrl-C at a passphrase prompt restores the terminal, on a new line', 
   assert.match(r.output, /(^|\s)echo(\s|$)/m);
   assert.match(r.output, /(^|\s)icanon(\s|$)/m);
   assert.deepEqual(readdirSync(home).filter((n) => n.endsWith('.tmp')), []);
+});
+
+test('the line for each state: after the server took the upload, the cleared changelist is not "0 staged changes kept"', () => {
+  const repo = (staged: number) => ({ gun: 'example.com/app', staged });
+  assert.equal(interruptedLine('dtrust', repo(3), 'none'), 'interrupted: nothing was published; your 3 staged changes are kept');
+  assert.equal(interruptedLine('dtrust', repo(1), 'sending'), 'interrupted: the upload was sent and the server may or may not have applied it; your 1 staged change is kept (run dtrust publish example.com/app again)');
+  assert.equal(interruptedLine('dtrust', repo(3), 'sent'), 'interrupted: the changes were published; your 3 staged changes are kept until dtrust publish example.com/app clears them');
+  assert.equal(interruptedLine('dtrust', repo(0), 'sent'), 'interrupted: the changes were published; nothing is left staged');
+  assert.equal(interruptedLine('notary', undefined, 'none'), 'interrupted: files being written were removed; nothing is half-written');
 });
