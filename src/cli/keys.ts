@@ -241,6 +241,7 @@ export async function keyAccessOver(keys: Keys): Promise<RepoKeyAccess & { recor
       records.push(record);
       return { canonicalId: record.id, publicKey };
     },
+    heldFor: (role) => [...new Set(records.filter((r) => r.role === role || `targets/${r.role}` === role).map((r) => r.id))].sort(),
     rootKeyIds: () => records.filter((r) => r.role === 'root').map((r) => r.id).sort(),
     rootCertificate: async (canonicalId, commonName, notBefore, notAfter) => {
       const signer = await keys.service.signer(canonicalId, { role: 'root' });

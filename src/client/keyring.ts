@@ -3,6 +3,7 @@
 // cli/keys.ts opens the stores; cli/commands/key.ts parses, asks and prints.
 
 import { encodeKeyBlock, encodePublicKeyPem, fromKeyObject, generatePrivateKey } from '../crypto/keyfile.js';
+import { encodePem } from '../crypto/pem.js';
 import {
   DEFAULT_SALT_LENGTH,
   KeyService,
@@ -99,6 +100,30 @@ export async function importKeyTexts(o: {
     }
   }
   return result;
+}
+
+/**
+ * `key export --public`: the public half of each chosen key, as a PUBLIC KEY PEM with its role
+ * header (what `delegation add` and `signer add` take). Each key is unlocked to derive it.
+ */
+export async function exportPublicKeys(o: { service: KeyService; ids: string[]; guns: string[]; output?: string }): Promise<string | undefined> {
+  if (o.ids.length > 0 && o.guns.length > 0) throw new KeyStoreError('NOT_SUPPORTED', 'Only the --gun or --key flag may be provided, not a mix of the two flags');
+  const records = new Map<string, KeyRecord>();
+  for (const r of sortKeyRecords(await o.service.list())) if (!records.has(r.id)) records.set(r.id, r);
+  for (const id of o.ids) {
+    if (!records.has(id)) throw new KeyStoreError('KEY_NOT_FOUND', `no key with ID ${id} is held here`, { keyId: id, hint: 'run `key list` to see the key IDs held here' });
+  }
+  let text = '';
+  for (const r of records.values()) {
+    if (o.ids.length > 0 ? !o.ids.includes(r.id) : o.guns.length > 0 && !o.guns.includes(r.gun)) continue;
+    const signer = await o.service.signer(r.id);
+    const headers = new Map<string, string>();
+    if (r.role !== '') headers.set('role', r.role);
+    text += encodePem({ type: 'PUBLIC KEY', headers, bytes: signer.publicKey.keyObject().export({ format: 'der', type: 'spki' }) });
+  }
+  if (o.output === undefined) return text;
+  await writeFileAtomic(o.output, text);
+  return undefined;
 }
 
 /** `key export`: the keys chosen, as PEM; written to `output` when given, else returned. */

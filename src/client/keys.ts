@@ -26,6 +26,11 @@ export interface KeyAccess {
   requirePassphrases?(keys: readonly { role: string; keyId?: string }[]): Promise<void>;
   /** Creates a key for `role` (targets and snapshot keys carry the GUN). */
   generate(role: string, gun: string): Promise<{ canonicalId: string; publicKey: PublicKey }>;
+  /**
+   * Canonical IDs of keys at hand made for the delegation `role`, in a stable order (a docker
+   * signer key made for `targets/NAME` carries the role NAME).
+   */
+  heldFor?(role: string): string[];
   /** Canonical IDs of root keys at hand, in a stable order. */
   rootKeyIds(): string[];
   /** A self-signed root certificate (DER) for the root key `canonicalId`, notary's profile. */

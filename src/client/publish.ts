@@ -101,7 +101,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   if (all.length === 0 && !firstPublish && prepared.size === 0 && !renewing) return { uploaded: [], applied: [], nothingToDo: true };
 
   const repo = new EditableRepo(state, (ids) => ids.some((id) => opts.keys.has(id)));
-  applyChanges(repo, all, opts.gun, opts.command ?? 'dtrust');
+  applyChanges(repo, all, { gun: shellQuote(opts.gun), cmd: opts.command ?? 'dtrust', heldFor: (role) => opts.keys.heldFor?.(role) ?? [] });
   for (const w of repo.warnings) opts.warn(w);
   // The files to upload, in the order the multipart body lists them.
   const files = new Map<string, Buffer>();
@@ -349,7 +349,14 @@ async function localFiles(cache: MetadataCache): Promise<Map<string, Uint8Array>
  * changes of the same target wait behind it, so their order holds. If it still fails, that is
  * the publish error.
  */
-function applyChanges(repo: EditableRepo, all: readonly StagedChange[], gun: string, cmd: string): void {
+/** What the hints of a failed change need: the shell-quoted GUN, the command with the user's global flags, the keys held per role. */
+interface HintContext {
+  gun: string;
+  cmd: string;
+  heldFor: (role: string) => string[];
+}
+
+function applyChanges(repo: EditableRepo, all: readonly StagedChange[], at: HintContext): void {
   const waiting: StagedChange[] = [];
   const sameTarget = (a: StagedChange, b: StagedChange): boolean => b.type === 'target' && a.scope === b.scope && a.path === b.path;
   for (const c of all) {
@@ -358,16 +365,16 @@ function applyChanges(repo: EditableRepo, all: readonly StagedChange[], gun: str
       continue;
     }
     try {
-      applyChange(repo, c, gun, cmd);
+      applyChange(repo, c, at);
     } catch (e) {
       if (c.type !== 'target' || !isTrustError(e, 'NO_SIGNING_KEY')) throw e;
       waiting.push(c);
     }
   }
-  for (const c of waiting) applyChange(repo, c, gun, cmd);
+  for (const c of waiting) applyChange(repo, c, at);
 }
 
-function applyChange(repo: EditableRepo, c: StagedChange, gun: string, cmd: string): void {
+function applyChange(repo: EditableRepo, c: StagedChange, at: HintContext): void {
   const what = `change #${c.index} (${c.action} ${c.type} ${c.scope}${c.path ? ' ' + c.path : ''})`;
   try {
     if (c.scope === 'root') {
@@ -406,29 +413,35 @@ function applyChange(repo: EditableRepo, c: StagedChange, gun: string, cmd: stri
     }
   } catch (e) {
     if (e instanceof TrustError) {
-      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c, shellQuote(gun), cmd) ?? unknownRoleHint(e, c, shellQuote(gun), cmd) }, e);
+      throw new TrustError(e.code, `${e.message}`, { ...e.fields, hint: e.fields.hint ?? noKeyHint(repo, e, c, at) ?? unknownRoleHint(e, c, at) }, e);
     }
     throw e;
   }
 }
 
 /** A staged change for a role that does not exist blocks every publish until it is reset. */
-function unknownRoleHint(e: TrustError, c: StagedChange, gun: string, cmd: string): string | undefined {
+function unknownRoleHint(e: TrustError, c: StagedChange, { gun, cmd }: HintContext): string | undefined {
   if (e.code !== 'ROLE_NOT_FOUND') return undefined;
   return `staged change #${c.index} (${c.action} ${c.type} ${c.scope}${c.path ? ' ' + c.path : ''}) cannot be published; drop it with: ${cmd} reset ${gun} -n ${c.index}`;
 }
 
-/** `gun` is shell-quoted; `cmd` carries the user's global flags. */
-function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, gun: string, cmd: string): string | undefined {
+function noKeyHint(repo: EditableRepo, e: TrustError, c: StagedChange, { gun, cmd, heldFor }: HintContext): string | undefined {
   if (e.code !== 'NO_SIGNING_KEY') return undefined;
   const role = e.fields.role ?? c.scope;
   if (role === 'targets') return `this machine does not hold the targets key of ${gun}: import it (${cmd} key import <file> -r targets -g ${gun}) or publish from the machine that holds it`;
   const parent = parentOf(role);
   const imp = `${role} accepts only those keys; import one of them (${cmd} key import <key.pem> -r ${role})`;
   if (!repo.canSign(parent)) return `${imp}, or ask the holder of the ${parent} key to add yours to ${role}`;
+  const file = `./${role.replace(/\//g, '-')}`;
+  const held = heldFor(role)[0];
+  if (held !== undefined) {
+    return (
+      `${imp}, or add the ${role} key held here (${held}) to the role (its public key is written to ${file}.pem): ` +
+      `${cmd} key export --key ${held} --public -o ${file}.pem && ${cmd} delegation add ${gun} ${role} ${file}.pem --publish`
+    );
+  }
   // The key pair is written to the working directory under the role's name, then its private
   // half goes into the key store the command uses and its public half into the role.
-  const file = `./${role.replace(/\//g, '-')}`;
   return (
     `${imp}, or add a key of your own to the role (the files ${file}-key.pem and ${file}.pem are written here): ` +
     `${cmd} key generate ecdsa -r ${role} -o ${file} && ${cmd} key import ${file}-key.pem && ` +

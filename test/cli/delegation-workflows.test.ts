@@ -1,7 +1,7 @@
 // The delegation workflows end to end against the real notary-server, checked with the real
 // notary 0.7 client (docs/workflows.md):
 //  (a) owner + one collaborator; the owner later adds its own key to the role with exactly the
-//      commands dtrust's error message names;
+//      commands dtrust's error message names; (a2) with a key it already holds for the role;
 //  (b) an operator delegates targets/releases and targets/qa to two collaborators at once;
 //  threshold 2: one signature is not enough for readers, two are (co-signing); one key listed
 //  under two key IDs does not count twice (it does for notary 0.7).
@@ -116,6 +116,40 @@ describe('delegation workflows', { concurrency: 3 }, () => {
     const v4 = await file(collab.home, 'v4.bin', 'version 4\n');
     await ok(collab.dt, ['add', gun, 'v4', v4, '-r', 'targets/releases', '-p']);
     assert.deepEqual(listed((await ok(o.nt, ['list', gun])).stdout).slice(-1), ['v4 targets/releases']);
+  });
+
+  test('(a2) the owner already holds a targets/releases key: the hint adds that key, not a new one', T, async () => {
+    const gun = newGun('a2');
+    const o = await owner(gun);
+    const collab = await collaborator('collab2');
+    await ok(o.dt, ['delegation', 'add', gun, 'targets/releases', collab.keys.cert, '--all-paths', '-p']);
+    // A key made for the role earlier (into the key store, no files written).
+    const generated = await ok(o.dt, ['key', 'generate', 'ecdsa', '-r', 'targets/releases']);
+    const held = /ID: ([0-9a-f]{64})/.exec(generated.stdout)![1]!;
+
+    const v1 = await file(o.home, 'v1.bin', 'version 1\n');
+    await ok(o.dt, ['add', gun, 'v1', v1, '-r', 'targets/releases']);
+    const r = await fails(o.dt, ['publish', gun]);
+    const pre = `dtrust -s ${o.dt.serverUrl} -d ${o.dt.trustDir}`;
+    const commands = `${pre} key export --key ${held} --public -o ./targets-releases.pem && ${pre} delegation add ${gun} targets/releases ./targets-releases.pem --publish`;
+    assert.equal(
+      hintOf(r),
+      `targets/releases accepts only those keys; import one of them (${pre} key import <key.pem> -r targets/releases), ` +
+        `or add the targets/releases key held here (${held}) to the role (its public key is written to ./targets-releases.pem): ${commands}`,
+    );
+    for (const cmd of commands.split(' && ')) {
+      const argv = cmd.split(' ');
+      assert.equal(argv[0], 'dtrust');
+      await ok(o.dt, argv.slice(1), { cwd: o.home, noGlobalFlags: true });
+    }
+    const pem = await readFile(join(o.home, 'targets-releases.pem'), 'utf8');
+    assert.match(pem, /^-----BEGIN PUBLIC KEY-----\nrole: targets\/releases\n\n/);
+    assert.doesNotMatch(pem, /PRIVATE/);
+    // No new key was made: the role now lists the held key, and v1 is signed with it.
+    assert.equal((await ok(o.dt, ['key', 'list'])).stdout.split('targets/releases').length - 1, 1);
+    const d = delegations((await ok(o.nt, ['delegation', 'list', gun])).stdout);
+    assert.deepEqual(d.get('targets/releases')!.keys.sort(), [collab.keys.id, held].sort());
+    assert.deepEqual((await listBoth(gun)).rows, ['v1 targets/releases']);
   });
 
   test('(b) an operator delegates releases and qa to two collaborators at once; both sign', T, async () => {

@@ -5,9 +5,10 @@ import { existsSync, readFileSync, statSync, writeFileSync, symlinkSync } from '
 import { join } from 'node:path';
 import { decodePemBlocks } from '../../src/crypto/pem.js';
 import { keyBlockEncryption } from '../../src/crypto/keyfile.js';
+import { delegationKeyFromPem } from '../../src/client/delegations.js';
 import { DEFAULT_PASSPHRASE } from '../rig/notary.js';
 import { tempDir } from '../rig/tmp.js';
-import { NO_PASSPHRASES, NOTARY07_KEYS, NOTARY07_TRUSTDIR, copyTrustDir, dtrustKey, keyFiles, newTrustDir, treeHash } from './key-helpers.js';
+import { FIXTURE_PASSPHRASES, NO_PASSPHRASES, NOTARY07_KEYS, NOTARY07_TRUSTDIR, copyTrustDir, dtrustKey, keyFiles, newTrustDir, treeHash } from './key-helpers.js';
 
 test('key list: notary table, root first, empty store message, --json', async () => {
   const empty = await newTrustDir();
@@ -159,6 +160,25 @@ test('key export: all keys, --key, several --gun (quirk 7), -o 0600 over an exis
   assert.deepEqual([o.code, o.stdout], [0, '']);
   assert.equal(readFileSync(out, 'utf8'), all.stdout);
   assert.equal(statSync(out).mode & 0o777, 0o600);
+  assert.equal(treeHash(dir), before);
+});
+
+test('key export --public: the public keys delegation add takes, with the stored key IDs; an unknown ID is an error', async () => {
+  const dir = await copyTrustDir(NOTARY07_TRUSTDIR);
+  const before = treeHash(dir);
+  const releases = '8fae7a8fe8f183e0d16983d33c2500f688b1291823131bbf437bcffa3cbd9846';
+  const r = await dtrustKey(dir, ['key', 'export', '--key', releases, '--public'], { env: FIXTURE_PASSPHRASES });
+  assert.equal(r.code, 0, r.stderr);
+  const blocks = decodePemBlocks(r.stdout);
+  assert.deepEqual(blocks.map((b) => [b.type, b.headers.get('role')]), [['PUBLIC KEY', 'targets/releases']]);
+  assert.equal(delegationKeyFromPem(r.stdout, 'stdout', Date.now()).canonicalId, releases);
+  const gun = await dtrustKey(dir, ['key', 'export', '--gun', 'example.com/test1', '--public'], { env: FIXTURE_PASSPHRASES });
+  assert.equal(gun.code, 0, gun.stderr);
+  assert.deepEqual(decodePemBlocks(gun.stdout).map((b) => b.headers.get('role')).sort(), ['snapshot', 'targets']);
+  const unknown = await dtrustKey(dir, ['key', 'export', '--key', 'ab'.repeat(32), '--public']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, new RegExp(`no key with ID ${'ab'.repeat(32)} is held here`));
+  assert.match(unknown.stderr, /run `key list` to see the key IDs held here/);
   assert.equal(treeHash(dir), before);
 });
 

@@ -123,6 +123,7 @@ export function registerKey(program: Command, app: App): void {
     .option('--gun <strings>', 'GUNs for which to export keys', collect, [])
     .option('--key <strings>', 'Key IDs to export', collect, [])
     .option('-o, --output <string>', 'Filepath to write export output to')
+    .option('--public', 'Export the public keys (PUBLIC KEY PEM), as delegation add takes them; asks for each key\'s passphrase (beyond notary)')
     .action(
       app.action(async (ctx) => {
         const args = ctx.cmd.args;
@@ -294,12 +295,18 @@ async function keyImport(ctx: Ctx, paths: string[]): Promise<void> {
 // key export
 
 async function keyExport(ctx: Ctx): Promise<void> {
-  const opts = ctx.cmd.opts() as { gun: string[]; key: string[]; output?: string };
+  const opts = ctx.cmd.opts() as { gun: string[]; key: string[]; output?: string; public?: boolean };
   if (opts.gun.length > 0 && opts.key.length > 0) {
     throw new CliError('BAD_FLAGS', 'Only the --gun or --key flag may be provided, not a mix of the two flags');
   }
-  const files = await (await keys()).openKeyFiles(ctx);
   const output = opts.output !== undefined && opts.output !== '' ? absolute(ctx, opts.output) : undefined;
+  if (opts.public) {
+    const { service } = await (await keys()).openKeyService(ctx);
+    const text = await (await keyring()).exportPublicKeys({ service, ids: opts.key, guns: opts.gun, output });
+    if (text !== undefined) ctx.app.output.out(text);
+    return;
+  }
+  const files = await (await keys()).openKeyFiles(ctx);
   const text = await (await keyring()).exportKeys({ files: files.store, ids: opts.key, guns: opts.gun, log: (level, msg) => ctx.app.output.log(level, msg), output });
   if (text !== undefined) ctx.app.output.out(text);
 }
