@@ -64,10 +64,11 @@ const TARGETS = [
     tests: [...TUF, ...TUF_PROPS],
   },
   { file: 'src/tuf/expires.ts', functions: ['isExpired'], tests: TUF },
-  { file: 'src/tuf/rootcerts.ts', functions: ['*'], tests: [T('tuf/pinning'), T('tuf/rotations'), T('tuf/builder'), T('tuf/fixtures'), T('crypto/x509chain')] },
+  { file: 'src/tuf/rootcerts.ts', functions: ['*'], tests: [T('tuf/rootcerts'), T('tuf/pinning'), T('tuf/rotations'), T('tuf/builder'), T('tuf/fixtures'), T('crypto/x509chain')] },
   { file: 'src/tuf/roles.ts', functions: ['*'], tests: [...TUF, T('property/names', 'validators-agree'), T('property/walk')] },
-  { file: 'src/storage/paths.ts', functions: ['gunProblem', 'validateGun', 'validateRole', 'gunRelative', 'gunDir', 'roleFile'], tests: [T('storage/paths'), T('property/names', 'validators-agree')] },
-  { file: 'src/keystore/names.ts', functions: ['*'], tests: [T('property/names', 'validators-agree'), T('keystore/filestore'), T('keystore/importexport')] },
+  { file: 'src/tuf/gun.ts', functions: ['*'], tests: [T('storage/paths'), T('keystore/names'), T('property/names', 'validators-agree')] },
+  { file: 'src/storage/paths.ts', functions: ['validateGun', 'validateRole', 'gunRelative', 'gunDir', 'roleFile'], tests: [T('storage/paths'), T('property/names', 'validators-agree')] },
+  { file: 'src/keystore/names.ts', functions: ['*'], tests: [T('keystore/names'), T('property/names', 'validators-agree'), T('keystore/filestore'), T('keystore/importexport')] },
   { file: 'src/fs/atomic.ts', functions: ['*'], tests: [T('fs/atomic'), T('storage/atomic')] },
 ];
 

@@ -1,6 +1,7 @@
 // Names that reach key files: key IDs (file names), roles and GUNs (PEM headers, and the legacy
 // `tuf_keys/<gun>/` directories). Validated before anything is created (SEC-F4).
 
+import { gunProblem } from '../tuf/gun.js';
 import { KeyStoreError } from './errors.js';
 
 /** notary's default role for imported keys without a `role` header. */
@@ -45,17 +46,9 @@ export function validateRole(role: string): string {
   return role;
 }
 
-/**
- * SEC-F4: non-empty, at most 255 characters, `/`-separated segments without empty, `.` or `..`
- * segments, no leading `/`, no backslash, NUL, whitespace or control characters.
- */
+/** SEC-F4, by the same rules as the GUN's directory in the metadata cache (tuf/gun.ts). */
 export function validateGun(gun: string): string {
-  let why: string | undefined;
-  if (gun.length === 0) why = 'it is empty';
-  else if (gun.length > 255) why = 'it is longer than 255 characters';
-  else if (/[\u0000-\u0020\u007f-\u009f\\]/u.test(gun)) why = 'it contains whitespace, a backslash or a control character';
-  else if (gun.startsWith('/')) why = 'it starts with "/"';
-  else if (gun.split('/').some((s) => s === '' || s === '.' || s === '..')) why = 'it has an empty, "." or ".." path segment';
+  const why = gunProblem(gun);
   if (why !== undefined) {
     throw new KeyStoreError('INVALID_GUN', `invalid GUN ${JSON.stringify(printable(gun))}: ${why}`, {
       gun,

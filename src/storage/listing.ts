@@ -4,7 +4,7 @@
 
 import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { gunProblem } from './paths.js';
+import { gunProblem } from '../tuf/gun.js';
 
 function entries(dir: string): Dirent[] {
   try {

@@ -264,3 +264,20 @@ test('delete keeps keys and the server copy; delete --remote asks the server fir
   const dGone2 = fails('dtrust', ['list'], await (await freshDtrust(url)).run(['list', gun]));
   assert.equal(fatal(dGone2.stderr), `${host} does not have trust data for ${gun}`);
 });
+
+test('a GUN with a space: dtrust init -p stores its keys and publishes; the real notary lists it, and the other way round', async () => {
+  const url = server().url;
+  const { home, notary, dtrust } = await clients(url, { prefix: 'repo-space-' });
+  const gun = 'example.com/interop/with space';
+  const f = file(home, 'v1.txt', 'v1\n');
+  ok('dtrust', ['init'], await dtrust.run(['init', gun, '-p']));
+  ok('dtrust', ['add'], await dtrust.run(['add', gun, 'v1', f, '-p']));
+  const keys = ok('dtrust', ['key', 'list'], await dtrust.run(['key', 'list'])).stdout;
+  assert.match(keys, /^targets +\.\.\.com\/interop\/with space +[0-9a-f]{64}/m);
+  assert.deepEqual(tableRows(ok('notary', ['list'], await (await freshNotary(url)).run(['list', gun])).stdout).map((r) => r[0]), ['v1']);
+
+  const gun2 = 'example.com/interop/notary space';
+  ok('notary', ['init'], await notary.run(['init', gun2, '-p']));
+  ok('notary', ['add'], await notary.run(['add', gun2, 'v1', f, '-p']));
+  assert.deepEqual(tableRows(ok('dtrust', ['list'], await (await freshDtrust(url)).run(['list', gun2])).stdout).map((r) => r[0]), ['v1']);
+});

@@ -8,7 +8,8 @@ import { MetadataCache } from '../../src/storage/cache.js';
 import { Changelist } from '../../src/storage/changelist.js';
 import { isStorageError } from '../../src/storage/errors.js';
 import { withGunLock } from '../../src/storage/lock.js';
-import { gunDir, gunProblem, roleFile, validateGun } from '../../src/storage/paths.js';
+import { gunProblem } from '../../src/tuf/gun.js';
+import { gunDir, roleFile, validateGun } from '../../src/storage/paths.js';
 import { tempDir } from '../rig/tmp.js';
 
 const BAD: [string, RegExp][] = [
@@ -67,6 +68,12 @@ test('invalid GUNs are rejected with the rule and a hint, naming the GUN', () =>
     );
     assert.notEqual(gunProblem(gun), undefined);
   }
+});
+
+test('the rule named is the first one broken: empty, not a string', () => {
+  assert.equal(gunProblem(''), 'it is empty');
+  assert.equal(gunProblem(42 as unknown as string), 'it is not a string');
+  assert.equal(gunProblem(undefined as unknown as string), 'it is not a string');
 });
 
 test('valid GUNs map to <trustDir>/tuf/<gun>', () => {
