@@ -77,3 +77,33 @@ test('reads follow the walk: the first role in walk order signs a name, every ro
   assert.equal(b.lookup('same', ['targets/b'])?.role, 'targets/b/x');
   assert.deepEqual(targetsByName(b, 'same').map((e) => e.role), ['targets/a', 'targets/b/x', 'targets/a/z']);
 });
+
+test('MV-26 at scale: 2,000 sibling roles in shuffled orders, 1,000 lookups each: always the first of targets/a and targets/b as listed; -r order honoured', async () => {
+  let seed = 26;
+  const random = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const siblings = Array.from({ length: 2000 }, (_, i) => `targets/s${String(i).padStart(4, '0')}`);
+  const key = ecdsaKey();
+  const winners = new Set<string>();
+  for (let round = 0; round < 3; round++) {
+    const order = [...siblings, 'targets/a', 'targets/b'];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const repo = await MemRepo.create(GUN, NOW);
+    for (const role of order) repo.delegate('targets', role, [key], ['']);
+    repo.delegate('targets/a', 'targets/a/c', [key], ['']);
+    repo.addTarget('same', 'from b', 'targets/b');
+    repo.addTarget('same', 'from a', 'targets/a');
+    repo.addTarget('same', 'from a/c', 'targets/a/c');
+    await repo.sign();
+    const b = buildFrom(repo, { now: NOW });
+    const winner = order.indexOf('targets/a') < order.indexOf('targets/b') ? 'targets/a' : 'targets/b';
+    winners.add(winner);
+    for (let i = 0; i < 1000; i++) assert.equal(b.lookup('same')?.role, winner);
+    assert.equal(b.lookup('same', ['targets/b', 'targets/a'])?.role, 'targets/b');
+    assert.equal(b.lookup('same', ['targets/a/c', 'targets/b'])?.role, 'targets/a/c');
+    assert.deepEqual(targetsByName(b, 'same').map((e) => e.role), [winner, winner === 'targets/a' ? 'targets/b' : 'targets/a', 'targets/a/c']);
+  }
+  assert.equal(winners.size, 2, 'the shuffles put each of targets/a and targets/b first at least once');
+});
