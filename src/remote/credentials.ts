@@ -83,7 +83,8 @@ export interface DockerConfigOptions {
 }
 
 const MAX_CONFIG = 1024 * 1024;
-const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+// A program name: `docker-credential-<name>` must fit in one 255-byte file name.
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 /** docker's ConvertToHostname: drop the scheme and anything after the first `/`. */
 function convertToHostname(key: string): string {
@@ -230,52 +231,60 @@ function runHelper(name: string, address: string, env: Env, timeoutMs: number): 
     );
   }
   return new Promise((resolve, reject) => {
-    const child = execFile(
-      program,
-      ['get'],
-      { env: childEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, encoding: 'buffer', windowsHide: true },
-      (err, stdout) => {
-        const out = Buffer.isBuffer(stdout) ? stdout : Buffer.from(stdout);
-        try {
-          if (err) {
-            const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: string | number };
-            // No cause attached: node's message would include the helper's stderr.
-            if (e.code === 'ENOENT') {
-              reject(new RemoteError('CONFIG', `error getting credentials: ${program} was not found on PATH`, { url: program, hint: `install ${program}, or remove it from the docker config` }));
+    let child: ReturnType<typeof execFile>;
+    try {
+      child = execFile(
+        program,
+        ['get'],
+        { env: childEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, encoding: 'buffer', windowsHide: true },
+        (err, stdout) => {
+          const out = Buffer.isBuffer(stdout) ? stdout : Buffer.from(stdout);
+          try {
+            if (err) {
+              const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: string | number };
+              // No cause attached: node's message would include the helper's stderr.
+              if (e.code === 'ENOENT') {
+                reject(new RemoteError('CONFIG', `error getting credentials: ${program} was not found on PATH`, { url: program, hint: `install ${program}, or remove it from the docker config` }));
+                return;
+              }
+              if (/credentials not found/i.test(out.toString('utf8'))) {
+                resolve(undefined);
+                return;
+              }
+              const why = e.killed || e.signal ? `did not finish within ${timeoutMs} ms` : typeof e.code === 'string' ? `could not be started (${e.code})` : `exited with status ${String(e.code)}`;
+              reject(new RemoteError('CONFIG', `error getting credentials: ${program} ${why}`, { url: program, hint: `check that \`${program} get\` works` }));
               return;
             }
-            if (/credentials not found/i.test(out.toString('utf8'))) {
+            let v: unknown;
+            try {
+              v = JSON.parse(out.toString('utf8'));
+            } catch {
+              reject(new RemoteError('CONFIG', `error getting credentials: ${program} printed something that is not JSON`, { url: program }));
+              return;
+            }
+            if (!isObject(v)) {
               resolve(undefined);
               return;
             }
-            const why = e.killed || e.signal ? `did not finish within ${timeoutMs} ms` : `exited with status ${String(e.code)}`;
-            reject(new RemoteError('CONFIG', `error getting credentials: ${program} ${why}`, { url: program, hint: `check that \`${program} get\` works` }));
-            return;
+            const username = own(v, 'Username');
+            const secret = own(v, 'Secret');
+            if (typeof username !== 'string' || typeof secret !== 'string' || username === '' || secret === '') {
+              resolve(undefined);
+              return;
+            }
+            // docker's convention for a helper holding an identity token.
+            resolve(username === '<token>' ? { username: '', password: '', identityToken: secret } : { username, password: secret });
+          } finally {
+            out.fill(0);
           }
-          let v: unknown;
-          try {
-            v = JSON.parse(out.toString('utf8'));
-          } catch {
-            reject(new RemoteError('CONFIG', `error getting credentials: ${program} printed something that is not JSON`, { url: program }));
-            return;
-          }
-          if (!isObject(v)) {
-            resolve(undefined);
-            return;
-          }
-          const username = own(v, 'Username');
-          const secret = own(v, 'Secret');
-          if (typeof username !== 'string' || typeof secret !== 'string' || username === '' || secret === '') {
-            resolve(undefined);
-            return;
-          }
-          // docker's convention for a helper holding an identity token.
-          resolve(username === '<token>' ? { username: '', password: '', identityToken: secret } : { username, password: secret });
-        } finally {
-          out.fill(0);
-        }
-      },
-    );
+        },
+      );
+    } catch (e) {
+      // spawn() refuses some programs at once (ENAMETOOLONG, EACCES on some systems).
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      reject(new RemoteError('CONFIG', `error getting credentials: ${program} could not be started (${code})`, { url: program, hint: `check that \`${program} get\` works, or remove it from the docker config` }));
+      return;
+    }
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(address);
   });

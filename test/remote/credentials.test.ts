@@ -161,6 +161,16 @@ describe('credential helpers', () => {
     const evil = await dockerDir({ credsStore: '../../bin/sh' });
     const e5 = await rejection(dockerConfigCredentials(SERVER, { DOCKER_CONFIG: evil, PATH: '/usr/bin:/bin' })());
     assert.match(e5.message, /invalid credential helper name/);
+    // A name no file can have (found by the docker-config fuzz property: a raw ENAMETOOLONG).
+    const long = await dockerDir({ credsStore: 'desktop'.repeat(40) });
+    const e6 = await rejection(dockerConfigCredentials(SERVER, { DOCKER_CONFIG: long, PATH: '/usr/bin:/bin' })());
+    assert.equal(e6.code, 'CONFIG');
+    assert.match(e6.message, /^invalid credential helper name in the docker config: "desktopdesktop/);
+    // A helper that is there but cannot be run.
+    const h = await fakeHelper(HOST, secret);
+    await chmod(join(h.bin, 'docker-credential-test'), 0o644);
+    const e7 = await rejection(dockerConfigCredentials(SERVER, { DOCKER_CONFIG: dir, PATH: `${h.bin}:/usr/bin:/bin` })());
+    assert.equal(e7.message, 'error getting credentials: docker-credential-test could not be started (EACCES)');
   });
 
   test('end to end: helper credentials reach a Basic server and never appear in errors', T, async () => {
