@@ -57,6 +57,23 @@ test('a root update to the same version, and to the version its file name says, 
   assert.throws(() => older.updateRoot(v1), fails('ROLLBACK', 'root'));
 });
 
+test('a root of the same version with other content is refused, even signed by the trusted root key', async () => {
+  const repo = await freshRepo();
+  const v1 = repo.files.get('root')!;
+  const k = ecdsaKey();
+  repo.root.keys.set(k.pub.id, k.pub);
+  repo.root.roles.get('targets')!.keyids!.push(k.pub.id);
+  await repo.sign();
+  const other = repo.files.get('root')!;
+  assert.notDeepEqual(other, v1);
+  const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+  b.loadRoot(v1, 'cache');
+  assert.throws(
+    () => b.updateRoot(other),
+    (e: unknown) => isTrustError(e, 'ROOT_CHAIN_BROKEN') && /root version 1 differs from the trusted root version 1; a new root must have a higher version/.test(e.message),
+  );
+});
+
 /** A root version 2 with `change` applied to its roles; the repository re-signed over it. */
 async function rotate(repo: MemRepo, change: (r: MemRepo) => void): Promise<Buffer> {
   const v1 = repo.files.get('root')!;

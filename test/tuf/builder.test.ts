@@ -298,7 +298,8 @@ test('an expired delegation is skipped with a warning, its targets hidden', asyn
   const b = build(repo);
   assert.equal(b.invalid.get('targets/releases')?.code, 'EXPIRED');
   assert.equal(b.lookup('rel/a'), undefined);
-  assert.ok(b.warnings.some((w) => w.includes('targets/releases')));
+  const w = b.warnings.find((x) => x.startsWith('skipping delegation targets/releases: '));
+  assert.ok(w?.endsWith(`; the holder of its key renews it with: dtrust renew ${GUN} --role targets/releases -p`), w);
 });
 
 test('a delegation below its threshold is skipped, at threshold it counts', async () => {
@@ -309,7 +310,10 @@ test('a delegation below its threshold is skipped, at threshold it counts', asyn
   repo.addTarget('qa-build', 'x', 'targets/qa');
   repo.delegations.get('targets/qa')!.keys = [a];
   await repo.sign();
-  assert.equal(build(repo).invalid.get('targets/qa')?.code, 'THRESHOLD_NOT_MET');
+  const below = build(repo);
+  assert.equal(below.invalid.get('targets/qa')?.code, 'THRESHOLD_NOT_MET');
+  const w = below.warnings.find((x) => x.startsWith('skipping delegation targets/qa: '));
+  assert.ok(w !== undefined && !w.includes('renew'), w);
   repo.delegations.get('targets/qa')!.keys = [a, c];
   await repo.sign();
   assert.equal(build(repo).lookup('qa-build')?.role, 'targets/qa');
