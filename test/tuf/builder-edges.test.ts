@@ -74,6 +74,20 @@ test('a root of the same version with other content is refused, even signed by t
   );
 });
 
+test('a root without one of the base roles is METADATA_INVALID naming the role', async () => {
+  for (const role of ['root', 'targets', 'snapshot', 'timestamp']) {
+    const repo = await freshRepo();
+    repo.root.roles.delete(role);
+    await repo.sign();
+    const b = new TrustedCollectionBuilder({ gun: GUN, now: NOW });
+    assert.throws(
+      () => b.loadRoot(repo.files.get('root')!, 'remote'),
+      (e: unknown) => isTrustError(e, 'METADATA_INVALID') && e.message === `root: the ${role} role is missing`,
+      role,
+    );
+  }
+});
+
 /** A root version 2 with `change` applied to its roles; the repository re-signed over it. */
 async function rotate(repo: MemRepo, change: (r: MemRepo) => void): Promise<Buffer> {
   const v1 = repo.files.get('root')!;
