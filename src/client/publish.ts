@@ -342,13 +342,6 @@ async function localFiles(cache: MetadataCache): Promise<Map<string, Uint8Array>
   return files;
 }
 
-/**
- * Applies the changes in changelist order, except that a target change failing only because no
- * key of its role is at hand waits until the rest is applied: a later change may add this
- * signer's own key to the role (what the NO_SIGNING_KEY hint tells the user to do). Later
- * changes of the same target wait behind it, so their order holds. If it still fails, that is
- * the publish error.
- */
 /** What the hints of a failed change need: the shell-quoted GUN, the command with the user's global flags, the keys held per role. */
 interface HintContext {
   gun: string;
@@ -356,6 +349,13 @@ interface HintContext {
   heldFor: (role: string) => string[];
 }
 
+/**
+ * Applies the changes in changelist order, except that a target change failing only because no
+ * key of its role is at hand waits until the rest is applied: a later change may add this
+ * signer's own key to the role (what the NO_SIGNING_KEY hint tells the user to do). Later
+ * changes of the same target wait behind it, so their order holds. If it still fails, that is
+ * the publish error.
+ */
 function applyChanges(repo: EditableRepo, all: readonly StagedChange[], at: HintContext): void {
   const waiting: StagedChange[] = [];
   const sameTarget = (a: StagedChange, b: StagedChange): boolean => b.type === 'target' && a.scope === b.scope && a.path === b.path;
