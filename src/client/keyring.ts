@@ -105,9 +105,9 @@ export async function importKeyTexts(o: {
 /**
  * `key export --public`: the public half of each chosen key, as a PUBLIC KEY PEM with its role
  * header (what `delegation add` and `signer add` take). Each key is unlocked to derive it.
+ * Filters by `ids` or by `guns` (the command refuses both at once).
  */
 export async function exportPublicKeys(o: { service: KeyService; ids: string[]; guns: string[]; output?: string }): Promise<string | undefined> {
-  if (o.ids.length > 0 && o.guns.length > 0) throw new KeyStoreError('NOT_SUPPORTED', 'Only the --gun or --key flag may be provided, not a mix of the two flags');
   const records = new Map<string, KeyRecord>();
   for (const r of sortKeyRecords(await o.service.list())) if (!records.has(r.id)) records.set(r.id, r);
   for (const id of o.ids) {

@@ -251,7 +251,11 @@ function runHelper(name: string, address: string, env: Env, timeoutMs: number): 
                 resolve(undefined);
                 return;
               }
-              const why = e.killed || e.signal ? `did not finish within ${timeoutMs} ms` : typeof e.code === 'string' ? `could not be started (${e.code})` : `exited with status ${String(e.code)}`;
+              if (typeof e.code === 'string') {
+                reject(notStarted(program, e.code));
+                return;
+              }
+              const why = e.killed || e.signal ? `did not finish within ${timeoutMs} ms` : `exited with status ${String(e.code)}`;
               reject(new RemoteError('CONFIG', `error getting credentials: ${program} ${why}`, { url: program, hint: `check that \`${program} get\` works` }));
               return;
             }
@@ -281,11 +285,18 @@ function runHelper(name: string, address: string, env: Env, timeoutMs: number): 
       );
     } catch (e) {
       // spawn() refuses some programs at once (ENAMETOOLONG, EACCES on some systems).
-      const code = (e as NodeJS.ErrnoException).code ?? 'error';
-      reject(new RemoteError('CONFIG', `error getting credentials: ${program} could not be started (${code})`, { url: program, hint: `check that \`${program} get\` works, or remove it from the docker config` }));
+      reject(notStarted(program, (e as NodeJS.ErrnoException).code ?? 'error'));
       return;
     }
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(address);
+  });
+}
+
+/** A helper the system would not run (EACCES, ENAMETOOLONG, ...), whether spawn() threw or reported it. */
+function notStarted(program: string, code: string): RemoteError {
+  return new RemoteError('CONFIG', `error getting credentials: ${program} could not be started (${code})`, {
+    url: program,
+    hint: `check that \`${program} get\` works, or remove it from the docker config`,
   });
 }

@@ -300,14 +300,10 @@ async function keyExport(ctx: Ctx): Promise<void> {
     throw new CliError('BAD_FLAGS', 'Only the --gun or --key flag may be provided, not a mix of the two flags');
   }
   const output = opts.output !== undefined && opts.output !== '' ? absolute(ctx, opts.output) : undefined;
-  if (opts.public) {
-    const { service } = await (await keys()).openKeyService(ctx);
-    const text = await (await keyring()).exportPublicKeys({ service, ids: opts.key, guns: opts.gun, output });
-    if (text !== undefined) ctx.app.output.out(text);
-    return;
-  }
-  const files = await (await keys()).openKeyFiles(ctx);
-  const text = await (await keyring()).exportKeys({ files: files.store, ids: opts.key, guns: opts.gun, log: (level, msg) => ctx.app.output.log(level, msg), output });
+  const [k, kr] = [await keys(), await keyring()];
+  const text = opts.public
+    ? await kr.exportPublicKeys({ service: (await k.openKeyService(ctx)).service, ids: opts.key, guns: opts.gun, output })
+    : await kr.exportKeys({ files: (await k.openKeyFiles(ctx)).store, ids: opts.key, guns: opts.gun, log: (level, msg) => ctx.app.output.log(level, msg), output });
   if (text !== undefined) ctx.app.output.out(text);
 }
 
