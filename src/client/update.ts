@@ -332,9 +332,10 @@ const CACHE_READ_ATTEMPTS = 5;
 /**
  * Offline: the verified cache only, and only when a timestamp was cached (as notary). Another
  * dtrust may be updating this cache at the same moment: each file is replaced atomically, but a
- * read that spans the update can pair a new snapshot with an old targets file (CC-03). A failure
- * is therefore final only when the files read are still the files on disk; otherwise the read
- * starts over.
+ * read that spans the update can pair a new snapshot with an old targets file, and while the
+ * update is between its first and last rename the files on disk do not match each other (CC-03).
+ * A failure is therefore final only when the files read are still the files on disk and no other
+ * process is replacing them; otherwise the read starts over (after that process finished).
  */
 async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<TrustedCollectionBuilder> {
   const offline = opts.offlineCause ?? new RemoteError('OFFLINE', 'client is offline', { url: '' });
@@ -350,7 +351,8 @@ async function fromCacheOnly(opts: UpdateOptions, limits: Limits): Promise<Trust
     try {
       return await loadCached(opts, limits, offline, cached);
     } catch (e) {
-      if (attempt >= CACHE_READ_ATTEMPTS || !(await changedOnDisk(opts, read))) throw e;
+      if (attempt >= CACHE_READ_ATTEMPTS) throw e;
+      if (!(await changedOnDisk(opts, read)) && !(await opts.cache.waitForCommits())) throw e;
     }
   }
 }

@@ -187,6 +187,46 @@ async function removeTemp(tmp: string): Promise<void> {
 }
 
 /**
+ * An empty file in `dir` that tells readers a write of this process is under way there, named
+ * like a temp file (`.<what>.<pid>-<host tag>-<random>.tmp`): if the process dies, readers ignore
+ * it and the next mark in `dir` sweeps it away. `remove` ends it.
+ */
+export async function markWriting(dir: string, what: string): Promise<{ remove(): Promise<void> }> {
+  sweepStaleTemps(dir);
+  const path = join(dir, tempNameFor(join(dir, what)));
+  inFlight.add(path);
+  try {
+    await (await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, FILE_MODE)).close();
+  } catch (e) {
+    inFlight.delete(path);
+    throw e;
+  }
+  return { remove: () => removeTemp(path) };
+}
+
+/**
+ * Whether a markWriting(dir, what) write may still be under way: a marker whose writer is this
+ * process with the write in flight, a live process on this host, or a process on another host
+ * (which cannot be asked).
+ */
+export function writingIn(dir: string, what: string): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return false;
+  }
+  const prefix = `.${what}.`;
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? TEMP_RE.exec(name) : null;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (m[2] !== hostTag() || (pid === process.pid ? inFlight.has(join(dir, name)) : pidAlive(pid))) return true;
+  }
+  return false;
+}
+
+/**
  * fsync a directory so that a rename or unlink in it is durable. File systems that cannot
  * (EINVAL, ENOTSUP, ...) are accepted as they are.
  */

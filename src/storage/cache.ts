@@ -5,12 +5,18 @@
 // The cache stores bytes; parsing and verification are the client's and the engine's business.
 
 import { dirname, relative, sep } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { markWriting, writingIn } from '../fs/atomic.js';
 import { ensurePrivateDir, prepareFileAtomic, readFileBounded, removeFile, removeTree, type PreparedFile } from './atomic.js';
 import { LOCK_FILE_NAME } from './lock.js';
 import { gunDir, gunRelative, metadataDir, roleFile, validateRole } from './paths.js';
 
 const SERIAL = new Set(['root', 'snapshot', 'timestamp']);
 const WRITE_CONCURRENCY = 32;
+/** Marker of a commit under way, in the GUN's directory. */
+const COMMIT_MARK = 'cache-commit';
+/** How long a reader waits for another process's commit: renames take milliseconds, even thousands of them. */
+const COMMIT_WAIT_MS = 10_000;
 
 /** Files written by MetadataCache.stage, not yet in place. */
 export interface StagedFiles {
@@ -102,6 +108,9 @@ export class MetadataCache {
     }
     const commit = async (): Promise<void> => {
       const commitOne = async (role: string): Promise<void> => prepared.get(role)?.commit();
+      // Between the first rename and the last the files on disk do not match each other: the
+      // marker tells a reader that fails meanwhile to wait and read again (waitForCommits).
+      const mark = await markWriting(this.dir, COMMIT_MARK).catch(() => undefined);
       try {
         await commitOne('root');
         await inBatches(roles.filter((r) => !SERIAL.has(r)), commitOne);
@@ -110,9 +119,26 @@ export class MetadataCache {
       } catch (e) {
         await discard();
         throw e;
+      } finally {
+        await mark?.remove();
       }
     };
     return { commit, discard };
+  }
+
+  /**
+   * For a reader whose files did not match each other: waits while another writer is replacing
+   * this cache (at most `timeoutMs`). True when one was and has finished, so that a new read sees
+   * its files; false when none was (the mismatch is real) or it is still at work.
+   */
+  async waitForCommits(timeoutMs = COMMIT_WAIT_MS, pollMs = 10): Promise<boolean> {
+    if (!writingIn(this.dir, COMMIT_MARK)) return false;
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      await sleep(pollMs);
+      if (!writingIn(this.dir, COMMIT_MARK)) return true;
+    }
+    return false;
   }
 
   /** Removes a role's cached file; missing is fine. */

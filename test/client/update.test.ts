@@ -3,11 +3,15 @@
 // delegation at once and bounded, and that nothing unverified is trusted or cached.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { update, type UpdateOptions } from '../../src/client/update.js';
+import { hostTag, markWriting } from '../../src/fs/atomic.js';
 import { isRemoteError, type RemoteError } from '../../src/remote/errors.js';
 import { NotaryRemote } from '../../src/remote/notary.js';
 import { MetadataCache } from '../../src/storage/cache.js';
+import { StorageError } from '../../src/storage/errors.js';
 import type { TrustedCollectionBuilder } from '../../src/tuf/builder.js';
 import { isTrustError } from '../../src/tuf/errors.js';
 import { expiresAfter } from '../../src/tuf/expires.js';
@@ -17,6 +21,9 @@ import { Simulator, type SimRequest } from '../support/simulator.js';
 
 const T = { timeout: 30_000 };
 const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const turns = async (n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
 /** The trusted delegations: every trusted targets role but targets itself. */
 const delegations = (b: TrustedCollectionBuilder): string[] => [...b.targetsRoles.keys()].filter((r) => r !== 'targets');
 
@@ -296,5 +303,83 @@ describe('update: an expired root', () => {
     } finally {
       sim.hook = undefined;
     }
+  });
+});
+
+describe('update: an offline read while another process replaces the cache (CC-03)', () => {
+  /** A cache holding a repository, then its newer root and targets; the newer snapshot and timestamp to write. */
+  async function newerRelease(): Promise<{ cache: MetadataCache; snapshot: Buffer; timestamp: Buffer }> {
+    const repo = await newRepo(0);
+    const cache = await newCache(repo.gun);
+    await read(repo, cache);
+    repo.addTarget('newer', 'newer');
+    repo.targets.version++;
+    repo.snapshot.version++;
+    repo.timestamp.version++;
+    await repo.sign();
+    const other = await newCache(repo.gun);
+    await read(repo, other);
+    for (const role of ['root', 'targets']) await cache.write(role, (await other.read(role, 1 << 20))!);
+    return { cache, snapshot: (await other.read('snapshot', 1 << 20))!, timestamp: (await other.read('timestamp', 1 << 20))! };
+  }
+  const offline = (cache: MetadataCache): Promise<Awaited<ReturnType<typeof update>>> =>
+    update({ gun: cache.gun, now: Date.now(), cache, remote: null, warn: () => undefined });
+
+  test('a read that meets the files half replaced waits for the writer, then reads what it wrote', T, async () => {
+    const { cache, snapshot, timestamp } = await newerRelease();
+    // The writer is between its renames: new root, targets and snapshot, the old timestamp.
+    const writer = await markWriting(cache.dir, 'cache-commit');
+    await cache.write('snapshot', snapshot);
+    let settled = false;
+    const reading = offline(cache).finally(() => (settled = true));
+    await later(300);
+    assert.equal(settled, false, 'the reader waits while the writer is at work');
+    await cache.write('timestamp', timestamp);
+    await writer.remove();
+    const { builder } = await reading;
+    assert.ok(builder.listTargets().some((t) => t.name === 'newer'));
+  });
+
+  test('1,000 offline reads, two at a time racing the renames of a write of the other release: the old or the new state, never an error', T, async () => {
+    const repo = await newRepo(0);
+    const states: Map<string, Buffer>[] = [];
+    for (const newer of [false, true]) {
+      if (newer) {
+        repo.addTarget('newer', 'newer');
+        repo.targets.version++;
+        repo.snapshot.version++;
+        repo.timestamp.version++;
+        await repo.sign();
+      }
+      const c = await newCache(repo.gun);
+      await read(repo, c);
+      states.push(new Map(await Promise.all(['root', 'targets', 'snapshot', 'timestamp'].map(async (r) => [r, (await c.read(r, 1 << 20))!] as const))));
+    }
+    const cache = await newCache(repo.gun);
+    await cache.writeMany(states[0]!);
+    const seen = { before: 0, after: 0 };
+    for (let i = 1; i <= 500; i++) {
+      const to = i % 2;
+      const staged = await cache.stage(states[to]!);
+      // A read of small cached files runs without yielding: each starts a different number of
+      // event-loop turns into the commit, so that some meet the files half replaced.
+      const [, ...reads] = await Promise.all([staged.commit(), turns(i % 9).then(() => offline(cache)), turns((i * 5) % 9).then(() => offline(cache))]);
+      for (const r of reads) seen[r.builder.listTargets().some((t) => t.name === 'newer') === (to === 1) ? 'after' : 'before']++;
+    }
+    assert.ok(seen.before > 0 && seen.after > 0, `reads saw the state before a write and the state after one: ${JSON.stringify(seen)}`);
+  });
+
+  test('without a writer at work (none, or one that died) the mismatch is final: an error at once', T, async () => {
+    const { cache, snapshot } = await newerRelease();
+    await cache.write('snapshot', snapshot);
+    const corrupt = (e: unknown): boolean => e instanceof StorageError && e.code === 'CORRUPT';
+    await assert.rejects(offline(cache), corrupt);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(join(cache.dir, `.cache-commit.${dead}-${hostTag()}-000000000000.tmp`), '');
+    const started = performance.now();
+    await assert.rejects(offline(cache), corrupt);
+    assert.ok(performance.now() - started < 5_000, 'no wait for a dead writer');
+    await cache.write('snapshot', snapshot);
+    assert.deepEqual((await readdir(cache.dir)).sort(), ['metadata'], "the next write swept the dead writer's marker");
   });
 });

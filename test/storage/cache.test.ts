@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writingIn } from '../../src/fs/atomic.js';
 import { MetadataCache } from '../../src/storage/cache.js';
 import { Changelist } from '../../src/storage/changelist.js';
 import { isStorageError } from '../../src/storage/errors.js';
@@ -72,6 +73,36 @@ test('stage: nothing is visible until commit, in place after it; discard leaves 
   await kept.discard(); // after commit: nothing to drop
   assert.equal((await cache.read('targets', 100))?.toString(), 't3');
   await assert.rejects(cache.stage(new Map([['../x', Buffer.from('x')]])), (e) => isStorageError(e, 'INVALID_ROLE'));
+});
+
+test('a commit is marked as under way from before its first rename to after its last; waitForCommits waits for it', async () => {
+  const trustDir = await tempDir('cache-mark-');
+  const cache = new MetadataCache(trustDir, 'example.com/app');
+  await cache.write('root', Buffer.from('r1'));
+  const meta = join(cache.dir, 'metadata');
+  assert.equal(await cache.waitForCommits(), false, 'no writer: nothing to wait for');
+  // Between event-loop turns of the commit: whenever a new file is in place and the last one is
+  // not, the marker is there.
+  const staged = await cache.stage(new Map([['root', Buffer.from('r2')], ['targets', Buffer.from('t2')], ['snapshot', Buffer.from('s2')], ['timestamp', Buffer.from('ts2')]]));
+  const seen: { marked: boolean; inPlace: string[] }[] = [];
+  let polling = true;
+  let waiting: Promise<boolean> | undefined;
+  const poll = (): void => {
+    const inPlace = readdirSync(meta).filter((f) => f.endsWith('.json') && readFileSync(join(meta, f), 'utf8').endsWith('2'));
+    const marked = writingIn(cache.dir, 'cache-commit');
+    seen.push({ marked, inPlace });
+    if (marked) waiting ??= cache.waitForCommits();
+    if (polling) setImmediate(poll);
+  };
+  setImmediate(poll);
+  await staged.commit();
+  polling = false;
+  const mixed = seen.filter((s) => s.inPlace.length > 0 && s.inPlace.length < 4);
+  assert.ok(mixed.length > 0, 'the poll saw the files half replaced');
+  assert.ok(mixed.every((s) => s.marked), 'always with the marker');
+  assert.equal(await waiting, true, 'a reader that waited can read again');
+  assert.equal(writingIn(cache.dir, 'cache-commit'), false);
+  assert.deepEqual(readdirSync(cache.dir).sort(), ['metadata'], 'no marker left behind');
 });
 
 test('reads the cache notary 0.7 wrote', async () => {
