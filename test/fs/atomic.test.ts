@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hostTag, isTempName, pidAlive, sweepStaleTemps, syncDir, writeTemp } from '../../src/fs/atomic.js';
+import { hostTag, isTempName, markWriting, pidAlive, sweepStaleTemps, syncDir, writeTemp, writingIn } from '../../src/fs/atomic.js';
 import { tempDir } from '../rig/tmp.js';
 
 test('sweepStaleTemps keeps temps of live writers', async () => {
@@ -85,4 +86,43 @@ test('syncDir: a file system that cannot sync a directory is accepted (procfs: E
   await assert.rejects(syncDir(join(dir, 'missing')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
   writeFileSync(join(dir, 'file'), '');
   await assert.rejects(syncDir(join(dir, 'file')), (e: NodeJS.ErrnoException) => e.code === 'ENOTDIR');
+});
+
+test('markWriting and writingIn: a marker is there from mark to remove; a dead writer\'s is ignored and swept, another host\'s counts', async () => {
+  const dir = await tempDir('atomic-mark-');
+  assert.equal(writingIn(dir, 'w'), false, 'nothing marked');
+  assert.equal(writingIn(join(dir, 'missing'), 'w'), false, 'no directory');
+  const mark = await markWriting(dir, 'w');
+  const names = readdirSync(dir);
+  assert.equal(names.length, 1);
+  assert.match(names[0]!, new RegExp(`^\\.w\\.${process.pid}-${hostTag()}-[0-9a-f]{12}\\.tmp$`));
+  assert.ok(isTempName(names[0]!), 'named like a temp file');
+  assert.equal(writingIn(dir, 'w'), true, 'this process, in flight');
+  assert.equal(writingIn(dir, 'other'), false, 'another marker name');
+  await mark.remove();
+  assert.deepEqual(readdirSync(dir), []);
+  assert.equal(writingIn(dir, 'w'), false);
+
+  // This process's marker that is no longer in flight (a leftover) does not count.
+  await writeFile(join(dir, `.w.${process.pid}-${hostTag()}-${'0'.repeat(12)}.tmp`), '');
+  assert.equal(writingIn(dir, 'w'), false, 'an idle marker of this process');
+  // A live process on this host counts; a dead one does not, and the next mark sweeps it.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  assert.equal(pidAlive(dead), false);
+  await writeFile(join(dir, `.w.${dead}-${hostTag()}-${'1'.repeat(12)}.tmp`), '');
+  assert.equal(writingIn(dir, 'w'), false, 'a dead writer');
+  await writeFile(join(dir, `.w.1-${hostTag()}-${'2'.repeat(12)}.tmp`), '');
+  assert.equal(writingIn(dir, 'w'), true, 'a live writer (PID 1)');
+  await (await markWriting(dir, 'w')).remove();
+  assert.deepEqual(readdirSync(dir), [`.w.1-${hostTag()}-${'2'.repeat(12)}.tmp`], 'the dead and idle markers were swept');
+  await unlink(join(dir, `.w.1-${hostTag()}-${'2'.repeat(12)}.tmp`));
+  // Another host's marker cannot be checked: it counts.
+  const otherHost = hostTag() === 'ffffffff' ? '00000000' : 'ffffffff';
+  await writeFile(join(dir, `.w.${dead}-${otherHost}-${'3'.repeat(12)}.tmp`), '');
+  assert.equal(writingIn(dir, 'w'), true, 'a writer on another host');
+  // Names that only look alike do not count.
+  await unlink(join(dir, `.w.${dead}-${otherHost}-${'3'.repeat(12)}.tmp`));
+  await writeFile(join(dir, `.w.1-${hostTag()}-short.tmp`), '');
+  await writeFile(join(dir, `w.1-${hostTag()}-${'4'.repeat(12)}.tmp`), '');
+  assert.equal(writingIn(dir, 'w'), false, 'not marker names');
 });
