@@ -13,7 +13,7 @@
 // next write into the same directory on the same host removes temps whose writer is dead
 // (sweepStaleTemps), and readers of the directory skip them (isTempName).
 
-import { constants, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { close, closeSync, constants, fchmodSync, fsync, openSync, readdirSync, readFileSync, unlinkSync, write } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -146,19 +146,22 @@ export async function writeTemp(target: string, data: Uint8Array | string, opts:
   const tmp = join(dirname(target), tempNameFor(target));
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   inFlight.add(tmp);
-  let fh: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
-    await fh.chmod(mode); // the umask may have removed bits; the mode is exact
+    // Created on this thread: an interruption (abandonWritesInFlight) then finds the file or no
+    // file. Created on the thread pool, it could appear after the interruption removed the temps.
+    fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
+    fchmodSync(fd, mode); // the umask may have removed bits; the mode is exact
     await fault?.('created', tmp);
-    await fh.writeFile(bytes);
+    await writeAll(fd, bytes);
     await fault?.('written', tmp);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
+    await onPool<void>((cb) => fsync(fd!, cb));
+    const closing = fd;
+    fd = undefined;
+    await onPool<void>((cb) => close(closing, cb));
     await fault?.('synced', tmp);
   } catch (e) {
-    if (fh) await fh.close().catch(() => undefined);
+    if (fd !== undefined) await onPool<void>((cb) => close(fd!, cb)).catch(() => undefined);
     await removeTemp(tmp);
     throw e;
   }
@@ -181,6 +184,17 @@ export async function writeTemp(target: string, data: Uint8Array | string, opts:
   };
 }
 
+/** A callback-style fs call as a promise. */
+function onPool<T>(call: (cb: (e: Error | null, v?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((e, v) => (e ? reject(e) : resolve(v as T))));
+}
+
+async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length; ) {
+    off += await onPool<number>((cb) => write(fd, bytes, off, bytes.length - off, null, cb));
+  }
+}
+
 async function removeTemp(tmp: string): Promise<void> {
   await unlink(tmp).catch(() => undefined);
   inFlight.delete(tmp);
@@ -191,12 +205,12 @@ async function removeTemp(tmp: string): Promise<void> {
  * like a temp file (`.<what>.<pid>-<host tag>-<random>.tmp`): if the process dies, readers ignore
  * it and the next mark in `dir` sweeps it away. `remove` ends it.
  */
-export async function markWriting(dir: string, what: string): Promise<{ remove(): Promise<void> }> {
+export function markWriting(dir: string, what: string): { remove(): Promise<void> } {
   sweepStaleTemps(dir);
   const path = join(dir, tempNameFor(join(dir, what)));
   inFlight.add(path);
   try {
-    await (await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, FILE_MODE)).close();
+    closeSync(openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, FILE_MODE)); // on this thread, as in writeTemp
   } catch (e) {
     inFlight.delete(path);
     throw e;

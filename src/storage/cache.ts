@@ -110,7 +110,12 @@ export class MetadataCache {
       const commitOne = async (role: string): Promise<void> => prepared.get(role)?.commit();
       // Between the first rename and the last the files on disk do not match each other: the
       // marker tells a reader that fails meanwhile to wait and read again (waitForCommits).
-      const mark = await markWriting(this.dir, COMMIT_MARK).catch(() => undefined);
+      let mark: { remove(): Promise<void> } | undefined;
+      try {
+        mark = markWriting(this.dir, COMMIT_MARK);
+      } catch {
+        // a directory that cannot take it: the renames below fail as well, and say why
+      }
       try {
         await commitOne('root');
         await inBatches(roles.filter((r) => !SERIAL.has(r)), commitOne);

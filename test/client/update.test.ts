@@ -337,7 +337,7 @@ describe('update: an offline read while another process replaces the cache (CC-0
   test('a read that meets the files half replaced waits for the writer, then reads what it wrote', T, async () => {
     const { cache, newer } = await halfReplaced();
     // The writer is between its renames: new root, targets and snapshot, the old timestamp.
-    const writer = await markWriting(cache.dir, 'cache-commit');
+    const writer = markWriting(cache.dir, 'cache-commit');
     await cache.write('snapshot', newer.get('snapshot')!);
     let settled = false;
     const reading = offline(cache).finally(() => (settled = true));

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { spawnSync } from 'node:child_process';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hostTag, isTempName, markWriting, pidAlive, sweepStaleTemps, syncDir, writeTemp, writingIn } from '../../src/fs/atomic.js';
+import { abandonWritesInFlight, hostTag, isTempName, markWriting, pidAlive, sweepStaleTemps, syncDir, writeTemp, writingIn } from '../../src/fs/atomic.js';
 import { tempDir } from '../rig/tmp.js';
 
 test('sweepStaleTemps keeps temps of live writers', async () => {
@@ -92,7 +92,7 @@ test('markWriting and writingIn: a marker is there from mark to remove; a dead w
   const dir = await tempDir('atomic-mark-');
   assert.equal(writingIn(dir, 'w'), false, 'nothing marked');
   assert.equal(writingIn(join(dir, 'missing'), 'w'), false, 'no directory');
-  const mark = await markWriting(dir, 'w');
+  const mark = markWriting(dir, 'w');
   const names = readdirSync(dir);
   assert.equal(names.length, 1);
   assert.match(names[0]!, new RegExp(`^\\.w\\.${process.pid}-${hostTag()}-[0-9a-f]{12}\\.tmp$`));
@@ -113,7 +113,7 @@ test('markWriting and writingIn: a marker is there from mark to remove; a dead w
   assert.equal(writingIn(dir, 'w'), false, 'a dead writer');
   await writeFile(join(dir, `.w.1-${hostTag()}-${'2'.repeat(12)}.tmp`), '');
   assert.equal(writingIn(dir, 'w'), true, 'a live writer (PID 1)');
-  await (await markWriting(dir, 'w')).remove();
+  await markWriting(dir, 'w').remove();
   assert.deepEqual(readdirSync(dir), [`.w.1-${hostTag()}-${'2'.repeat(12)}.tmp`], 'the dead and idle markers were swept');
   await unlink(join(dir, `.w.1-${hostTag()}-${'2'.repeat(12)}.tmp`));
   // Another host's marker cannot be checked: it counts.
@@ -125,4 +125,20 @@ test('markWriting and writingIn: a marker is there from mark to remove; a dead w
   await writeFile(join(dir, `.w.1-${hostTag()}-short.tmp`), '');
   await writeFile(join(dir, `w.1-${hostTag()}-${'4'.repeat(12)}.tmp`), '');
   assert.equal(writingIn(dir, 'w'), false, 'not marker names');
+});
+
+test('an interruption finds every temp file a write has made: none appears after abandonWritesInFlight', async () => {
+  const dir = await tempDir('atomic-abandon-');
+  for (let i = 0; i < 50; i++) {
+    // As a signal handler does: right after the write started, before it awaits anything more.
+    const writing = writeTemp(join(dir, `f${i}`), 'x'.repeat(1000));
+    abandonWritesInFlight();
+    await writing;
+  }
+  assert.deepEqual(readdirSync(dir), []);
+  // The same for the marker of a commit.
+  const mark = markWriting(dir, 'w');
+  abandonWritesInFlight();
+  assert.deepEqual(readdirSync(dir), []);
+  await mark.remove();
 });
