@@ -142,3 +142,13 @@ test('an interruption finds every temp file a write has made: none appears after
   assert.deepEqual(readdirSync(dir), []);
   await mark.remove();
 });
+
+test('a write error on the thread pool (EFBIG past the file-size limit) fails writeTemp and leaves no temp file', async () => {
+  const dir = await tempDir('atomic-efbig-');
+  const mod = new URL('../../src/fs/atomic.js', import.meta.url).href;
+  const script = `import(${JSON.stringify(mod)}).then(async ({ writeTemp }) => { try { await writeTemp(${JSON.stringify(join(dir, 'f'))}, 'x'.repeat(100000)); console.log('resolved'); } catch (e) { console.log('rejected', e.code); } })`;
+  // SIGXFSZ ignored, so that a write past the limit fails with EFBIG instead of killing the process.
+  const r = spawnSync('sh', ['-c', `trap '' XFSZ; ulimit -f 8; exec "$0" -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.stdout.trim(), 'rejected EFBIG', r.stderr);
+  assert.deepEqual(readdirSync(dir), []);
+});
