@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Config, GlobalFlags, TrustDirDefault } from '../config/config.js';
 import { describeError } from '../client/errors.js';
 import { UsageError, isExpected } from './errors.js';
-import type { Output } from './output.js';
+import { processOutput, type Output } from './output.js';
 
 export type Program = 'dtrust' | 'notary';
 
@@ -110,4 +110,10 @@ export function group(parent: Command, name: string, description: string): Comma
   const g = parent.command(name).description(description).argument('[subcommand]').allowExcessArguments(true);
   g.action(() => g.outputHelp());
   return g;
+}
+
+/** The App of this process's command: its program name, output, environment and start time. */
+export function processApp(invokedAs: string): App {
+  const now = Date.now();
+  return new App(invokedAs === 'notary' ? 'notary' : 'dtrust', processOutput(now), process.env, process.cwd(), now);
 }

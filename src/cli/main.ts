@@ -1,8 +1,10 @@
-// Entry point: builds the command tree and runs it. Command modules only declare commands;
-// their implementations load lazily so that start-up pays only for what runs (principle 7).
+// Entry point of the whole program (dist/dtrust.cjs): builds the command tree and runs it.
+// Command modules only declare commands; their implementations load lazily so that start-up pays
+// only for what runs (principle 7). The staging commands also have a faster entry, stage.ts.
 
 import { Command, CommanderError } from 'commander';
-import { App, type Program } from './app.js';
+import { processApp, type App } from './app.js';
+import { commandWord, normaliseArgv } from './argv.js';
 import { registerArchive } from './commands/archive.js';
 import { registerDelegation } from './commands/delegation.js';
 import { registerDocker } from './commands/docker.js';
@@ -16,14 +18,13 @@ import { registerCompletion } from './commands/completion.js';
 import { UsageError } from './errors.js';
 import { configureHelpLayout, unknownCommandMessage } from './help.js';
 import { installInterruptHandlers } from './interrupt.js';
-import { processOutput } from './output.js';
-import { stderr, stdout } from './stdio.js';
 import { versionBlock, versionLine } from './version.js';
 
+export { outputFlushed } from './output.js';
+
 export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number> {
-  const name: Program = invokedAs === 'notary' ? 'notary' : 'dtrust';
-  const now = Date.now();
-  const app = new App(name, processOutput(now), process.env, process.cwd(), now);
+  const app = processApp(invokedAs);
+  const name = app.program;
   const args = normaliseArgv(argv);
   if (args[0] === '__complete') return completeWords(app, argv.slice(1));
   installInterruptHandlers(name);
@@ -46,6 +47,17 @@ export async function main(argv: string[], invokedAs = 'dtrust'): Promise<number
   return app.exitCode;
 }
 
+/**
+ * The help of the command in `argv`, which stage.ts (it has no commander) prints with an error
+ * that shows the usage: the same text this program prints.
+ */
+export function usage(argv: string[], invokedAs: string): string {
+  const args = normaliseArgv(argv);
+  const word = commandWord(args);
+  const program = buildProgram(processApp(invokedAs), word);
+  return (program.commands.find((c) => c.name() === word) ?? program).helpInformation();
+}
+
 /** `__complete WORD...`: the candidates for the last word, from the whole tree (cli/completion.ts). */
 async function completeWords(app: App, words: string[]): Promise<number> {
   const c = await import('./completion.js');
@@ -59,11 +71,6 @@ async function completeWords(app: App, words: string[]): Promise<number> {
   });
   app.output.out(c.formatCandidates(c.complete(buildProgram(app), words, names)));
   return 0;
-}
-
-/** True once main's output has left the process: bin/dtrust may then exit without draining the event loop. */
-export function outputFlushed(): boolean {
-  return stdout.flushed() && stderr.flushed();
 }
 
 /** The command tree; with `word`, only the modules that declare that top-level command. */
@@ -137,37 +144,12 @@ export const COMMAND_MODULES: { names: readonly string[]; register: Register }[]
   { names: ['completion', '__complete'], register: registerCompletion },
 ];
 
-/** Global flags that take their value in the next argument. */
-const VALUE_FLAGS = new Set(['-c', '--configFile', '-s', '--server', '--tlscacert', '--tlscert', '--tlskey', '-d', '--trustDir', '--pkcs11-module']);
-
-/** The first argument that is neither a global flag nor its value. */
-export function commandWord(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') return args[i + 1];
-    if (!a.startsWith('-') || a === '-') return a;
-    if (VALUE_FLAGS.has(a)) i++;
-  }
-  return undefined;
-}
-
 function propagateSettings(cmd: Command, app: App): void {
   for (const sub of cmd.commands) {
     sub.exitOverride().configureOutput({ writeOut: (s) => app.output.out(s), writeErr: (s) => app.output.out(s), outputError: () => {} });
     configureHelpLayout(sub);
     propagateSettings(sub, app);
   }
-}
-
-/** pflag accepts `-d=DIR`; commander would read the value as `=DIR`. */
-export function normaliseArgv(argv: string[]): string[] {
-  const out: string[] = [];
-  for (const a of argv) {
-    const m = /^(-[A-Za-z])=(.*)$/s.exec(a);
-    if (m) out.push(m[1]!, m[2]!);
-    else out.push(a);
-  }
-  return out;
 }
 
 /** commander's messages in pflag/cobra words, as notary users see them. */

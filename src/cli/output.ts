@@ -40,3 +40,8 @@ export function processOutput(startedAt: number): Output {
     },
   };
 }
+
+/** True once the output has left the process: bin/dtrust may then exit without draining the event loop. */
+export function outputFlushed(): boolean {
+  return stdout.flushed() && stderr.flushed();
+}

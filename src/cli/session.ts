@@ -34,9 +34,9 @@ export async function openSession(ctx: Ctx, gun: string | undefined, missing = '
   return { ctx, cfg, gun, cache: new MetadataCache(cfg.trustDir, gun), changelist: new Changelist(cfg.trustDir, gun) };
 }
 
-/** Runs a writing command under the GUN's lock (SEC-C1). */
-export function locked<T>(s: Session, fn: () => Promise<T>): Promise<T> {
-  return withGunLock(s.cfg.trustDir, s.gun, fn, { onNotice: (msg: string) => s.ctx.app.output.log('warning', msg) });
+/** Runs a writing command under the GUN's lock (SEC-C1); `leaf`: `fn` takes no lock itself (storage/lock.ts). */
+export function locked<T>(s: Session, fn: () => Promise<T>, leaf = false): Promise<T> {
+  return withGunLock(s.cfg.trustDir, s.gun, fn, { leaf, onNotice: (msg: string) => s.ctx.app.output.log('warning', msg) });
 }
 
 /** Connects to the server (after its ping answered). */

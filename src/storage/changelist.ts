@@ -251,8 +251,17 @@ export class Changelist {
   }
 
   private entries(): Dirent[] {
+    return this.readDir(() => readdirSync(this.dir, { withFileTypes: true }));
+  }
+
+  /** The names alone: a write needs no file types, which cost a changelist of 500 files ~1 ms. */
+  private names(): string[] {
+    return this.readDir(() => readdirSync(this.dir));
+  }
+
+  private readDir<T>(read: () => T[]): T[] {
     try {
-      return readdirSync(this.dir, { withFileTypes: true });
+      return read();
     } catch (e) {
       const c = errnoCode(e);
       if (c === 'ENOENT') return [];
@@ -320,7 +329,7 @@ export class Changelist {
   async addAll(changes: readonly Change[]): Promise<string[]> {
     for (const c of changes) assertChange(c);
     await ensurePrivateDir(this.trustDir, `${gunRelative(this.gun)}/changelist`);
-    const present = this.entries().map((d) => d.name);
+    const present = this.names();
     sweepStaleTemps(this.dir, present);
     let floor = -1n;
     for (const name of present) {

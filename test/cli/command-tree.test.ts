@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { App } from '../../src/cli/app.js';
-import { buildProgram, COMMAND_MODULES, commandWord } from '../../src/cli/main.js';
+import { buildProgram, COMMAND_MODULES } from '../../src/cli/main.js';
+import { commandWord } from '../../src/cli/argv.js';
 import type { Output } from '../../src/cli/output.js';
 
 const quiet: Output = { out: () => undefined, drain: async () => undefined, err: () => undefined, log: () => undefined, setLevel: () => undefined };

@@ -60,7 +60,7 @@ test('npm pack of a fresh clone installs with npm install -g and runs as dtrust 
   const pack = (JSON.parse(packed.stdout) as PackResult[])[0]!;
   const files = pack.files.map((f) => f.path).sort();
   t.diagnostic(`${pack.filename}: ${pack.size} bytes, ${pack.entryCount} files; npm pack took ${Date.now() - started} ms`);
-  for (const f of ['bin/dtrust', 'dist/dtrust.cjs', 'LICENSE', 'README.md', 'package.json', 'docs/configuration.md', 'docs/commands/sign.md']) {
+  for (const f of ['bin/dtrust', 'dist/dtrust.cjs', 'dist/stage.cjs', 'LICENSE', 'README.md', 'package.json', 'docs/configuration.md', 'docs/commands/sign.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball: ${files.join(' ')}`);
   }
   for (const f of files) assert.match(f, /^(bin|dist|docs)\/|^(LICENSE|README\.md|package\.json)$/, `${f} does not belong in the tarball`);

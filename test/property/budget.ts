@@ -49,6 +49,7 @@ export const BUDGET = {
   'builder/resigned-mutated-repositories': 400,
   'builder/one-mebibyte-bounded-time': 5,
   'walk/delegation-trees-as-the-model': 200,
+  'stage-args/read-as-commander-reads': 3000,
 } as const satisfies Record<string, number>;
 
 export type PropertyId = keyof typeof BUDGET;

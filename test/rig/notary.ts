@@ -140,8 +140,8 @@ export function baseEnv(home: string): Record<string, string> {
 let shared: Promise<string> | undefined;
 
 /**
- * bin/dtrust for a test that runs it as another user: a copy of bin/, dist/dtrust.cjs and the
- * packages they load, in a temp dir every user can read. The checkout itself may live where that
+ * bin/dtrust for a test that runs it as another user: a copy of bin/, the bundles in dist/ and
+ * the packages they load, in a temp dir every user can read. The checkout itself may live where that
  * user cannot reach it (a clone under `mktemp -d`, mode 0700). Made once per process.
  */
 export function dtrustForOtherUsers(): Promise<string> {
@@ -149,7 +149,7 @@ export function dtrustForOtherUsers(): Promise<string> {
     const dir = await makeTempDir('dtrust-shared-');
     await cp(join(REPO_ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
     await mkdir(join(dir, 'dist'));
-    await copyFile(join(REPO_ROOT, 'dist', 'dtrust.cjs'), join(dir, 'dist', 'dtrust.cjs'));
+    for (const bundle of ['dtrust.cjs', 'stage.cjs']) await copyFile(join(REPO_ROOT, 'dist', bundle), join(dir, 'dist', bundle));
     for (const pkg of runtimePackages()) await cp(join(REPO_ROOT, pkg), join(dir, pkg), { recursive: true, dereference: true });
     await readableByAll(dir);
     return join(dir, 'bin', 'dtrust');

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isStorageError } from '../../src/storage/errors.js';
-import { LOCK_FILE_NAME, readLockHolder, withGunLock } from '../../src/storage/lock.js';
+import { isoTime, LOCK_FILE_NAME, readLockHolder, withGunLock } from '../../src/storage/lock.js';
 import { killAfter } from '../rig/notary.js';
 import { tempDir } from '../rig/tmp.js';
 
@@ -180,6 +180,40 @@ test('re-entrant within one call chain; released when fn throws', async () => {
   assert.ok(!existsSync(join(trustDir, 'tuf', 'g', LOCK_FILE_NAME)));
   // Locks of different GUNs are independent.
   await withGunLock(trustDir, 'g', async () => withGunLock(trustDir, 'h', async () => undefined, { timeoutMs: 0 }));
+});
+
+test('a leaf section holds the lock like any other but cannot re-enter it; its holder record has the ISO time', async () => {
+  const trustDir = await tempDir('lock-leaf-');
+  const lock = join(trustDir, 'tuf', 'g', LOCK_FILE_NAME);
+  let started = '';
+  await withGunLock(
+    trustDir,
+    'g',
+    async () => {
+      started = (await readLockHolder(trustDir, 'g'))!.started;
+      // Without the async context, a nested take is another writer: refused at once with timeoutMs 0.
+      await assert.rejects(
+        withGunLock(trustDir, 'g', async () => undefined, { timeoutMs: 0 }),
+        (e) => isStorageError(e, 'LOCKED') && e.fields.pid === process.pid,
+      );
+    },
+    { leaf: true },
+  );
+  assert.match(started, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.equal(new Date(started).toISOString(), started);
+  assert.ok(!existsSync(lock));
+  // Inside an ordinary section, a leaf section re-enters.
+  assert.equal(await withGunLock(trustDir, 'g', async () => withGunLock(trustDir, 'g', async () => 7, { leaf: true, timeoutMs: 0 })), 7);
+});
+
+test('isoTime writes what toISOString writes, for years 0 to 9999', () => {
+  const max = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+  const min = new Date(0).setUTCFullYear(0, 0, 1);
+  for (const ms of [0, max, Date.UTC(2000, 1, 29, 12, 0, 0, 7), Date.UTC(1969, 11, 31, 23, 59, 59, 999)]) assert.equal(isoTime(ms), new Date(ms).toISOString());
+  for (let i = 0; i < 10_000; i++) {
+    const ms = Math.floor(Math.random() * (max - min)) + min;
+    assert.equal(isoTime(ms), new Date(ms).toISOString(), String(ms));
+  }
 });
 
 test('a holder on another host is waited for, never taken over', async () => {

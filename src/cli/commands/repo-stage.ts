@@ -67,7 +67,7 @@ export async function remove(ctx: Ctx, args: string[]): Promise<void> {
   const s = await openSession(ctx, gun);
   const o = opts(ctx);
   const roles = rolesOf(o);
-  await locked(s, () => s.changelist.addAll(roles.map((role) => ({ action: 'delete', scope: role, type: 'target', path: target, data: null }))));
+  await locked(s, () => s.changelist.addAll(roles.map((role) => ({ action: 'delete', scope: role, type: 'target', path: target, data: null }))), true);
   ctx.app.output.out(`Removal of ${target} from ${s.gun} staged for next publish.\n`);
   if (o.publish) await publishAfter(s);
 }
@@ -81,7 +81,7 @@ export async function witness(ctx: Ctx, args: string[]): Promise<void> {
       throw new CliError('INVALID_ROLE', `cannot witness ${JSON.stringify(role)}: only targets and delegation roles (targets/...) can be witnessed`, { hint: 'root, snapshot and timestamp are re-signed by key rotation, not by witnessing' });
     }
   }
-  await locked(s, () => s.changelist.addAll(roles.map((role) => ({ action: 'update', scope: role, type: 'witness', path: '', data: null }))));
+  await locked(s, () => s.changelist.addAll(roles.map((role) => ({ action: 'update', scope: role, type: 'witness', path: '', data: null }))), true);
   ctx.app.output.out(`The following roles were successfully marked for witnessing on the next publish:\n${roles.map((r) => `\t- ${r}\n`).join('')}`);
   if (opts(ctx).publish) await publishAfter(s);
 }
@@ -193,7 +193,7 @@ async function readStdin(): Promise<Buffer> {
 
 async function stage(s: Session, targets: readonly Target[], roles: readonly string[]): Promise<void> {
   const changes = targetChanges(targets, roles);
-  await locked(s, () => s.changelist.addAll(changes));
+  await locked(s, () => s.changelist.addAll(changes), true);
 }
 
 function addMessage(target: string, gun: string): string {
