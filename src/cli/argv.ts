@@ -1,5 +1,5 @@
-// What both entries read of a command line before parsing it: the command word, and pflag's
-// `-d=DIR` form. No commander here: stage.ts runs without it.
+// What both entries read of a command line: the command word, pflag's `-d=DIR` form and its
+// string slices. No commander here: stage.ts runs without it.
 
 /** Global flags that take their value in the next argument. */
 const VALUE_FLAGS = new Set(['-c', '--configFile', '-s', '--server', '--tlscacert', '--tlscert', '--tlskey', '-d', '--trustDir', '--pkcs11-module']);
@@ -24,4 +24,9 @@ export function normaliseArgv(argv: readonly string[]): string[] {
     else out.push(a);
   }
   return out;
+}
+
+/** pflag string slices: comma-separated values, repeatable. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',')];
 }

@@ -3,8 +3,10 @@
 // building the command tree. It reads the plain forms only: known flags, each as `--flag value`,
 // `--flag=value` or `-f value` (a value that does not start with `-`), and operands that do not
 // start with `-`. Anything else (help, -p, an unknown or combined flag, `--`, an operand that
-// starts with `-`) reads as undefined: the whole program then runs the command with commander. test/cli/stage-args.test.ts checks that
-// every line read here is read the same way by commander.
+// starts with `-`) reads as undefined: the whole program then runs the command with commander.
+// test/property/stage-args.test.ts checks that every line read here commander reads the same way.
+
+import { collect } from './argv.js';
 
 export const STAGING_WORDS = ['add', 'addhash', 'remove', 'witness'] as const;
 export type StagingWord = (typeof STAGING_WORDS)[number];
@@ -82,7 +84,7 @@ export function readStageLine(argv: readonly string[]): StageLine | undefined {
       value = argv[++i]!;
     }
     if (global !== undefined) globals[global] = value;
-    else if (own === 'roles') opts[own] = [...((opts[own] as string[] | undefined) ?? []), ...value.split(',')];
+    else if (own === 'roles') opts[own] = collect(value, opts[own] as string[] | undefined);
     else opts[own!] = value;
   }
   return word === undefined ? undefined : { word, args, opts, globals };

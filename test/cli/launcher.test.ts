@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileS
 import { join } from 'node:path';
 import { DTRUST_BIN, runProcess, type RunResult } from '../rig/notary.js';
 import { tempDir } from '../rig/tmp.js';
+import { STAGING_WORDS } from '../../src/cli/stage-args.js';
 
 const BUILD_ID = /\/\/# dtrust-build ([0-9a-f]{16})\n$/.exec(readFileSync(join(DTRUST_BIN, '..', '..', 'dist', 'dtrust.cjs'), 'latin1'))?.[1];
 
@@ -75,6 +76,11 @@ const [file, name, ...args] = process.argv.slice(1);
 const m = { exports: {} };
 new vm.Script(fs.readFileSync(file, 'latin1'), { filename: file }).runInThisContext()(m.exports, require, m, file, path.dirname(file));
 m.exports.main(args, name).then((code) => { process.exitCode = code; });`;
+
+test("bin/dtrust's staging words are stage-args.ts's", () => {
+  const set = /const STAGING = new Set\(\[([^\]]*)\]\);/.exec(readFileSync(DTRUST_BIN, 'utf8'))?.[1];
+  assert.deepEqual(set?.split(',').map((w) => w.trim().replace(/^'|'$/g, '')), [...STAGING_WORDS]);
+});
 
 test('staging commands run from the staging bundle, -p and help from the whole program', async () => {
   const home = await tempDir('launcher-');

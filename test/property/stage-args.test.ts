@@ -22,7 +22,7 @@ interface Read {
 }
 
 /** What commander makes of `argv`, as main.ts builds the tree; undefined when it refuses it. */
-export async function commanderReads(argv: string[]): Promise<Read | undefined> {
+async function commanderReads(argv: string[]): Promise<Read | undefined> {
   const args = normaliseArgv(argv);
   const program = buildProgram(new App('dtrust', quiet, {}, '/', 0), commandWord(args));
   let read: Read | undefined;

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { group, type App } from '../app.js';
-import { collect } from './repo.js';
+import { collect } from '../argv.js';
 
 const PUBLISH_HELP = 'Automatically attempt to publish after staging the change. Will also publish existing staged changes.';
 const run = () => import('./delegation-run.js');

@@ -3,13 +3,9 @@
 
 import type { Command } from 'commander';
 import type { App } from '../app.js';
+import { collect } from '../argv.js';
 
 const PUBLISH_HELP = 'Automatically attempt to publish after staging the change. Will also publish existing staged changes.';
-
-/** pflag string slices: comma-separated values, repeatable. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',')];
-}
 
 /** pflag int slices (comma-separated, repeatable), with pflag's message for `flag`. */
 function ints(flag: string): (value: string, previous: number[] | undefined) => number[] {

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { group, type App } from '../app.js';
-import { collect } from './repo.js';
+import { collect } from '../argv.js';
 
 export function registerRotate(program: Command, app: App): void {
   const key = program.commands.find((c) => c.name() === 'key') ?? group(program, 'key', 'Operates on keys.');
